@@ -1,0 +1,48 @@
+# ftui: two commands from a fresh clone.
+#   make demo   create .venv, install, open ftui on the offline demo preset
+#   make test   create .venv, install with the dev extra, run the whole suite
+# TORCH_SPEC pins the CPU wheel by default; override for a CUDA build, e.g.
+#   make demo TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_SPEC ?= torch==2.13.0
+PY := $(VENV)/bin/python
+export HF_HUB_OFFLINE ?= 1
+export HF_DATASETS_OFFLINE ?= 1
+
+.PHONY: demo test install install-dev lint screenshots bench clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.installed: $(PY) pyproject.toml
+	$(PY) -m pip install -q $(TORCH_SPEC)
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: install
+	$(VENV)/bin/ftui --preset demo
+
+test: install-dev
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: install-dev
+	$(VENV)/bin/ruff check ftui tests && $(VENV)/bin/ruff format --check ftui tests
+
+screenshots: install-dev
+	$(PY) scripts/screenshots.py
+
+bench: install
+	$(PY) -m pip install -q -e ".[bench]"
+	$(PY) bench/throughput.py
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,47 @@
+"""The `ftui` command. With no subcommand it opens the wizard.
+
+Subcommands live in ftui/commands/<area>.py, each with `register(subparsers)`; they are found
+here by name so each area owns its own file. Handlers import heavy modules lazily.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+import ftui.commands
+from ftui import __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ftui",
+        description="Fine-tune an LLM from the terminal. With no command, opens the wizard.",
+    )
+    parser.add_argument("--version", action="version", version=f"ftui {__version__}")
+    parser.add_argument("--preset", help="open the wizard on this preset (name or YAML path)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(ftui.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"ftui.commands.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from ftui.tui.launch_app import run_app
+
+        return run_app(preset=args.preset)
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

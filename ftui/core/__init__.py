@@ -1,0 +1,1 @@
+"""The headless domain: spec, presets, data, templates, launch, runs. Never imports textual."""

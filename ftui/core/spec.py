@@ -1,0 +1,492 @@
+"""RunSpec: the one config. It is the preset format, the run's config.yaml and what --set edits.
+
+Every field has a docstring; they become the wizard's help text and `--help` text.
+Contradictions between settings are rejected in one place: `RunSpec._check_contradictions`.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ftui.core.atomic import atomic_write_text
+
+NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+TEMPLATE_NAMES = (
+    "alpaca",
+    "llama2",
+    "llama3",
+    "chatml",
+    "mistral",
+    "summarize",
+    "completion",
+    "tokenizer",
+    "custom",
+)
+ROLES = ("prompt", "input", "response", "system", "messages", "text")
+
+
+class SpecError(ValueError):
+    """A spec that cannot be used. `problems` holds one line per problem, each naming the field."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", validate_assignment=True, use_attribute_docstrings=True
+    )
+
+
+class ModelSection(_Section):
+    name_or_path: str = "builtin:demo-tiny-llama"
+    """Hub id (meta-llama/Llama-3.1-8B-Instruct), a local directory, or builtin:demo-tiny-llama."""
+    revision: str | None = None
+    """Hub revision (branch, tag or commit) to pin; required with trust_remote_code."""
+    dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
+    """Training precision: auto picks bf16 on GPUs that support it, fp32 on CPU."""
+    attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
+    """Attention kernel: auto uses flash_attention_2 when installed, else sdpa."""
+    trust_remote_code: bool = False
+    """Run Python code shipped with the model. Only with a pinned revision you have read."""
+    quantization: Literal["none", "8bit", "4bit"] = "none"
+    """Load the base weights quantized (bitsandbytes, CUDA only); 4bit is what QLoRA uses."""
+
+
+class DataSection(_Section):
+    source: str = "builtin:demo-qa"
+    """Hub dataset id, a local file (json, jsonl, csv, tsv, parquet, txt) or directory."""
+    subset: str | None = None
+    """Hub dataset configuration name (e.g. wikitext-2-raw-v1)."""
+    split: str = "train"
+    """Split to train on; HF slicing works: train[:2000], train[10%:]."""
+    eval_split: str | None = None
+    """Eval data: a split name, a slice (validation[:200]) or a held-out fraction (0.05)."""
+    format: Literal["auto", "instruction", "chat", "text", "prompt_completion"] = "auto"
+    """How rows are read: auto detects it from the columns."""
+    columns: dict[str, str] = Field(default_factory=dict)
+    """Role -> column name. Roles: prompt, input, response, system, messages, text."""
+    max_seq_len: int = Field(default=1024, ge=8, le=1_048_576)
+    """Longest tokenised row; longer rows are truncated (never padded up to it)."""
+    packing: bool = False
+    """Pack rows into one sequence with position_ids so samples never attend to each other."""
+
+
+class TemplateSection(_Section):
+    name: Literal[TEMPLATE_NAMES] = "chatml"  # type: ignore[valid-type]
+    """Prompt format: alpaca, llama2, llama3, chatml, mistral, summarize, completion,
+    tokenizer (the model's own chat template) or custom."""
+    system_prompt: str | None = None
+    """System prompt put in front of every row (templates that have one)."""
+    custom: str | None = None
+    """Custom template with {prompt}, {input}, {system} placeholders and {response} last."""
+    train_on_input: bool = False
+    """Also train on the prompt tokens. Off: only the response (and EOS) carries labels."""
+
+
+class LoraSection(_Section):
+    r: int = Field(default=8, ge=1, le=4096)
+    """LoRA rank: higher = more capacity and memory."""
+    alpha: float = Field(default=16, gt=0)
+    """LoRA scaling numerator (scale = alpha / r, or alpha / sqrt(r) with rsLoRA)."""
+    dropout: float = Field(default=0.05, ge=0, lt=1)
+    """Dropout on the LoRA input."""
+    target_modules: list[str] | Literal["all-linear"] = Field(
+        default_factory=lambda: ["q_proj", "v_proj"]
+    )
+    """Linear modules that get adapters, or all-linear."""
+    modules_to_save: list[str] = Field(default_factory=list)
+    """Modules trained in full next to the adapter (e.g. embed_tokens, lm_head)."""
+    use_dora: bool = False
+    """Weight-decomposed LoRA (DoRA)."""
+    use_rslora: bool = False
+    """Rank-stabilised scaling alpha / sqrt(r)."""
+
+
+class MethodSection(_Section):
+    kind: Literal["lora", "qlora", "full"] = "lora"
+    """full: every weight; lora: adapters on a frozen base; qlora: adapters on a 4-bit base."""
+    lora: LoraSection = Field(default_factory=LoraSection)
+    """Adapter settings (lora and qlora)."""
+
+
+class TrainSection(_Section):
+    epochs: float | None = Field(default=1.0, gt=0)
+    """Passes over the data (ignored when max_steps is set)."""
+    max_steps: int | None = Field(default=None, gt=0)
+    """Stop after this many optimizer steps."""
+    per_device_batch_size: int = Field(default=4, ge=1, le=65536)
+    """Rows per GPU (or CPU process) per forward pass."""
+    gradient_accumulation_steps: int = Field(default=1, ge=1, le=65536)
+    """Forward passes per optimizer step. Effective batch = batch x accumulation x processes."""
+    learning_rate: float = Field(default=2e-4, gt=0, le=10)
+    """Peak learning rate."""
+    optimizer: Literal["adamw", "sgd", "adafactor", "paged_adamw_8bit"] = "adamw"
+    """Optimizer; adamw is fused on CUDA."""
+    weight_decay: float = Field(default=0.0, ge=0)
+    """Decoupled weight decay."""
+    lr_scheduler: Literal[
+        "linear", "cosine", "constant", "constant_with_warmup", "cosine_with_restarts"
+    ] = "cosine"
+    """Learning-rate schedule after warmup."""
+    warmup_steps: int = Field(default=0, ge=0)
+    """Steps of linear warmup from 0 to the peak learning rate."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass: less memory, about 30% slower."""
+    seed: int = Field(default=42, ge=0)
+    """Seed for init, shuffling and dropout."""
+    logging_steps: int = Field(default=10, ge=1)
+    """Write a metrics event every N steps."""
+    eval_steps: int | None = Field(default=None, ge=1)
+    """Evaluate every N steps (needs data.eval_split)."""
+    save_steps: int | None = Field(default=500, ge=1)
+    """Save a resumable checkpoint every N steps."""
+    save_total_limit: int | None = Field(default=2, ge=1)
+    """Keep at most this many checkpoints (the newest complete one is never deleted)."""
+
+
+class LaunchSection(_Section):
+    nproc_per_node: Literal["auto"] | int = "auto"
+    """Processes per node: auto = one per chosen GPU, or 1 on CPU."""
+    gpus: list[int] | None = None
+    """GPU indices to use (CUDA_VISIBLE_DEVICES); None = all."""
+    nnodes: int = Field(default=1, ge=1)
+    """Machines in the job."""
+    node_rank: int = Field(default=0, ge=0)
+    """This machine's index, 0..nnodes-1."""
+    rdzv_endpoint: str | None = None
+    """host:port every node reaches for rendezvous (multi-node only)."""
+    strategy: Literal["ddp", "fsdp", "deepspeed"] = "ddp"
+    """ddp: a full copy per GPU; fsdp: shard weights, grads and optimizer; deepspeed: ZeRO."""
+
+
+class OutputSection(_Section):
+    root: str = "runs"
+    """Directory under which each run gets runs/<name>-<timestamp>/."""
+
+
+class GenerationSection(_Section):
+    max_new_tokens: int = Field(default=128, ge=1, le=32768)
+    """Longest answer in the playground and in samples."""
+    temperature: float = Field(default=0.0, ge=0, le=5)
+    """0 = greedy; higher = more random."""
+    top_k: int = Field(default=50, ge=0)
+    """Sample among the k most likely tokens (0 = off)."""
+    top_p: float = Field(default=1.0, gt=0, le=1)
+    """Nucleus sampling mass."""
+
+
+class RunSpec(_Section):
+    name: str = Field(default="run", pattern=NAME_PATTERN)
+    """Run name: letters, digits, dot, dash, underscore; the run dir is <name>-<timestamp>."""
+    model: ModelSection = Field(default_factory=ModelSection)
+    """The base model."""
+    data: DataSection = Field(default_factory=DataSection)
+    """The dataset and how its rows are read."""
+    template: TemplateSection = Field(default_factory=TemplateSection)
+    """How rows become text, and which tokens are trained."""
+    method: MethodSection = Field(default_factory=MethodSection)
+    """Full fine-tune, LoRA or QLoRA."""
+    train: TrainSection = Field(default_factory=TrainSection)
+    """Optimisation settings."""
+    launch: LaunchSection = Field(default_factory=LaunchSection)
+    """How torchrun starts the workers."""
+    output: OutputSection = Field(default_factory=OutputSection)
+    """Where runs are written."""
+    generation: GenerationSection = Field(default_factory=GenerationSection)
+    """Sampling settings for the playground and sample events."""
+
+    @model_validator(mode="after")
+    def _check_contradictions(self) -> RunSpec:
+        problems = contradictions(self)
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+
+    def save(self, path: str | Path) -> None:
+        atomic_write_text(path, self.to_yaml())
+
+
+def required_roles(spec: RunSpec) -> set[str]:
+    """Roles the template needs mapped to a column (empty when format is auto-detected)."""
+    if spec.template.name == "custom" and spec.template.custom:
+        return {p for p in placeholders(spec.template.custom) if p in ROLES} - {"system"}
+    return set()
+
+
+def placeholders(template: str) -> list[str]:
+    return re.findall(r"\{(\w+)\}", template)
+
+
+def contradictions(spec: RunSpec) -> list[str]:
+    """Settings that are each valid but cannot go together, each message naming both."""
+    out: list[str] = []
+    t, m, tr, la = spec.template, spec.method, spec.train, spec.launch
+    if m.kind == "qlora" and spec.model.quantization == "none":
+        out.append(
+            "method.kind: qlora needs model.quantization 4bit (or 8bit); got none. "
+            "Set model.quantization=4bit or method.kind=lora"
+        )
+    if m.kind == "full" and spec.model.quantization != "none":
+        out.append(
+            f"method.kind: full fine-tuning cannot train a {spec.model.quantization} quantized "
+            "base; use method.kind=qlora or model.quantization=none"
+        )
+    if tr.epochs is None and tr.max_steps is None:
+        out.append("train: set train.epochs or train.max_steps (both are empty)")
+    if t.name == "custom":
+        if not t.custom:
+            out.append("template.custom: template.name is custom but template.custom is empty")
+        else:
+            names = placeholders(t.custom)
+            unknown = [p for p in names if p not in ROLES]
+            if unknown:
+                out.append(
+                    f"template.custom: unknown placeholder {{{unknown[0]}}}; "
+                    f"allowed: {', '.join('{' + r + '}' for r in ROLES)}"
+                )
+            if names.count("response") != 1 or not t.custom.rstrip().endswith("{response}"):
+                out.append("template.custom: must contain {response} exactly once, at the end")
+            cols = spec.data.columns
+            if cols:
+                missing = sorted(r for r in required_roles(spec) if r not in cols)
+                if missing:
+                    out.append(
+                        f"template.custom: uses {{{missing[0]}}} but data.columns maps no "
+                        f"'{missing[0]}' column (mapped: {', '.join(sorted(cols)) or 'none'})"
+                    )
+    elif t.custom:
+        out.append(f"template.custom: only used with template.name custom (got {t.name})")
+    bad_roles = sorted(set(spec.data.columns) - set(ROLES))
+    if bad_roles:
+        out.append(
+            f"data.columns: unknown role '{bad_roles[0]}'; roles are {', '.join(ROLES)}"
+        )
+    if spec.data.format == "chat" and spec.data.columns and "messages" not in spec.data.columns:
+        out.append("data.columns: format chat needs a 'messages' column mapped")
+    if tr.eval_steps and not spec.data.eval_split:
+        out.append("train.eval_steps: set, but data.eval_split is empty (nothing to evaluate)")
+    if la.node_rank >= la.nnodes:
+        out.append(f"launch.node_rank: {la.node_rank} must be below launch.nnodes ({la.nnodes})")
+    if la.nnodes > 1 and not la.rdzv_endpoint:
+        out.append("launch.rdzv_endpoint: multi-node (launch.nnodes > 1) needs host:port")
+    if la.gpus is not None and isinstance(la.nproc_per_node, int):
+        if la.nproc_per_node > len(la.gpus):
+            out.append(
+                f"launch.nproc_per_node: {la.nproc_per_node} processes but launch.gpus lists "
+                f"{len(la.gpus)} GPUs"
+            )
+    if isinstance(la.nproc_per_node, int) and la.nproc_per_node < 1:
+        out.append(f"launch.nproc_per_node: expected auto or a positive integer, got {la.nproc_per_node}")
+    if spec.model.trust_remote_code and not spec.model.revision:
+        out.append(
+            "model.trust_remote_code: true runs the model's own code; pin model.revision "
+            "to a commit you have read"
+        )
+    return out
+
+
+# --- loading, overrides and error messages ---------------------------------------------------
+
+
+def load_yaml_text(text: str, source: str = "spec") -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError([f"{source}: not valid YAML: {exc}".splitlines()[0]]) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise SpecError([f"{source}: expected a mapping of sections, got {type(data).__name__}"])
+    return data
+
+
+def parse_override(item: str) -> tuple[list[str], Any]:
+    """`a.b=c` -> (["a", "b"], value). The value is YAML (so 3, true, [a, b] work)."""
+    if "=" not in item:
+        raise SpecError([f"--set {item!r}: expected key=value, e.g. train.learning_rate=1e-4"])
+    key, raw = item.split("=", 1)
+    path = [p for p in key.strip().split(".")]
+    if not all(path) or not all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p) for p in path):
+        raise SpecError([f"--set {item!r}: bad key {key!r}"])
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    # YAML 1.1 reads 3e-4 as a string; pydantic coerces numeric strings for number fields.
+    return path, value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    data = _deepcopy(data)
+    for item in overrides:
+        path, value = parse_override(item)
+        node = data
+        for part in path[:-1]:
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                raise SpecError([f"--set {item}: {part} is not a section"])
+            node = child
+        node[path[-1]] = value
+    return data
+
+
+def _deepcopy(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: _deepcopy(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_deepcopy(v) for v in data]
+    return data
+
+
+def spec_from_dict(data: dict[str, Any]) -> RunSpec:
+    try:
+        return RunSpec.model_validate(data)
+    except ValidationError as exc:
+        raise SpecError(format_validation_error(exc)) from None
+
+
+def load_spec_file(path: str | Path, overrides: list[str] | None = None) -> RunSpec:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SpecError([f"{path}: cannot read: {exc.strerror}"]) from None
+    data = load_yaml_text(text, str(path))
+    return spec_from_dict(apply_overrides(data, overrides or []))
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    model: type[BaseModel] = RunSpec
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part))
+        ann = getattr(field, "annotation", None) if field else None
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        else:
+            return []
+    return list(model.model_fields)
+
+
+def _field_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Drop union-branch tags (like "literal['auto']") that pydantic appends to a location."""
+    out: list[Any] = []
+    model: Any = RunSpec
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if fields is None or str(part) not in fields:
+            tag = isinstance(part, str) and (
+                not part.isidentifier() or part in ("int", "str", "float", "bool", "none")
+            )
+            if fields is None and not tag:
+                out.append(part)  # a dict key or list index below a field
+            break
+        out.append(part)
+        model = fields[str(part)].annotation
+    return tuple(out)
+
+
+def _lower_bound(loc: tuple[Any, ...]) -> float | None:
+    model: Any = RunSpec
+    field = None
+    for part in loc:
+        fields = getattr(model, "model_fields", None)
+        if not fields or str(part) not in fields:
+            return None
+        field = fields[str(part)]
+        model = field.annotation
+    for meta in getattr(field, "metadata", []):
+        if getattr(meta, "gt", None) is not None:
+            return meta.gt
+    return None
+
+
+def format_validation_error(exc: ValidationError) -> list[str]:
+    """One line per error: `field: expected ..., got ...`. Never a traceback."""
+    lines: list[str] = []
+    expectations: dict[str, tuple[list[str], Any]] = {}
+    for err in exc.errors(include_url=False):
+        loc = _field_loc(err["loc"])
+        field = ".".join(str(p) for p in loc) or "spec"
+        kind, ctx, value = err["type"], err.get("ctx", {}) or {}, err.get("input")
+        if kind == "extra_forbidden":
+            allowed = _allowed_keys(loc)
+            lines.append(f"{field}: unknown key; allowed here: {', '.join(allowed)}")
+            continue
+        if kind == "value_error":
+            msg = str(ctx.get("error", err["msg"]))
+            lines.extend(p.strip() for p in msg.removeprefix("Value error, ").split("\n"))
+            continue
+        if kind in ("float_parsing", "float_type"):
+            expected = "a positive number" if _lower_bound(loc) == 0 else "a number"
+        elif kind in ("int_parsing", "int_type", "int_from_float"):
+            expected = "a whole number"
+        elif kind in ("bool_parsing", "bool_type"):
+            expected = "true or false"
+        elif kind in ("string_type",):
+            expected = "text"
+        elif kind == "greater_than":
+            expected = "a positive number" if ctx.get("gt") == 0 else f"a number > {ctx.get('gt')}"
+        elif kind == "greater_than_equal":
+            expected = f"a number >= {ctx.get('ge')}"
+        elif kind == "less_than":
+            expected = f"a number < {ctx.get('lt')}"
+        elif kind == "less_than_equal":
+            expected = f"a number <= {ctx.get('le')}"
+        elif kind == "literal_error":
+            expected = f"one of {ctx.get('expected')}"
+        elif kind == "string_pattern_mismatch":
+            expected = "letters, digits, '.', '-', '_' (at most 64, starting with a letter or digit)"
+        elif kind in ("dict_type", "model_type", "model_attributes_type"):
+            expected = "a mapping"
+        elif kind == "list_type":
+            expected = "a list"
+        elif kind == "missing":
+            lines.append(f"{field}: required")
+            continue
+        else:
+            expected = err["msg"].lower()
+        # Unions report one error per branch: merge them into one line per field.
+        if field in expectations:
+            expectations[field][0].append(expected)
+            continue
+        expectations[field] = ([expected], value)
+        lines.append(field)
+    out = []
+    for line in lines:
+        if line in expectations:
+            wanted, value = expectations[line]
+            out.append(f"{line}: expected {' or '.join(wanted)}, got {_describe(value)}")
+        else:
+            out.append(line)
+    return out or [str(exc)]
+
+
+def field_help(path: str) -> str:
+    """The docstring of a field, e.g. field_help('train.learning_rate')."""
+    model: type[BaseModel] = RunSpec
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        field = model.model_fields[part]
+        if i == len(parts) - 1:
+            return (field.description or "").strip()
+        ann = field.annotation
+        assert isinstance(ann, type) and issubclass(ann, BaseModel)
+        model = ann
+    return ""
