@@ -1,0 +1,97 @@
+"""Training: optimisation settings, the effective batch, and whether it fits in memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from ftui.tui.draft import Validation
+from ftui.tui.screens.base import StepScreen
+from ftui.tui.widgets.memory_panel import MemoryPanel
+from ftui.tui.widgets.spec_form import SpecForm
+from ftui.tui.workers import Loaded, core
+
+FIELDS = [
+    "train.epochs",
+    "train.max_steps",
+    "train.per_device_batch_size",
+    "train.gradient_accumulation_steps",
+    "train.learning_rate",
+    "train.lr_scheduler",
+    "train.warmup_steps",
+    "train.optimizer",
+    "train.weight_decay",
+    "model.dtype",
+    "train.gradient_checkpointing",
+    "train.eval_steps",
+    "train.save_steps",
+    "train.save_total_limit",
+    "train.logging_steps",
+    "train.seed",
+]
+
+
+def world_size(spec: Any, hardware: Loaded) -> int:
+    from ftui.core.torchrun import resolve_nproc
+
+    report = hardware.value
+    gpus = len(report.gpus) if report is not None else 0
+    return resolve_nproc(spec, cuda_count=gpus) * spec.launch.nnodes
+
+
+def free_memory(spec: Any, hardware: Loaded) -> tuple[int | None, str]:
+    """The least free memory among the chosen GPUs (or free RAM on CPU), and what it is."""
+    report = hardware.value
+    if report is None:
+        return None, "unknown"
+    if not report.gpus:
+        return report.ram_available, "CPU RAM"
+    chosen = spec.launch.gpus
+    gpus = [g for g in report.gpus if chosen is None or g.index in chosen] or report.gpus
+    return min(g.memory_free for g in gpus), f"least free of {len(gpus)} GPU(s)"
+
+
+class TrainingScreen(StepScreen):
+    STEP_ID = "training"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="effective-batch", classes="summary")
+        yield SpecForm(FIELDS, self.values(FIELDS))
+        yield Static("Memory per device", classes="section-title")
+        yield MemoryPanel(id="memory")
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.watch(self.app, "hardware", lambda _: self._update())
+        self.watch(self.app, "model_facts", lambda _: self._update())
+
+    def validation_changed(self, validation: Validation) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        spec, hardware = self.wizard.spec, self.wizard.hardware
+        batch = self.query_one("#effective-batch", Static)
+        memory = self.query_one(MemoryPanel)
+        if spec is None:
+            batch.update("Effective batch: fix the marked fields first")
+            memory.show(None, None, "", "fix the marked fields first")
+            return
+        world = world_size(spec, hardware)
+        per, accum = spec.train.per_device_batch_size, spec.train.gradient_accumulation_steps
+        batch.update(
+            f"Effective batch = {per} per device × {accum} accumulation × {world} "
+            f"process(es) = [b]{per * accum * world}[/b] rows per optimizer step"
+        )
+        facts = self.wizard.model_facts
+        if facts.value is None:
+            memory.show(None, None, "", facts.error or "reading the model…")
+            return
+        try:
+            estimate = core("memory", "estimate_memory")(spec, facts.value, world)
+        except Exception as exc:
+            memory.show(None, None, "", str(exc))
+            return
+        free, where = free_memory(spec, hardware)
+        memory.show(estimate, free, where)
