@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 
 class StepScreen(Screen[None]):
+    AUTO_FOCUS = None
     STEP_ID: ClassVar[str] = ""
     INTRO: ClassVar[str] = ""
 
@@ -57,6 +58,9 @@ class StepScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watch(self.app, "validation", self._validation_changed)
+        self.call_after_refresh(self._initial_focus)
+
+    def _initial_focus(self) -> None:
         if self.focus_field:
             rows = self.query(f"#{row_id(self.focus_field)}")
             if rows:

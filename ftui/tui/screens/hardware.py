@@ -34,7 +34,6 @@ class HardwareScreen(StepScreen):
         yield SpecForm(LAUNCH_FIELDS, self.values(LAUNCH_FIELDS))
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.watch(self.app, "hardware", self._hardware_changed)
 
     def _hardware_changed(self, hardware: Loaded) -> None:

@@ -65,7 +65,6 @@ class MethodScreen(StepScreen):
         yield Static("", id="trainable", classes="summary")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.watch(self.app, "hardware", self._hardware_changed)
         self.watch(self.app, "model_facts", self._facts_changed)
 

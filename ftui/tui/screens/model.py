@@ -55,7 +55,6 @@ class ModelScreen(StepScreen):
         yield Static(LOGIN, classes="note")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.watch(self.app, "model_facts", self._facts_changed)
         self.watch(self.app, "cached_models", self._cache_changed)
 

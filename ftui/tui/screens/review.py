@@ -53,7 +53,6 @@ class ReviewScreen(StepScreen):
         yield Static("", id="yaml")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.watch(self.app, "launch_state", self._launch_state_changed)
 
     def validation_changed(self, validation: Validation) -> None:

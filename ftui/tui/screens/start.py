@@ -48,7 +48,6 @@ class StartScreen(StepScreen):
         return options
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.watch(self.app, "runs", self._runs_changed)
 
     def _runs_changed(self, runs: Loaded) -> None:

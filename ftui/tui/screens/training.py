@@ -63,7 +63,6 @@ class TrainingScreen(StepScreen):
         yield MemoryPanel(id="memory")
 
     def on_mount(self) -> None:
-        super().on_mount()
         self.watch(self.app, "hardware", lambda _: self._update())
         self.watch(self.app, "model_facts", lambda _: self._update())
 
