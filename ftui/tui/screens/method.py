@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -54,15 +55,25 @@ class MethodScreen(StepScreen):
         with RadioSet(id="kind"):
             for key, label in KINDS:
                 yield RadioButton(label, value=key == kind, id=f"kind-{key}")
+        yield Static("", id="trainable", classes="summary")
         yield Static("", id="quant-reason", classes="notice")
-        yield SpecForm(["model.quantization"], self.values(["model.quantization"]))
+        yield self._quantization_row()
         with Vertical(id="lora"):
             yield Static("Adapter", classes="section-title")
             yield SpecForm(LORA_FIELDS, self.values(LORA_FIELDS))
             yield Static("Target modules", classes="section-title")
             yield TargetModulesPicker(self.value("method.lora.target_modules"), [], id="targets")
             yield Static("", id="targets-error", classes="field-error")
-        yield Static("", id="trainable", classes="summary")
+
+    def _quantization_row(self) -> FieldRow:
+        """8bit and 4bit are offered only where bitsandbytes can run (or when already set)."""
+        current = self.value("model.quantization")
+        allowed = ["none"]
+        if quantization_blocker(self.wizard.hardware) is None:
+            allowed += ["8bit", "4bit"]
+        elif current != "none":
+            allowed.append(current)
+        return FieldRow("model.quantization", current, choices=[(q, q) for q in allowed])
 
     def on_mount(self) -> None:
         self.watch(self.app, "hardware", self._hardware_changed)
@@ -123,6 +134,11 @@ class MethodScreen(StepScreen):
             return
         share = 100 * trainable / total if total else 0.0
         label.update(
-            f"Trainable parameters: [b]{human_count(trainable)}[/b] of {human_count(total)} "
-            f"([b]{share:.3g}%[/b])"
+            Text.assemble(
+                "Trainable parameters: ",
+                (human_count(trainable), "bold"),
+                f" of {human_count(total)} (",
+                (f"{share:.3g}%", "bold"),
+                ")",
+            )
         )

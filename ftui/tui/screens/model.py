@@ -44,8 +44,7 @@ class ModelScreen(StepScreen):
     INTRO = "Type a hub id or a local path, or pick a model already on this machine."
 
     def compose_body(self) -> ComposeResult:
-        yield SpecForm(FIELDS, self.values(FIELDS))
-        yield Static(TRUST_WHY, classes="notice")
+        yield SpecForm(FIELDS, self.values(FIELDS), {"model.trust_remote_code": TRUST_WHY})
         yield Static("This model", classes="section-title")
         yield LoadingIndicator(id="facts-loading")
         yield ModelFactsPanel(id="facts")

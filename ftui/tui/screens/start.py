@@ -35,7 +35,7 @@ class StartScreen(StepScreen):
 
     def _loaded_line(self) -> str:
         name = self.wizard.preset_name
-        return f"Editing: preset [b]{name}[/b]" if name else "Editing: a new run (defaults)"
+        return f"Editing: preset {name}" if name else "Editing: a new run (defaults)"
 
     def _preset_options(self) -> list[Option]:
         options = [Option(Text("Start fresh — the defaults (demo model, demo data)"), id=FRESH)]

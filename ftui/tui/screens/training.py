@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.widgets import Static
 
 from ftui.tui.draft import Validation
 from ftui.tui.screens.base import StepScreen
-from ftui.tui.widgets.memory_panel import MemoryPanel
+from ftui.tui.widgets.memory_panel import MemoryPanel, verdict_line
 from ftui.tui.widgets.spec_form import SpecForm
 from ftui.tui.workers import Loaded, core
 
@@ -58,8 +59,9 @@ class TrainingScreen(StepScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="effective-batch", classes="summary")
+        yield Static("", id="memory-verdict", classes="summary")
         yield SpecForm(FIELDS, self.values(FIELDS))
-        yield Static("Memory per device", classes="section-title")
+        yield Static("Memory per device, estimated", classes="section-title")
         yield MemoryPanel(id="memory")
 
     def on_mount(self) -> None:
@@ -72,25 +74,43 @@ class TrainingScreen(StepScreen):
     def _update(self) -> None:
         spec, hardware = self.wizard.spec, self.wizard.hardware
         batch = self.query_one("#effective-batch", Static)
+        verdict = self.query_one("#memory-verdict", Static)
         memory = self.query_one(MemoryPanel)
         if spec is None:
             batch.update("Effective batch: fix the marked fields first")
-            memory.show(None, None, "", "fix the marked fields first")
+            verdict.update("")
+            memory.show(None, "fix the marked fields first")
             return
         world = world_size(spec, hardware)
         per, accum = spec.train.per_device_batch_size, spec.train.gradient_accumulation_steps
         batch.update(
-            f"Effective batch = {per} per device × {accum} accumulation × {world} "
-            f"process(es) = [b]{per * accum * world}[/b] rows per optimizer step"
+            Text.assemble(
+                f"Effective batch = {per} per device × {accum} accumulation × {world} "
+                "process(es) = ",
+                (str(per * accum * world), "bold"),
+                " rows per optimizer step",
+            )
         )
         facts = self.wizard.model_facts
         if facts.value is None:
-            memory.show(None, None, "", facts.error or "reading the model…")
+            verdict.update("")
+            memory.show(None, facts.error or "reading the model…")
             return
         try:
             estimate = core("memory", "estimate_memory")(spec, facts.value, world)
         except Exception as exc:
-            memory.show(None, None, "", str(exc))
+            verdict.update("")
+            memory.show(None, str(exc).splitlines()[0])
             return
         free, where = free_memory(spec, hardware)
-        memory.show(estimate, free, where)
+        verdict.update(verdict_line(estimate, free, where, self._suggestion(estimate, free)))
+        memory.show(estimate)
+
+    def _suggestion(self, estimate: Any, free: int | None) -> str | None:
+        report = self.wizard.hardware.value
+        gpus = len(report.gpus) if report is not None else 0
+        bnb = bool(report is not None and report.bitsandbytes and gpus)
+        try:
+            return estimate.suggestion(free, gpus_available=max(gpus, 1), qlora=bnb)
+        except Exception:
+            return None

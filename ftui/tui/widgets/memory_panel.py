@@ -1,8 +1,8 @@
-"""Memory per GPU (from ftui.core.memory.estimate_memory) against the chosen GPUs' free memory."""
+"""Memory per device (ftui.core.memory.estimate_memory) against the chosen GPUs' free memory:
+a one-line verdict for the top of the step, and the breakdown."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from rich.table import Table
@@ -16,43 +16,29 @@ def gb(n: float) -> str:
     return f"{n / 1024**3:.2f} GiB"
 
 
-def estimate_parts(estimate: Any) -> list[tuple[str, int]]:
-    """The named byte counts an estimate is made of (a `parts` mapping, or its int fields)."""
-    parts = getattr(estimate, "parts", None)
-    if callable(parts):
-        parts = parts()
-    if isinstance(parts, dict):
-        return [(str(k), int(v)) for k, v in parts.items()]
-    if dataclasses.is_dataclass(estimate):
-        return [
-            (f.name, int(getattr(estimate, f.name)))
-            for f in dataclasses.fields(estimate)
-            if f.name != "total" and isinstance(getattr(estimate, f.name), int)
-        ]
-    return []
+def verdict_line(estimate: Any, free: int | None, where: str, suggestion: str | None) -> Text:
+    text = Text.assemble("Memory per device: ", (gb(estimate.total), "bold"))
+    if free is None:
+        return text.append(" (free memory unknown)", style="dim")
+    verdict = str(estimate.verdict(free))
+    text.append(f" of {gb(free)} free ({where}) — ")
+    text.append(verdict, style=VERDICT_STYLE.get(verdict, ""))
+    if suggestion and verdict != "fits":
+        text.append(f"\nTry: {suggestion}", style="yellow")
+    return text
 
 
 class MemoryPanel(Static):
-    def show(self, estimate: Any, free: int | None, where: str, error: str | None = None) -> None:
+    def show(self, estimate: Any, error: str | None = None) -> None:
         if estimate is None:
             self.update(Text(f"Memory estimate: not available ({error})", style="dim"))
             return
         table = Table.grid(padding=(0, 2))
         table.add_column(style="dim")
         table.add_column(justify="right")
-        for name, size in estimate_parts(estimate):
-            table.add_row(name.replace("_", " "), gb(size))
+        for name, size in estimate.breakdown():
+            table.add_row(name, gb(size))
         table.add_row(
             Text("total per device", style="bold"), Text(gb(estimate.total), style="bold")
         )
-        if free is None:
-            table.add_row("free", "unknown")
-            self.update(table)
-            return
-        verdict = str(estimate.verdict(free))
-        table.add_row(f"free ({where})", gb(free))
-        table.add_row("verdict", Text(verdict, style=VERDICT_STYLE.get(verdict, "")))
-        suggestion = estimate.suggestion() if verdict != "fits" else None
-        if suggestion:
-            table.add_row("try", Text(str(suggestion), style="yellow"))
         self.update(table)

@@ -31,7 +31,12 @@ def facts_table(facts: Any) -> Table:
     table.add_row("layers / hidden", f"{facts.num_layers} layers · hidden {facts.hidden_size}")
     table.add_row("chat template", "yes" if facts.has_chat_template else "no (base model)")
     table.add_row("LoRA can target", ", ".join(facts.linear_module_names) or "none found")
-    table.add_row("read from", facts.resolved_path or facts.name_or_path)
+    where = (
+        "built in (made on this machine)"
+        if facts.name_or_path.startswith("builtin:")
+        else ("local files" if facts.is_local else "Hugging Face hub / cache")
+    )
+    table.add_row("source", where)
     return table
 
 

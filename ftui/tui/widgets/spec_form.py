@@ -44,7 +44,7 @@ class FieldRow(Vertical):
         self.path = path
         self.info = field_info(path)
         self._value = value
-        self._label = label or path.rsplit(".", 1)[-1].replace("_", " ")
+        self._label = label or path.rsplit(".", 1)[-1]
         self._help = help if help is not None else field_help(path)
         self._choices = choices
 
@@ -121,13 +121,20 @@ class FieldRow(Vertical):
 
 
 class SpecForm(Vertical):
-    """Rows for `paths`, filled from `values` (path -> value)."""
+    """Rows for `paths`, filled from `values` (path -> value); `helps` replaces a docstring."""
 
-    def __init__(self, paths: list[str], values: dict[str, Any], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        paths: list[str],
+        values: dict[str, Any],
+        helps: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(classes="spec-form", **kwargs)
         self.paths = paths
         self.values = values
+        self.helps = helps or {}
 
     def compose(self) -> ComposeResult:
         for path in self.paths:
-            yield FieldRow(path, self.values.get(path))
+            yield FieldRow(path, self.values.get(path), help=self.helps.get(path))
