@@ -133,7 +133,7 @@ class FtuiApp(CoreWorkers):
         self.preset_name = preset_name
         self.sub_title = preset_name or "new run"
         self.validation = self.draft.validate()
-        self._default_gpus()
+        self._default_gpus(self.hardware.value)
         self.request_model_facts(delay=0)
 
     @on(m.PresetChosen)
@@ -171,12 +171,11 @@ class FtuiApp(CoreWorkers):
 
     @on(m.HardwareDetected)
     def _hardware_detected(self, event: m.HardwareDetected) -> None:
+        self._default_gpus(event.report)  # before the screens see the report
         self.hardware = Loaded(event.report, event.error)
-        self._default_gpus()
 
-    def _default_gpus(self) -> None:
+    def _default_gpus(self, report: Any) -> None:
         """Without a GPU choice in the spec, use the idle GPUs (when there are some)."""
-        report = self.hardware.value
         if report is None or not report.gpus or self.draft.get("launch.gpus") is not None:
             return
         from ftui.core.hardware import idle_gpus

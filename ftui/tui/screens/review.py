@@ -41,7 +41,7 @@ class ReviewScreen(StepScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="problems")
-        yield SpecForm(FIELDS, self.values(FIELDS))
+        yield SpecForm(FIELDS, self.values(FIELDS), full_labels=True)
         with Horizontal(id="actions"):
             yield Button("Save preset  ctrl+s", id="save", variant="default")
             yield Button("Launch  ctrl+l", id="launch", variant="success")

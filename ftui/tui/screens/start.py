@@ -8,13 +8,19 @@ from textual.app import ComposeResult
 from textual.widgets import LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ftui.core.presets import list_presets
+from ftui.core.presets import PresetInfo, list_presets
 from ftui.tui.messages import PresetChosen
 from ftui.tui.screens.base import StepScreen
 from ftui.tui.widgets.runs_table import RunsTable
 from ftui.tui.workers import Loaded
 
 FRESH = "__fresh__"
+
+
+def short_summary(info: PresetInfo) -> str:
+    """The first sentence of a preset's header comment, without a leading "name:"."""
+    text = info.summary.removeprefix(f"{info.name}:").strip()
+    return text.split(". ")[0].rstrip(".")
 
 
 class StartScreen(StepScreen):
@@ -42,13 +48,18 @@ class StartScreen(StepScreen):
         for info in list_presets():
             kind = "built-in" if info.builtin else "yours"
             mark = "  (loaded)" if info.name == self.wizard.preset_name else ""
-            summary = f" — {info.summary}" if info.summary else ""
-            text = Text(f"{info.name} ({kind}){summary}{mark}")
+            text = Text.assemble((info.name, "bold"), f"  ({kind})  ", short_summary(info))
+            text.append(mark, style="green")
             options.append(Option(text, id=info.name))
         return options
 
     def on_mount(self) -> None:
         self.watch(self.app, "runs", self._runs_changed)
+        presets = self.query_one("#presets", OptionList)
+        loaded = self.wizard.preset_name
+        for index in range(presets.option_count):
+            if loaded and presets.get_option_at_index(index).id == loaded:
+                presets.highlighted = index
 
     def _runs_changed(self, runs: Loaded) -> None:
         self.query_one("#runs-loading").display = runs.loading

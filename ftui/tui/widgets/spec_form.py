@@ -45,7 +45,7 @@ class FieldRow(Vertical):
         self.info = field_info(path)
         self._value = value
         self._label = label or path.rsplit(".", 1)[-1]
-        self._help = help if help is not None else field_help(path)
+        self._help = " ".join((help if help is not None else field_help(path)).split())
         self._choices = choices
 
     def compose(self) -> ComposeResult:
@@ -128,13 +128,16 @@ class SpecForm(Vertical):
         paths: list[str],
         values: dict[str, Any],
         helps: dict[str, str] | None = None,
+        full_labels: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(classes="spec-form", **kwargs)
         self.paths = paths
         self.values = values
         self.helps = helps or {}
+        self.full_labels = full_labels
 
     def compose(self) -> ComposeResult:
         for path in self.paths:
-            yield FieldRow(path, self.values.get(path), help=self.helps.get(path))
+            label = path if self.full_labels else None
+            yield FieldRow(path, self.values.get(path), label=label, help=self.helps.get(path))
