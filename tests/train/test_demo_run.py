@@ -29,7 +29,8 @@ def test_demo_run_learns_and_writes_the_run_dir_contract(demo_run):
     assert (final / "adapter_model.safetensors").is_file()
     assert (final / "adapter_config.json").is_file()
     assert (final / "tokenizer.json").is_file()
-    assert not list(demo_run.rglob("*.bin")), "weights are safetensors only"
+    assert not [p for p in final.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".pkl")]
+    assert not list(demo_run.rglob("*model*.bin")), "weights are safetensors only"
     assert stat.S_IMODE(demo_run.stat().st_mode) == 0o700
     for name in ("config.yaml", "command.txt", "run.json", "logs/rank0.log", "logs/rank1.log"):
         assert (demo_run / name).is_file(), name
