@@ -24,6 +24,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--preset", help="open the wizard on this preset (name or YAML path)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for info in sorted(pkgutil.iter_modules(ftui.commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):  # helpers such as _common, not commands
+            continue
         module = importlib.import_module(f"ftui.commands.{info.name}")
         module.register(sub)
     return parser
