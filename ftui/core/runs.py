@@ -21,6 +21,7 @@ from ftui.core.rundir import is_process_alive, read_run_json
 
 RUN_MARKERS = ("run.json", EVENTS_FILE, "config.yaml")
 STALL_AFTER_S = 600.0
+SUMMARY_KINDS = ("status", "metrics", "plan", "error")  # the latest of each is kept
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def summarise_events(run_dir: Path) -> dict[str, Any]:
     """The latest status, metrics and plan events and the first/last times, read from the end
     of events.jsonl; lines are only parsed when they may be one of the events still missing."""
     found: dict[str, Any] = {}
-    wanted = {b'"status"': "status", b'"metrics"': "metrics", b'"plan"': "plan"}
+    wanted = {f'"{kind}"'.encode(): kind for kind in SUMMARY_KINDS}
     path = run_dir / EVENTS_FILE
     try:
         for line in _reverse_lines(path):
@@ -101,24 +102,29 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _summary_from(events: list[dict[str, Any]]) -> dict[str, Any]:
-    found: dict[str, Any] = {}
+def fold_summary(summary: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Update a summary (as summarise_events returns) with newer events, in place."""
     for event in events:
         kind = event.get("type")
-        if kind in ("status", "metrics", "plan"):
-            found[kind] = event
-    if events:
-        found["first_t"], found["last_t"] = events[0].get("t"), events[-1].get("t")
-    return found
+        if kind in SUMMARY_KINDS:
+            summary[kind] = event
+        if "first_t" not in summary or summary["first_t"] is None:
+            summary["first_t"] = event.get("t")
+        summary["last_t"] = event.get("t")
+    return summary
 
 
 def run_status(
-    run_dir: str | os.PathLike[str], events: list[dict[str, Any]] | None = None
+    run_dir: str | os.PathLike[str],
+    events: list[dict[str, Any]] | None = None,
+    summary: dict[str, Any] | None = None,
 ) -> RunInfo:
-    """The status of one run. Pass `events` when already read (the monitor) to skip the file."""
+    """The status of one run. A reader that already has the events (or a summary kept up to
+    date with fold_summary) passes them and the events file is not read again."""
     root = Path(run_dir)
     info = read_run_json(root)
-    summary = _summary_from(events) if events is not None else summarise_events(root)
+    if summary is None:
+        summary = fold_summary({}, events) if events is not None else summarise_events(root)
     status_event = summary.get("status") or {}
     status = str(status_event.get("status") or "")
     reason = str(status_event.get("reason") or "")

@@ -138,3 +138,20 @@ def test_resumable_needs_a_complete_checkpoint_even_when_failed(tmp_path: Path) 
     assert not run_status(run).resumable
     make_checkpoint(run, 30)
     assert run_status(run).resumable
+
+
+def test_fold_summary_matches_reading_from_the_end(tmp_path: Path) -> None:
+    from ftui.core.events import read_events
+    from ftui.core.runs import fold_summary
+
+    run = make_run(
+        tmp_path,
+        final="failed",
+        extra_events=[{"t": T0 + 500, "type": "error", "kind": "oom", "message": "OOM"}],
+    )
+    events = read_events(run)
+    folded: dict = {}
+    for i in range(0, len(events), 7):  # in pieces, as a poller sees them
+        fold_summary(folded, events[i : i + 7])
+    assert folded == summarise_events(run)
+    assert run_status(run, summary=folded) == run_status(run)
