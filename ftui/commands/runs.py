@@ -168,7 +168,7 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from ftui.core.lifecycle import kill_run, request_stop
+    from ftui.core.launch import kill_run, request_stop
     from ftui.core.runs import run_status
 
     run_dir = _resolve(args)
@@ -192,10 +192,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
     run_dir = _resolve(args)
     if isinstance(run_dir, int):
         return run_dir
-    try:
-        from ftui.core.launch import resume
-    except ImportError:
-        return fail("resume is not available yet in this build")
+    from ftui.core.launch import resume
+
     try:
         resume(run_dir)
     except Exception as error:

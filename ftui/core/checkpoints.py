@@ -31,10 +31,35 @@ def checkpoint_problem(path: str | os.PathLike[str]) -> str | None:
     files = [p for p in sorted(root.rglob("*")) if p.is_file() and p.name != COMPLETE_MARKER]
     if not files:
         return "empty"
+    problem = _marker_problem(root)
+    if problem:
+        return problem
     for file in files:
         problem = _file_problem(file)
         if problem:
             return problem
+    return None
+
+
+def _marker_problem(root: Path) -> str | None:
+    """The worker's marker may list every file with its size: each must still be there, whole.
+    An empty marker (written by other tools) only says the save finished."""
+    raw = (root / COMPLETE_MARKER).read_bytes()
+    if not raw.strip():
+        return None
+    try:
+        marker = json.loads(raw)
+    except ValueError:
+        return "bad-complete-marker"
+    listed = marker.get("files") if isinstance(marker, dict) else None
+    if not isinstance(listed, dict):
+        return None
+    for name, size in listed.items():
+        file = root / name
+        if not file.is_file():
+            return "missing-file"
+        if isinstance(size, int) and file.stat().st_size != size:
+            return "file-size-changed"
     return None
 
 

@@ -107,6 +107,9 @@ KIND_ALIASES = {
     "nccl": "nccl_timeout",
 }
 
+# Kinds the worker reports that are broader than one pattern: where the wizard should open.
+KIND_SETTINGS = {"data": "data.source"}
+
 _STEP_RE = re.compile(r"\bstep\s*[:=]?\s*(\d+)", re.IGNORECASE)
 
 
@@ -140,7 +143,8 @@ def from_error_event(event: dict[str, Any]) -> Failure:
         recognised = recognise_text(f"{kind} {message}")
         known = next((p for p in PATTERNS if recognised and p.kind == recognised.kind), None)
     if known is None:
-        return Failure(kind, message or "The run failed.", hint, event.get("setting"))
+        setting = event.get("setting") or KIND_SETTINGS.get(kind)
+        return Failure(kind, message or "The run failed.", hint, setting)
     step = event.get("step")
     base = _fill(known, f"step {step}" if step is not None else message, None)
     if message and step is not None and str(step) not in message:

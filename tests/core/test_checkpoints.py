@@ -109,3 +109,21 @@ def test_rotation_never_offers_the_newest_complete_or_incomplete(tmp_path: Path)
     victims = [p.name for p in rotation_victims(tmp_path, keep=1)]
     assert victims == ["checkpoint-20", "checkpoint-10"]
     assert [p.name for p in rotation_victims(tmp_path, keep=0)] == victims
+
+
+def test_marker_listing_files_catches_a_missing_or_changed_file(tmp_path: Path) -> None:
+    from ftui.train.callbacks import mark_complete
+
+    ckpt = make_checkpoint(tmp_path, 10, complete=False)
+    mark_complete(ckpt, 10)  # the worker's own marker: every file with its size
+    assert checkpoint_problem(ckpt) is None
+    (ckpt / "rng_state_0.pth").unlink()
+    assert checkpoint_problem(ckpt) == "missing-file"
+
+    ckpt2 = make_checkpoint(tmp_path, 20, complete=False)
+    mark_complete(ckpt2, 20)
+    with open(ckpt2 / "adapter_config.json", "a") as fh:
+        fh.write("  ")  # still valid JSON, but not what was saved
+    assert checkpoint_problem(ckpt2) == "file-size-changed"
+    (ckpt2 / "COMPLETE").write_text("{not json")
+    assert checkpoint_problem(ckpt2) == "bad-complete-marker"

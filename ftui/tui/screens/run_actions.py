@@ -14,21 +14,6 @@ from ftui.core.runs import RunInfo
 KILL_GRACE_S = 10.0
 
 
-def _lifecycle_function(name: str):  # type: ignore[no-untyped-def]
-    """The launcher's version when it has one, else ours (ftui.core.lifecycle)."""
-    try:
-        from ftui.core import launch
-
-        found = getattr(launch, name, None)
-        if found is not None:
-            return found
-    except ImportError:
-        pass
-    from ftui.core import lifecycle
-
-    return getattr(lifecycle, name, None)
-
-
 class RunActionFinished(Message):
     """A stop, kill or resume finished; `text` is what the user is told."""
 
@@ -52,7 +37,9 @@ class RunActions:
             return
         if not self._stop_requested:
             self._stop_requested = True
-            _lifecycle_function("request_stop")(self.run_dir)
+            from ftui.core.launch import request_stop
+
+            request_stop(self.run_dir)
             self.notify(  # type: ignore[attr-defined]
                 "Asked every rank to save a checkpoint and stop. Press s again to kill it now."
             )
@@ -62,7 +49,8 @@ class RunActions:
 
     @work(thread=True, exit_on_error=False, group="run-action")
     def _kill(self) -> None:
-        kill_run = _lifecycle_function("kill_run")
+        from ftui.core.launch import kill_run
+
         done = kill_run(self.run_dir, grace_s=KILL_GRACE_S)
         text = "The run's processes are gone." if done else "The run had already ended."
         self.post_message(RunActionFinished(text))  # type: ignore[attr-defined]
@@ -81,13 +69,8 @@ class RunActions:
 
     @work(thread=True, exit_on_error=False, group="run-action")
     def _resume(self) -> None:
-        try:
-            from ftui.core.launch import resume
-        except ImportError:
-            self.post_message(  # type: ignore[attr-defined]
-                RunActionFinished("Resume is not available yet in this build.", "warning")
-            )
-            return
+        from ftui.core.launch import resume
+
         try:
             resume(self.run_dir)
         except Exception as error:  # the launcher says why it refuses (changed settings, ...)
