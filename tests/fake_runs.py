@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
-T0 = 1_764_000_000.0  # a fixed wall time so snapshots do not depend on the clock
+T0 = 1_795_507_200.0  # 2026-11-24 08:00 UTC: a fixed wall time so snapshots do not depend on the clock
 
 
 def write_safetensors(path: Path, n_floats: int = 4) -> None:

@@ -96,7 +96,7 @@ class RunsScreen(Screen):
         if message.runs:
             table.move_cursor(row=min(cursor, len(message.runs) - 1))
         self.query_one("#runs-help", Static).update(
-            f"{len(message.runs)} runs under {self.root}"
+            f"{len(message.runs)} runs under {self.root}   (enter: monitor)"
             if message.runs
             else f"no runs under {self.root} yet"
         )

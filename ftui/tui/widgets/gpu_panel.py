@@ -79,12 +79,12 @@ def render_sample(sample: HostSample) -> Text:
         mem_frac = used / total if used is not None and total else None
         text.append(f"GPU{gpu.index} ", style="bold")
         text.append(f"{str(gpu.name)[:22]}\n", style="dim")
-        text.append(f"  util {_bar(util / 100 if util is not None else None)} ")
+        text.append(f"util {_bar(util / 100 if util is not None else None)} ")
         text.append(f"{_num(util, '.0f', '%')}\n")
-        text.append(f"  mem  {_bar(mem_frac)} ")
+        text.append(f"mem  {_bar(mem_frac)} ")
         text.append(f"{_num(used / GIB if used else None, '.1f', '')}/")
         text.append(f"{_num(total / GIB if total else None, '.1f', ' GiB')}\n")
-        text.append(f"  {_num(getattr(gpu, 'temperature', None), '.0f', '°C')}  ")
+        text.append(f"     {_num(getattr(gpu, 'temperature', None), '.0f', '°C')}  ")
         text.append(f"{_num(getattr(gpu, 'power_w', None), '.0f', ' W')}\n")
     if not sample.gpus:
         text.append("no GPU: host\n", style="dim")
