@@ -34,6 +34,7 @@ class FtuiApp(CoreWorkers):
         Binding("ctrl+n", "next_step", "Next step", priority=True),
         Binding("ctrl+p", "previous_step", "Previous", priority=True),
         Binding("ctrl+s", "save_preset", "Save preset", priority=True),
+        Binding("ctrl+r", "show_runs", "Runs", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 
@@ -88,6 +89,8 @@ class FtuiApp(CoreWorkers):
     def open_step(self, step_id: str, field: str | None = None) -> None:
         screen = screen_class(step_id)(focus_field=field)
         self.step_id = step_id
+        while len(self.screen_stack) > 2:  # a monitor, runs list or dialog over the step
+            self.pop_screen()
         if len(self.screen_stack) <= 1:
             self.push_screen(screen)
         else:
@@ -254,9 +257,43 @@ class FtuiApp(CoreWorkers):
     def _run_launched(self, event: m.RunLaunched) -> None:
         self.launch_state = Loaded(event.run_dir)
         self.refresh_runs()
+        if not self._show_monitor(event.run_dir):
+            self.notify(f"Run started: {event.run_dir}", title="Launched")
+
+    @on(m.RunChosen)
+    def _run_chosen(self, event: m.RunChosen) -> None:
+        if not self._show_monitor(event.run_dir):
+            self.notify(f"No monitor in this install; run: ftui monitor {event.run_dir}")
+
+    def _show_monitor(self, run_dir: Path) -> bool:
         try:
             from ftui.tui.screens.monitor import MonitorScreen
         except ImportError:
-            self.notify(f"Run started: {event.run_dir}", title="Launched")
+            return False
+        self.push_screen(MonitorScreen(run_dir))
+        return True
+
+    def action_show_runs(self) -> None:
+        if isinstance(self.screen, ModalScreen) or type(self.screen).__name__ == "RunsScreen":
             return
-        self.push_screen(MonitorScreen(event.run_dir))
+        try:
+            from ftui.tui.screens.runs import RunsScreen
+        except ImportError:
+            self.notify("The runs list is not available in this install", severity="warning")
+            return
+        self.push_screen(RunsScreen(self.runs_root))
+
+    def on_monitor_screen_edit_setting_requested(self, event: Any) -> None:
+        """The monitor's "fix setting": edit that run's config, on the field to change."""
+        from ftui.core.spec import load_spec_file
+
+        try:
+            spec = load_spec_file(Path(event.run_dir) / "config.yaml")
+        except SpecError as exc:
+            self.notify(
+                "\n".join(exc.problems), title="Cannot read the run's config", severity="error"
+            )
+            return
+        self.load_spec(spec, None)
+        self.sub_title = f"settings of {Path(event.run_dir).name}"
+        self.open_field(event.setting)

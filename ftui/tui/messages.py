@@ -78,5 +78,12 @@ class RunLaunched(Message):
 
 
 @dataclass
+class RunChosen(Message):
+    """Open the monitor on this run (a row of a runs list)."""
+
+    run_dir: Path
+
+
+@dataclass
 class LaunchFailed(Message):
     error: str

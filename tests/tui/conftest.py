@@ -41,7 +41,8 @@ def make_app(gpus: int | None = 0, preset: str | None = None, **kwargs: Any) -> 
     """An FtuiApp on `preset` (None = defaults) with a fake NVML of `gpus` GPUs."""
     from ftui.core.presets import resolve_spec
     from ftui.tui.app import FtuiApp
-    from tests.tui.fake_nvml import FakeNvml
+
+    from .fake_nvml import FakeNvml
 
     spec = resolve_spec(preset) if preset else None
     nvml = FakeNvml(gpus) if gpus is not None else None

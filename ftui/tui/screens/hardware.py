@@ -28,7 +28,7 @@ class HardwareScreen(StepScreen):
     def compose_body(self) -> ComposeResult:
         yield LoadingIndicator(id="hw-loading")
         yield Static("", id="hw-summary", classes="note")
-        yield GpuTable(id="gpus")
+        yield GpuTable(id="gpu-table")
         yield Static("", id="hw-notice", classes="notice")
         yield Static("Launch", classes="section-title")
         yield SpecForm(LAUNCH_FIELDS, self.values(LAUNCH_FIELDS))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -9,7 +11,7 @@ from textual.widgets import LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ftui.core.presets import PresetInfo, list_presets
-from ftui.tui.messages import PresetChosen
+from ftui.tui.messages import PresetChosen, RunChosen
 from ftui.tui.screens.base import StepScreen
 from ftui.tui.widgets.runs_table import RunsTable
 from ftui.tui.workers import Loaded
@@ -73,6 +75,12 @@ class StartScreen(StepScreen):
             note.update("")
         table.display = bool(runs.value)
         table.show(runs.value or [])
+
+    @on(RunsTable.RowSelected)
+    def _run_selected(self, event: RunsTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value:
+            self.post_message(RunChosen(Path(event.row_key.value)))
 
     @on(OptionList.OptionSelected, "#presets")
     def _preset_selected(self, event: OptionList.OptionSelected) -> None:
