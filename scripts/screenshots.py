@@ -32,7 +32,8 @@ async def capture(out: Path, preset: str | None, fake_gpus: int | None) -> list[
 
         nvml = FakeNvml(fake_gpus)
     spec = resolve_spec(preset) if preset else None
-    app = FtuiApp(spec, preset_name=preset, nvml=nvml, runs_root=out / "runs")
+    os.chdir(tempfile.mkdtemp(prefix="ftui-shots-cwd-"))  # an empty runs/ for the Start step
+    app = FtuiApp(spec, preset_name=preset, nvml=nvml)
     written: list[Path] = []
     async with app.run_test(size=(120, 36)) as pilot:
         for step in step_ids():
@@ -54,6 +55,7 @@ def main() -> int:
     parser.add_argument("--fake-gpus", type=int, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
     args = parser.parse_args()
+    args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("FTUI_HOME", tempfile.mkdtemp(prefix="ftui-shots-"))

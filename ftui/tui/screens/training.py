@@ -60,6 +60,7 @@ class TrainingScreen(StepScreen):
     def compose_body(self) -> ComposeResult:
         yield Static("", id="effective-batch", classes="summary")
         yield Static("", id="memory-verdict", classes="summary")
+        yield Static("", id="precision-note", classes="notice")
         yield SpecForm(FIELDS, self.values(FIELDS))
         yield Static("Memory per device, estimated", classes="section-title")
         yield MemoryPanel(id="memory")
@@ -91,20 +92,31 @@ class TrainingScreen(StepScreen):
                 " rows per optimizer step",
             )
         )
+        self._precision_note(spec)
         facts = self.wizard.model_facts
-        if facts.value is None:
-            verdict.update("")
-            memory.show(None, facts.error or "reading the model…")
-            return
         try:
+            if facts.value is None:
+                raise ValueError(facts.error or "reading the model…")
             estimate = core("memory", "estimate_memory")(spec, facts.value, world)
         except Exception as exc:
-            verdict.update("")
-            memory.show(None, str(exc).splitlines()[0])
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            verdict.update(Text(f"Memory per device: not available ({reason})", style="dim"))
+            memory.show(None, reason)
             return
         free, where = free_memory(spec, hardware)
         verdict.update(verdict_line(estimate, free, where, self._suggestion(estimate, free)))
         memory.show(estimate)
+
+    def _precision_note(self, spec: Any) -> None:
+        """bf16 is only offered where it works: say so when the spec asks for it elsewhere."""
+        report = self.wizard.hardware.value
+        note = self.query_one("#precision-note", Static)
+        unsupported = report is not None and not report.bf16_supported
+        if spec.model.dtype == "bf16" and unsupported:
+            note.update("model.dtype bf16: not supported on this machine; use auto or fp16")
+        else:
+            note.update("")
+        note.display = bool(spec.model.dtype == "bf16" and unsupported)
 
     def _suggestion(self, estimate: Any, free: int | None) -> str | None:
         report = self.wizard.hardware.value
