@@ -3,13 +3,15 @@ save as preset (ctrl+s) and Launch (ctrl+l), which runs preflight first."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Button, LoadingIndicator, Static
+from textual.widgets import Button, LoadingIndicator, ProgressBar, Static
 
 from ftui.tui.draft import Validation
 from ftui.tui.screens.base import StepScreen
@@ -43,9 +45,11 @@ class ReviewScreen(StepScreen):
         yield Static("", id="problems")
         yield SpecForm(FIELDS, self.values(FIELDS), full_labels=True)
         with Horizontal(id="actions"):
-            yield Button("Save preset  ctrl+s", id="save", variant="default")
+            yield Button("Save preset  ctrl+s", id="save")
+            yield Button("Check  ctrl+t", id="check")
             yield Button("Launch  ctrl+l", id="launch", variant="success")
         yield LoadingIndicator(id="launch-loading")
+        yield ProgressBar(id="download", show_eta=True)
         yield Static("", id="launch-status")
         yield Static("Command", classes="section-title")
         yield Static("", id="command")
@@ -54,6 +58,13 @@ class ReviewScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "launch_state", self._launch_state_changed)
+        self.watch(self.app, "download", self._download_changed)
+
+    def _download_changed(self, download: tuple[int, int] | None) -> None:
+        bar = self.query_one("#download", ProgressBar)
+        bar.display = download is not None
+        if download is not None:
+            bar.update(total=max(download[1], 1), progress=download[0])
 
     def validation_changed(self, validation: Validation) -> None:
         problems = self.query_one("#problems", Static)
@@ -93,18 +104,21 @@ class ReviewScreen(StepScreen):
             text.append(f"! {field}: {message}\n" if field else f"! {message}\n", style="yellow")
         if isinstance(report, str):
             text.append(report, style="dim")
-        elif (
-            report is not None
-            and not state.loading
-            and not state.error
-            and not hasattr(report, "ok")
-        ):
+        elif isinstance(report, Path):
             text.append(f"Run started: {report}", style="bold green")
+        elif getattr(report, "ok", False) and not state.loading:
+            text.append("Preflight passed: ctrl+l launches.", style="green")
+        elif getattr(report, "ok", False):
+            text.append("Preflight passed; fetching the model and launching…", style="dim")
         status.update(text)
 
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
         self.app.action_save_preset()  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#check")
+    def _check(self) -> None:
+        self.app.action_check()  # type: ignore[attr-defined]
 
     @on(Button.Pressed, "#launch")
     def _launch(self) -> None:
