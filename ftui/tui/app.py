@@ -36,7 +36,6 @@ class FtuiApp(LaunchFlow):
         Binding("ctrl+p", "previous_step", "Previous", priority=True),
         Binding("ctrl+s", "save_preset", "Save preset", priority=True),
         Binding("ctrl+r", "show_runs", "Runs", priority=True),
-        Binding("ctrl+t", "check", "Check", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
     ]
 

@@ -39,7 +39,10 @@ def problems_text(validation: Validation) -> Text:
 
 class ReviewScreen(StepScreen):
     STEP_ID = "review"
-    BINDINGS = [Binding("ctrl+l", "app.launch", "Launch", priority=True)]
+    BINDINGS = [
+        Binding("ctrl+l", "app.launch", "Launch", priority=True),
+        Binding("ctrl+t", "app.check", "Check", priority=True),
+    ]
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="problems")
