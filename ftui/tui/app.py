@@ -80,7 +80,7 @@ class FtuiApp(LaunchFlow):
         self.detect_hardware()
         self.list_cached_models()
         self.refresh_runs()
-        self.request_model_facts(delay=0)
+        self.request_model_facts()
         step, field = self._first
         self.open_step(step, field)
 
@@ -122,14 +122,14 @@ class FtuiApp(LaunchFlow):
 
     @on(m.SpecChanged)
     def _spec_changed(self, event: m.SpecChanged) -> None:
-        self.apply_changes(event.changes)
+        self.apply_changes(event.changes, typing=event.typing)
 
-    def apply_changes(self, changes: dict[str, Any]) -> None:
+    def apply_changes(self, changes: dict[str, Any], typing: bool = False) -> None:
         for path, value in changes.items():
             self.draft.set(path, value)
         self.validation = self.draft.validate()
         if any(path in MODEL_KEYS for path in changes):
-            self.request_model_facts()
+            self.request_model_facts(delay=0.4 if typing else 0)
 
     def load_spec(self, spec: RunSpec, preset_name: str | None) -> None:
         self.draft = SpecDraft(spec)
@@ -137,7 +137,7 @@ class FtuiApp(LaunchFlow):
         self.sub_title = preset_name or "new run"
         self.validation = self.draft.validate()
         self._default_gpus(self.hardware.value)
-        self.request_model_facts(delay=0)
+        self.request_model_facts()
 
     @on(m.PresetChosen)
     def _preset_chosen(self, event: m.PresetChosen) -> None:
@@ -153,7 +153,7 @@ class FtuiApp(LaunchFlow):
 
     # --- slow facts -------------------------------------------------------------------------
 
-    def request_model_facts(self, delay: float = 0.4) -> None:
+    def request_model_facts(self, delay: float = 0) -> None:
         """Inspect the model once typing pauses; a result for an older name is dropped."""
         key = tuple(self.draft.get(k) for k in MODEL_KEYS)
         key = (str(key[0] or ""), key[1], bool(key[2]))

@@ -15,9 +15,11 @@ from textual.message import Message
 
 @dataclass
 class SpecChanged(Message):
-    """The user changed fields of the draft spec: dotted path -> new value (maybe invalid)."""
+    """The user changed fields of the draft spec: dotted path -> new value (maybe invalid).
+    `typing`: a keystroke in a text field, so slow follow-ups wait for a pause."""
 
     changes: dict[str, Any]
+    typing: bool = False
 
 
 @dataclass

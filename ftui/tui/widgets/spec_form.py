@@ -78,15 +78,15 @@ class FieldRow(Vertical):
     def focus_input(self) -> None:
         self.control.focus()
 
-    def _changed(self, value: Any) -> None:
+    def _changed(self, value: Any, typing: bool = False) -> None:
         if value != self._value:
             self._value = value
-            self.post_message(SpecChanged({self.path: value}))
+            self.post_message(SpecChanged({self.path: value}, typing=typing))
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self._changed(parse_text(self.info, event.value))
+        self._changed(parse_text(self.info, event.value), typing=True)
 
     @on(Checkbox.Changed)
     def _checkbox_changed(self, event: Checkbox.Changed) -> None:
