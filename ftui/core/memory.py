@@ -6,7 +6,8 @@ checkpointing), the DDP gradient buckets or the FSDP/ZeRO sharding, and the CUDA
 
 Assumptions (they match what the worker does; change both together):
 - lora/qlora: base weights in the compute dtype (bf16/fp16) or 4/8-bit; adapters, their
-  gradients and AdamW states in fp32 (peft's autocast_adapter_dtype).
+  gradients and AdamW states in fp32 (peft's autocast_adapter_dtype); the step runs under
+  bf16/fp16 autocast (Trainer bf16=True / fp16=True).
 - full: fp32 master weights with bf16/fp16 autocast, so autocast also holds a bf16 copy of
   every linear weight during forward and backward.
 - Activation bytes per token per layer were measured by counting the tensors autograd saves
@@ -147,11 +148,10 @@ def _layer_activation_bytes(spec: Any, facts: ModelFacts, act: int) -> float:
     # RMSNorms keep their fp32 input (8h); sdpa keeps q, k, v, out; SwiGLU keeps 3 x i.
     per = 8 * h + act * (2 * h + 3 * i + 2 * kv) + lse
     lora = spec.method.lora
+    per_input = 6.1 if lora.dropout > 0 else 2.1  # measured: mask + copies of the input
     for leaf in target_leaves(facts, lora.target_modules):
         for fan_in, _out, n in facts.linear_shapes[leaf]:
-            # dropout mask + fp32 copy of the input for lora_A; lora_A's output for lora_B
-            share = n / max(1, facts.num_layers)
-            per += share * ((8 if lora.dropout > 0 else 4) * fan_in + 4 * lora.r)
+            per += n / max(1, facts.num_layers) * per_input * fan_in
     if spec.model.quantization != "none":
         per += act * (3 * h + i)  # bitsandbytes matmuls keep their (shared) inputs
     return per
@@ -203,6 +203,7 @@ def estimate_memory(spec: Any, facts: ModelFacts, world_size: int = 1) -> Memory
         saved = sum(facts.module_params.get(m, 0) for m in spec.method.lora.modules_to_save)
         adapters = trainable_params - saved
         trainable = 4.0 * adapters + act * saved
+        weights += 2.0 * adapters if act == 2 else 0.0  # autocast's bf16 copies of adapters
         grads = trainable
         opt = opt_bytes * (adapters + saved * act / 4)
     overhead = float(CUDA_CONTEXT)

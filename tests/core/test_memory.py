@@ -60,32 +60,31 @@ def spec(**sections):
 
 def test_lora_single_gpu_by_hand(facts):
     est = estimate_memory(spec(), facts, 1)
-    assert est.weights == 2 * N  # bf16 base
+    assert est.weights == 2 * N + 2 * 3584  # bf16 base + autocast's bf16 copy of adapters
     assert est.trainable_params == 3584  # q: 8*(64+64), v: 8*(64+32), two layers
     assert est.trainable == est.gradients == 4 * 3584  # fp32 adapters and their grads
     assert est.optimizer == 8 * 3584  # AdamW: two fp32 states
-    # per layer per token: norms 8h + bf16 (2h + 3i + 2kv) + lse 4*heads + q,v adapters
-    per_layer = 8 * 64 + 2 * (128 + 384 + 64) + 16 + 2 * (8 * 64 + 4 * 8)
+    # per layer per token: norms 8h + bf16 (2h + 3i + 2kv) + lse 4*heads + 6.1 x in per adapter
+    per_layer = 8 * 64 + 2 * (128 + 384 + 64) + 16 + 2 * 6.1 * 64
     logits = 12 * 256 + 8 * 64
-    assert est.activations == 8 * (2 * per_layer + logits)
+    assert est.activations == int(8 * (2 * per_layer + logits))
     assert est.overhead == CUDA_CONTEXT
-    assert est.total == 2 * N + 2 * 4 * 3584 + 8 * 3584 + est.activations + CUDA_CONTEXT
+    assert est.total == 2 * N + 2 * 3584 + 2 * 4 * 3584 + 8 * 3584 + est.activations + CUDA_CONTEXT
 
 
 def test_gradient_checkpointing_keeps_layer_inputs_only(facts):
     plain = estimate_memory(spec(), facts, 1)
     gc = estimate_memory(spec(train={"gradient_checkpointing": True}), facts, 1)
-    per_layer = 8 * 64 + 2 * (128 + 384 + 64) + 16 + 2 * (8 * 64 + 4 * 8)
-    assert gc.activations == 8 * (2 * 2 * 64 + per_layer + 12 * 256 + 8 * 64)
+    per_layer = 8 * 64 + 2 * (128 + 384 + 64) + 16 + 2 * 6.1 * 64
+    assert gc.activations == int(8 * (2 * 2 * 64 + per_layer + 12 * 256 + 8 * 64))
     assert gc.activations < plain.activations
 
 
 def test_activations_scale_with_batch_and_length(facts):
     one = estimate_memory(spec(), facts, 1).activations
-    assert (
-        estimate_memory(spec(train={"per_device_batch_size": 4}), facts, 1).activations == 4 * one
-    )
-    assert estimate_memory(spec(data={"max_seq_len": 32}), facts, 1).activations == 4 * one
+    four = estimate_memory(spec(train={"per_device_batch_size": 4}), facts, 1).activations
+    longer = estimate_memory(spec(data={"max_seq_len": 32}), facts, 1).activations
+    assert four == pytest.approx(4 * one, abs=4) and longer == four
 
 
 def test_full_finetune_by_hand(facts):
@@ -107,9 +106,9 @@ def test_optimizers(facts):
 def test_qlora_weights(facts):
     s = spec(method={"kind": "qlora"}, model={"quantization": "4bit"})
     est = estimate_memory(s, facts, 1)
-    assert est.weights == int(LINEAR * 0.516 + (N - LINEAR) * 2)
+    assert est.weights == int(LINEAR * 0.516 + (N - LINEAR) * 2 + 2 * 3584)
     s8 = spec(method={"kind": "qlora"}, model={"quantization": "8bit"})
-    assert estimate_memory(s8, facts, 1).weights == LINEAR + (N - LINEAR) * 2
+    assert estimate_memory(s8, facts, 1).weights == LINEAR + (N - LINEAR) * 2 + 2 * 3584
 
 
 def test_ddp_adds_gradient_buckets(facts):
