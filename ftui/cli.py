@@ -23,9 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ftui {__version__}")
     parser.add_argument("--preset", help="open the wizard on this preset (name or YAML path)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(ftui.commands.__path__), key=lambda m: m.name):
-        if info.name.startswith("_"):  # helpers such as _common, not commands
-            continue
+    modules = sorted(pkgutil.iter_modules(ftui.commands.__path__), key=lambda m: m.name)
+    for info in (m for m in modules if not m.name.startswith("_")):
         module = importlib.import_module(f"ftui.commands.{info.name}")
         module.register(sub)
     return parser

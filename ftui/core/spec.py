@@ -40,7 +40,10 @@ class SpecError(ValueError):
 
 class _Section(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", validate_assignment=True, use_attribute_docstrings=True
+        extra="forbid",
+        validate_assignment=True,
+        use_attribute_docstrings=True,
+        coerce_numbers_to_str=True,  # `eval_split: 0.05`, `revision: 1234` are text fields
     )
 
 
@@ -268,9 +271,7 @@ def contradictions(spec: RunSpec) -> list[str]:
         out.append(f"template.custom: only used with template.name custom (got {t.name})")
     bad_roles = sorted(set(spec.data.columns) - set(ROLES))
     if bad_roles:
-        out.append(
-            f"data.columns: unknown role '{bad_roles[0]}'; roles are {', '.join(ROLES)}"
-        )
+        out.append(f"data.columns: unknown role '{bad_roles[0]}'; roles are {', '.join(ROLES)}")
     if spec.data.format == "chat" and spec.data.columns and "messages" not in spec.data.columns:
         out.append("data.columns: format chat needs a 'messages' column mapped")
     if tr.eval_steps and not spec.data.eval_split:
@@ -286,7 +287,9 @@ def contradictions(spec: RunSpec) -> list[str]:
                 f"{len(la.gpus)} GPUs"
             )
     if isinstance(la.nproc_per_node, int) and la.nproc_per_node < 1:
-        out.append(f"launch.nproc_per_node: expected auto or a positive integer, got {la.nproc_per_node}")
+        out.append(
+            f"launch.nproc_per_node: expected auto or a positive integer, got {la.nproc_per_node}"
+        )
     if spec.model.trust_remote_code and not spec.model.revision:
         out.append(
             "model.trust_remote_code: true runs the model's own code; pin model.revision "
@@ -426,6 +429,8 @@ def format_validation_error(exc: ValidationError) -> list[str]:
         field = ".".join(str(p) for p in loc) or "spec"
         kind, ctx, value = err["type"], err.get("ctx", {}) or {}, err.get("input")
         if kind == "extra_forbidden":
+            loc = tuple(err["loc"])
+            field = ".".join(str(p) for p in loc)
             allowed = _allowed_keys(loc)
             lines.append(f"{field}: unknown key; allowed here: {', '.join(allowed)}")
             continue
@@ -452,7 +457,9 @@ def format_validation_error(exc: ValidationError) -> list[str]:
         elif kind == "literal_error":
             expected = f"one of {ctx.get('expected')}"
         elif kind == "string_pattern_mismatch":
-            expected = "letters, digits, '.', '-', '_' (at most 64, starting with a letter or digit)"
+            expected = (
+                "letters, digits, '.', '-', '_' (at most 64, starting with a letter or digit)"
+            )
         elif kind in ("dict_type", "model_type", "model_attributes_type"):
             expected = "a mapping"
         elif kind == "list_type":

@@ -1,0 +1,38 @@
+"""`ftui chat RUN|MODEL [--prompt TEXT [--base]]`: one greedy answer without any UI."""
+
+from __future__ import annotations
+
+import argparse
+
+from ftui.commands._common import fail
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("chat", help="chat with a run's model (or any model)")
+    p.add_argument("target", metavar="RUN|MODEL", help="a run directory or a model path / hub id")
+    p.add_argument("--prompt", help="answer this one prompt (greedy) and exit, no UI")
+    p.add_argument("--base", action="store_true", help="use the base model, without the adapter")
+    p.add_argument("--checkpoint", type=int, help="use checkpoint-N instead of final/")
+    p.add_argument("--system", help="system prompt")
+    p.add_argument("--max-new-tokens", type=int)
+    p.set_defaults(handler=cmd_chat)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from ftui.core.inference import InferenceError, answer, load_chat_model
+
+    if args.prompt is None:
+        try:
+            from ftui.tui.playground_app import run_playground
+        except ImportError:
+            return fail("the chat playground UI is not available; use --prompt TEXT")
+        return run_playground(args.target, base=args.base, checkpoint=args.checkpoint)
+    try:
+        cm = load_chat_model(args.target, base=args.base, checkpoint=args.checkpoint)
+    except (InferenceError, OSError, ValueError) as exc:
+        return fail(str(exc).splitlines()[0])
+    gen = {"temperature": 0.0}
+    if args.max_new_tokens:
+        gen["max_new_tokens"] = args.max_new_tokens
+    print(answer(cm, args.prompt, system=args.system, **gen))
+    return 0

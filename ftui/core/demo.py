@@ -1,0 +1,151 @@
+"""The offline demo: a tiny random-init Llama and a BPE tokenizer trained locally.
+
+This is NOT a pretrained LLM. It knows nothing until it is fine-tuned, which is the point:
+after `ftui run demo` it answers the demo questions that the untrained model cannot.
+Everything is deterministic (fixed corpus, fixed seed), built once into the cache dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from ftui.core import locations
+from ftui.core.atomic import atomic_write_json
+
+DEMO_MODEL_REF = "builtin:demo-tiny-llama"
+DEMO_DATA_REF = "builtin:demo-qa"
+BUILD_VERSION = 2  # bump when the recipe changes, so cached copies are rebuilt
+
+CHATML_TEMPLATE = (
+    "{% for message in messages %}"
+    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
+)
+SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<|im_start|>", "<|im_end|>"]
+
+
+def demo_data_path() -> Path:
+    return locations.package_data_dir() / "demo_qa.jsonl"
+
+
+def resolve_data_ref(source: str) -> str:
+    return str(demo_data_path()) if source == DEMO_DATA_REF else source
+
+
+def resolve_model_ref(name_or_path: str) -> str:
+    """Map builtin:demo-tiny-llama to its (built on demand) directory; anything else unchanged."""
+    if name_or_path == DEMO_MODEL_REF:
+        return str(ensure_demo_model())
+    if name_or_path.startswith("builtin:"):
+        raise ValueError(
+            f"model.name_or_path: unknown built-in model {name_or_path!r}; "
+            f"the only one is {DEMO_MODEL_REF}"
+        )
+    return name_or_path
+
+
+def demo_corpus() -> list[str]:
+    rows = [json.loads(line) for line in demo_data_path().read_text("utf-8").splitlines() if line]
+    return [f"{r['question']}\n{r['answer']}" for r in rows]
+
+
+def ensure_demo_model() -> Path:
+    """Build the demo model into the cache once; later calls return the cached directory."""
+    target = locations.demo_model_dir()
+    marker = target / "ftui_demo.json"
+    try:
+        if json.loads(marker.read_text())["version"] == BUILD_VERSION:
+            return target
+    except (OSError, ValueError, KeyError):
+        pass
+    build_tiny_model(target, corpus=demo_corpus(), chat_template=CHATML_TEMPLATE)
+    atomic_write_json(marker, {"version": BUILD_VERSION, "note": "random init, not pretrained"})
+    return target
+
+
+def train_tokenizer(corpus: list[str], vocab_size: int, special_tokens: list[str]):  # type: ignore[no-untyped-def]
+    """A byte-level BPE tokenizer trained on `corpus` (deterministic for a fixed corpus)."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+
+    tok = Tokenizer(models.BPE(unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=special_tokens,
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
+    tok.train_from_iterator(corpus, trainer=trainer)
+    return tok
+
+
+def build_tiny_model(
+    path: str | os.PathLike[str],
+    *,
+    family: str = "llama",
+    corpus: list[str] | None = None,
+    chat_template: str | None = CHATML_TEMPLATE,
+    extra_special_tokens: list[str] | None = None,
+    vocab_size: int = 1024,
+    hidden_size: int = 64,
+    num_layers: int = 2,
+    seed: int = 0,
+) -> Path:
+    """Write a random-init causal LM of `family` (llama, mistral, qwen2) plus tokenizer to path.
+
+    Used by the demo and by tests that swap a preset's model for a tiny one of the same family.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM, PreTrainedTokenizerFast
+
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    specials = SPECIAL_TOKENS + [t for t in (extra_special_tokens or []) if t not in SPECIAL_TOKENS]
+    text = corpus or demo_corpus()
+    tok = train_tokenizer(text, vocab_size, specials)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+        additional_special_tokens=specials[4:],
+    )
+    if chat_template:
+        tokenizer.chat_template = chat_template
+    tokenizer.model_max_length = 2048
+    config = _tiny_config(family, len(tokenizer), hidden_size, num_layers, tokenizer)
+    torch.manual_seed(seed)
+    model = AutoModelForCausalLM.from_config(config)
+    model.save_pretrained(out, safe_serialization=True)
+    tokenizer.save_pretrained(out)
+    return out
+
+
+def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer):  # type: ignore[no-untyped-def]
+    from transformers import LlamaConfig, MistralConfig, Qwen2Config
+
+    common = dict(
+        vocab_size=vocab,
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+    )
+    if family == "llama":
+        return LlamaConfig(**common)
+    if family == "mistral":
+        return MistralConfig(**common, sliding_window=None)
+    if family == "qwen2":
+        return Qwen2Config(**common)
+    raise ValueError(f"family: expected llama, mistral or qwen2, got {family!r}")

@@ -1,0 +1,201 @@
+"""Launch a run: write the run directory, then start torchrun detached in its own session.
+
+The process tree is: supervisor (session and group leader, pid in run.json) → torchrun → ranks.
+stdin is /dev/null, output goes to logs/ files, never a pipe. Quitting the TUI never stops it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from ftui.core.atomic import atomic_write_text
+from ftui.core.events import TERMINAL_STATUSES, append_event, last_status, read_events
+from ftui.core.rundir import (
+    RunPaths,
+    is_process_alive,
+    process_start_time,
+    read_run_json,
+    run_is_live,
+    update_run_json,
+)
+from ftui.core.spec import RunSpec, SpecError, load_spec_file
+from ftui.core.torchrun import display_command, resolve_nproc, torchrun_argv
+
+
+class LaunchError(RuntimeError):
+    pass
+
+
+def new_run_dir(spec: RunSpec, root: Path | None = None) -> Path:
+    """runs/<name>-<timestamp>[-k], created 0700 and never reused."""
+    base = Path(root or spec.output.root)
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for k in range(1, 1000):
+        path = base / (f"{spec.name}-{stamp}" + (f"-{k}" if k > 1 else ""))
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(path, 0o700)
+        return path.resolve()
+    raise LaunchError(f"output.root: cannot create a new run directory under {base}")
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("ftui", "torch", "transformers", "peft", "datasets", "accelerate"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def child_env(spec: RunSpec) -> dict[str, str]:
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if spec.launch.gpus is not None:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in spec.launch.gpus)
+    return env
+
+
+def launch(spec: RunSpec, detach: bool = True, run_dir: Path | None = None) -> Path:
+    """Write the run dir and start the run. Returns the run dir at once (the run goes on)."""
+    root = run_dir or new_run_dir(spec)
+    paths = RunPaths(root)
+    paths.logs.mkdir(exist_ok=True, mode=0o700)
+    spec.save(paths.config)
+    nproc = resolve_nproc(spec)
+    argv = torchrun_argv(spec, str(paths.config), nproc_per_node=nproc)
+    _spawn(paths, spec, argv, resume=False)
+    return root
+
+
+def _spawn(paths: RunPaths, spec: RunSpec, argv: list[str], resume: bool) -> None:
+    atomic_write_text(paths.command, display_command(argv) + "\n")
+    full = [sys.executable, "-m", "ftui.core.supervisor", str(paths.root), "--", *argv]
+    log = open(paths.launcher_log, "ab")
+    try:
+        proc = subprocess.Popen(
+            full,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own session + process group: survives the terminal
+            close_fds=True,
+            cwd=str(paths.root),
+            env=child_env(spec),
+        )
+    finally:
+        log.close()
+    info = read_run_json(paths.root)
+    attempts = info.get("attempts", []) + [{"started": time.time(), "resume": resume}]
+    update_run_json(
+        paths.root,
+        pid=proc.pid,
+        pid_start_time=process_start_time(proc.pid),
+        host=platform.node(),
+        argv=argv,
+        created=info.get("created", time.time()),
+        versions=_versions(),
+        attempts=attempts,
+    )
+
+
+def request_stop(run_dir: Path) -> bool:
+    """Ask every rank to save and stop at the same step. False if the run is not live."""
+    paths = RunPaths(Path(run_dir))
+    if not run_is_live(paths.root):
+        return False
+    atomic_write_text(paths.stop_file, f"{time.time()}\n")
+    return True
+
+
+def kill_run(run_dir: Path, grace_s: float = 10.0) -> bool:
+    """SIGTERM the whole process group, then SIGKILL after grace_s. True if it was live."""
+    info = read_run_json(run_dir)
+    pid, start = info.get("pid"), info.get("pid_start_time")
+    if not is_process_alive(pid, start):
+        return False
+    try:
+        os.killpg(int(pid), signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    deadline = time.time() + grace_s
+    while time.time() < deadline:
+        if not _group_alive(int(pid)):
+            break
+        time.sleep(0.1)
+    if _group_alive(int(pid)):
+        try:
+            os.killpg(int(pid), signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    status = last_status(read_events(run_dir))
+    if not status or status.get("status") not in TERMINAL_STATUSES:
+        append_event(run_dir, "status", status="stopped", reason="killed by the user")
+    return True
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    # Zombies keep the group "alive" for killpg(0); look for a live member in /proc.
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = raw.rsplit(")", 1)[-1].split()
+        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+            return True
+    return False
+
+
+def resume(run_dir: Path) -> Path:
+    """Relaunch a stopped or failed run in the same directory from its newest complete checkpoint."""
+    paths = RunPaths(Path(run_dir).resolve())
+    if run_is_live(paths.root):
+        raise LaunchError(f"{paths.root.name} is still running; stop it before resuming")
+    try:
+        spec = load_spec_file(paths.config)
+    except SpecError as exc:
+        raise LaunchError(f"{paths.config}: {exc}") from None
+    status = last_status(read_events(paths.root)) or {}
+    if status.get("status") == "completed":
+        raise LaunchError(f"{paths.root.name} already completed; nothing to resume")
+    from ftui.core.checkpoints import newest_complete_checkpoint
+
+    if newest_complete_checkpoint(paths.root) is None:
+        raise LaunchError(f"{paths.root.name} has no complete checkpoint to resume from")
+    paths.stop_file.unlink(missing_ok=True)
+    nproc = resolve_nproc(spec)
+    argv = torchrun_argv(spec, str(paths.config), nproc_per_node=nproc, resume=True)
+    _spawn(paths, spec, argv, resume=True)
+    return paths.root
+
+
+def describe(run_dir: Path) -> str:
+    return json.dumps(read_run_json(run_dir), indent=2)

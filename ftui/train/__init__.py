@@ -1,0 +1,1 @@
+"""What torchrun runs: `python -m ftui.train CONFIG`. Imports torch; never textual."""

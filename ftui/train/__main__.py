@@ -1,0 +1,3 @@
+from ftui.train.worker import main
+
+raise SystemExit(main())

@@ -1,0 +1,258 @@
+"""Builders for the worker: tokenizer, tokenised datasets (cached), model, TrainingArguments."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from ftui.core import locations
+from ftui.core.demo import resolve_model_ref
+from ftui.core.rundir import RunPaths
+from ftui.core.spec import RunSpec
+from ftui.train.collator import DynamicPadCollator, PackingCollator, TokenCounter
+
+# Dense bf16 peak FLOP/s by GPU name fragment (for MFU).
+PEAK_BF16 = {
+    "H200": 989e12,
+    "H100": 989e12,
+    "A100": 312e12,
+    "L40S": 362e12,
+    "A10": 125e12,
+    "L4": 121e12,
+    "4090": 165e12,
+    "3090": 71e12,
+    "V100": 125e12,
+}
+
+
+def _world_size() -> int:
+    import os
+
+    return int(os.environ.get("WORLD_SIZE", "1"))
+
+
+def cuda_available() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def gpu_peak_flops() -> float | None:
+    import torch
+
+    if not torch.cuda.is_available():
+        return None
+    name = torch.cuda.get_device_name()
+    return next((v for k, v in PEAK_BF16.items() if k in name), None)
+
+
+def resolve_dtype(spec: RunSpec) -> str:
+    """bf16 | fp16 | fp32 after resolving auto for this machine."""
+    import torch
+
+    want = spec.model.dtype
+    if not torch.cuda.is_available():
+        return "fp32"  # CPU runs (the demo, tests) train in full precision
+    if want == "auto":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    return want
+
+
+def build_tokenizer(spec: RunSpec) -> tuple[Any, str]:
+    from transformers import AutoTokenizer
+
+    ref = resolve_model_ref(spec.model.name_or_path)
+    tok = AutoTokenizer.from_pretrained(
+        ref, revision=spec.model.revision, trust_remote_code=spec.model.trust_remote_code
+    )
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.eos_token  # labels on padding are -100 regardless (collator)
+    return tok, ref
+
+
+def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: ignore[no-untyped-def]
+    """Tokenised train/eval datasets, cached under a fingerprint of data, template, tokenizer
+    and max_seq_len, so a relaunch or a resume does not tokenise again."""
+    import json
+
+    import datasets
+
+    from ftui.core import data
+    from ftui.core.atomic import atomic_write_json
+
+    fp = data.data_fingerprint(spec, tokenizer_dir)
+    key = f"{fp}-{spec.train.seed}-{spec.data.eval_split or 'none'}".replace("/", "_")
+    cache = locations.tokenized_cache_dir() / key
+    meta = cache / "ftui_stats.json"
+    if meta.is_file():
+        stats = data.TokenStats(**json.loads(meta.read_text()))
+        train = datasets.load_from_disk(str(cache / "train"))
+        ev = datasets.load_from_disk(str(cache / "eval")) if (cache / "eval").is_dir() else None
+        return train, ev, stats, fp
+    raw_train, raw_eval = data.load_train_eval(spec)
+    if len(raw_train) == 0:
+        raise data.DataError(f"data.split: {spec.data.split!r} has no rows")
+    sample = [raw_train[i] for i in range(min(50, len(raw_train)))]
+    det = data.resolve_mapping(spec.data, raw_train.column_names, sample)
+    train, stats = data.tokenize_dataset(raw_train, det, spec, tokenizer)
+    if stats.kept == 0:
+        raise data.DataError(
+            f"data: none of the {stats.rows} rows has a token to train (check data.columns and "
+            "template.train_on_input; rows may be truncated at data.max_seq_len)"
+        )
+    ev = data.tokenize_dataset(raw_eval, det, spec, tokenizer)[0] if raw_eval is not None else None
+    tmp = cache.with_name(cache.name + ".tmp")
+    train.save_to_disk(str(tmp / "train"))
+    if ev is not None:
+        ev.save_to_disk(str(tmp / "eval"))
+    atomic_write_json(tmp / "ftui_stats.json", stats.__dict__)
+    try:
+        tmp.rename(cache)
+    except OSError:
+        pass  # another run cached the same data meanwhile: theirs is identical
+    return train, ev, stats, fp
+
+
+def _attn(spec: RunSpec) -> str:
+    want = spec.model.attn_implementation
+    if want != "auto":
+        return want
+    if cuda_available() and importlib.util.find_spec("flash_attn") is not None:
+        return "flash_attention_2"
+    return "sdpa"
+
+
+def build_model(spec: RunSpec, args: Any):  # type: ignore[no-untyped-def]
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    ref = resolve_model_ref(spec.model.name_or_path)
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[
+        resolve_dtype(spec)
+    ]
+    kwargs: dict[str, Any] = {
+        "revision": spec.model.revision,
+        "trust_remote_code": spec.model.trust_remote_code,
+        "attn_implementation": _attn(spec),
+        "dtype": dtype if spec.method.kind != "full" or dtype != torch.float16 else torch.float32,
+        "use_safetensors": True if Path(ref).is_dir() else None,
+    }
+    if spec.model.quantization != "none":
+        kwargs.update(_quantization_kwargs(spec, dtype))
+    model = AutoModelForCausalLM.from_pretrained(ref, **kwargs)
+    model.config.use_cache = False
+    if spec.method.kind == "full":
+        return model
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    if spec.model.quantization != "none":
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=spec.train.gradient_checkpointing
+        )
+    elif spec.train.gradient_checkpointing:
+        model.enable_input_require_grads()
+    lo = spec.method.lora
+    config = LoraConfig(
+        r=lo.r,
+        lora_alpha=lo.alpha,
+        lora_dropout=lo.dropout,
+        target_modules=lo.target_modules,
+        modules_to_save=lo.modules_to_save or None,
+        use_dora=lo.use_dora,
+        use_rslora=lo.use_rslora,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, config)
+
+
+def _quantization_kwargs(spec: RunSpec, dtype: Any) -> dict[str, Any]:
+    import torch
+
+    if not torch.cuda.is_available() or importlib.util.find_spec("bitsandbytes") is None:
+        raise RuntimeError(
+            f"model.quantization: {spec.model.quantization} needs a CUDA GPU and bitsandbytes "
+            "installed; use model.quantization=none with method.kind=lora on this machine"
+        )
+    from transformers import BitsAndBytesConfig
+
+    if spec.model.quantization == "8bit":
+        return {"quantization_config": BitsAndBytesConfig(load_in_8bit=True)}
+    return {
+        "quantization_config": BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=dtype,
+        )
+    }
+
+
+OPTIMIZERS = {"sgd": "sgd", "adafactor": "adafactor", "paged_adamw_8bit": "paged_adamw_8bit"}
+
+
+def build_training_args(spec: RunSpec, paths: RunPaths):  # type: ignore[no-untyped-def]
+    from transformers import TrainingArguments
+
+    tr = spec.train
+    cuda = cuda_available()
+    dtype = resolve_dtype(spec)
+    optim = OPTIMIZERS.get(tr.optimizer, "adamw_torch_fused" if cuda else "adamw_torch")
+    kwargs: dict[str, Any] = dict(
+        output_dir=str(paths.checkpoints),
+        num_train_epochs=tr.epochs or 1.0,
+        max_steps=tr.max_steps or -1,
+        per_device_train_batch_size=tr.per_device_batch_size,
+        per_device_eval_batch_size=tr.per_device_batch_size,
+        gradient_accumulation_steps=tr.gradient_accumulation_steps,
+        learning_rate=tr.learning_rate,
+        weight_decay=tr.weight_decay,
+        lr_scheduler_type=tr.lr_scheduler,
+        warmup_steps=tr.warmup_steps,
+        optim=optim,
+        seed=tr.seed,
+        data_seed=tr.seed,
+        logging_steps=tr.logging_steps,
+        logging_nan_inf_filter=False,  # a NaN loss must be seen, not averaged away
+        eval_strategy="steps" if tr.eval_steps else "no",
+        eval_steps=tr.eval_steps,
+        save_strategy="steps" if tr.save_steps else "no",
+        save_steps=tr.save_steps or 500,
+        save_total_limit=None,  # rotation is ours: it never deletes the newest complete one
+        save_only_model=False,
+        gradient_checkpointing=tr.gradient_checkpointing,
+        gradient_checkpointing_kwargs={"use_reentrant": False}
+        if tr.gradient_checkpointing
+        else None,
+        bf16=dtype == "bf16" and cuda,
+        fp16=dtype == "fp16" and cuda,
+        use_cpu=not cuda,
+        ddp_backend="gloo" if not cuda and _world_size() > 1 else None,
+        ddp_find_unused_parameters=False,
+        train_sampling_strategy="group_by_length",
+        remove_unused_columns=False,
+        report_to="none",
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        label_names=["labels"],
+    )
+    kwargs.update(_sharding_args(spec))
+    return TrainingArguments(**kwargs)
+
+
+def _sharding_args(spec: RunSpec) -> dict[str, Any]:
+    if spec.launch.strategy == "ddp":
+        return {}
+    try:
+        from ftui.core.sharding import sharding_training_args
+    except ImportError as exc:
+        raise RuntimeError(
+            f"launch.strategy: {spec.launch.strategy} is not available: {exc}"
+        ) from None
+    return sharding_training_args(spec, None)
+
+
+def pick_collator(spec: RunSpec, tokenizer: Any, counter: TokenCounter):  # type: ignore[no-untyped-def]
+    if spec.data.packing:
+        return PackingCollator(counter)
+    return DynamicPadCollator(tokenizer.pad_token_id, counter, 8 if cuda_available() else 1)

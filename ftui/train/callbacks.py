@@ -1,0 +1,200 @@
+"""Trainer callbacks: events for the monitor, the STOP file, non-finite loss, checkpoint markers.
+
+Only rank 0 writes events. Decisions every rank must share (stop now) go through a gloo
+process group on CPU tensors, so no GPU sync is added to the step.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+from ftui.core.atomic import atomic_write_json
+from ftui.core.events import EventWriter
+from ftui.core.rundir import RunPaths
+from ftui.train.collator import TokenCounter
+
+COMPLETE_MARKER = "COMPLETE"
+
+
+class Side:
+    """A CPU (gloo) side channel between ranks; a no-op with one process."""
+
+    def __init__(self) -> None:
+        import torch.distributed as dist
+
+        self.dist = dist
+        self.group = None
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            backend = dist.get_backend()
+            self.group = None if backend == "gloo" else dist.new_group(backend="gloo")
+            self.active = True
+        else:
+            self.active = False
+
+    def reduce(self, values: list[float], op: str = "sum") -> list[float]:
+        if not self.active:
+            return values
+        import torch
+
+        t = torch.tensor(values, dtype=torch.float64)
+        self.dist.all_reduce(t, op=getattr(self.dist.ReduceOp, op.upper()), group=self.group)
+        return t.tolist()
+
+    def barrier(self) -> None:
+        if self.active:
+            self.dist.barrier(group=self.group)
+
+
+class FtuiCallback(TrainerCallback):
+    def __init__(
+        self,
+        paths: RunPaths,
+        events: EventWriter | None,
+        counter: TokenCounter,
+        plan: dict[str, Any],
+        save_total_limit: int | None,
+        peak_flops: float | None = None,
+        flops_per_token: float | None = None,
+    ):
+        self.paths = paths
+        self.events = events  # None on ranks other than 0
+        self.counter = counter
+        self.plan = plan
+        self.save_total_limit = save_total_limit
+        self.peak_flops = peak_flops
+        self.flops_per_token = flops_per_token
+        self.side: Side | None = None
+        self.stop_requested = False
+        self.nonfinite_step: int | None = None
+        self.last_finite_step = 0
+        self._t_last = time.time()
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def on_train_begin(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
+        self.side = Side()
+        self._t_last = time.time()
+        self.counter.take()
+        if self.events:
+            self.events.emit("plan", total_steps=state.max_steps, **self.plan)
+            self.events.status("running")
+
+    def on_step_end(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
+        assert self.side is not None
+        local = 1.0 if self.paths.stop_file.exists() else 0.0
+        if self.side.reduce([local], "max")[0] > 0 and not self.stop_requested:
+            self.stop_requested = True
+            control.should_save = True
+            control.should_training_stop = True
+            if self.events:
+                self.events.status("stopping", step=state.global_step)
+        if control.should_save:
+            control.should_log = True  # check the loss is finite before anything is saved
+
+    def on_log(self, args, state, control, logs=None, **kw):  # type: ignore[no-untyped-def]
+        assert self.side is not None
+        logs = logs or {}
+        real, padded, samples = self.counter.take()
+        real, padded, samples = self.side.reduce([real, padded, samples])
+        now = time.time()
+        dt = max(now - self._t_last, 1e-9)
+        self._t_last = now
+        if "loss" not in logs:
+            if "eval_loss" in logs and self.events:
+                self.events.emit("eval", step=state.global_step, eval_loss=logs["eval_loss"])
+            return
+        loss = float(logs["loss"])
+        if not math.isfinite(loss):
+            self.nonfinite_step = state.global_step
+            control.should_save = False
+            control.should_training_stop = True
+        else:
+            self.last_finite_step = state.global_step
+        if self.events:
+            tps = real / dt
+            metrics = {
+                "step": state.global_step,
+                "epoch": round(float(state.epoch or 0), 4),
+                "loss": loss,
+                "lr": logs.get("learning_rate"),
+                "grad_norm": logs.get("grad_norm"),
+                "tokens_per_s": round(tps, 1),
+                "samples_per_s": round(samples / dt, 3),
+                "padding_efficiency": round(real / padded, 4) if padded else None,
+                "mem_gb": _memory_gb(),
+            }
+            if self.peak_flops and self.flops_per_token:
+                metrics["mfu"] = round(tps * self.flops_per_token / self.peak_flops, 4)
+            self.events.emit("metrics", **metrics)
+
+    def on_save(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
+        assert self.side is not None
+        self.side.barrier()  # every rank has written its part of the checkpoint
+        ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if self.events and ckpt.is_dir():
+            mark_complete(ckpt, state.global_step)
+            self.events.emit("checkpoint", step=state.global_step, path=str(ckpt))
+            rotate_checkpoints(Path(args.output_dir), self.save_total_limit)
+        self.side.barrier()
+
+
+def _memory_gb() -> float | None:
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return round(torch.cuda.max_memory_allocated() / 2**30, 3)
+    except Exception:
+        pass
+    try:
+        with open("/proc/self/statm") as fh:
+            return round(int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30, 3)
+    except (OSError, ValueError):
+        return None
+
+
+def mark_complete(ckpt: Path, step: int) -> None:
+    files = {
+        str(p.relative_to(ckpt)): p.stat().st_size
+        for p in sorted(ckpt.rglob("*"))
+        if p.is_file() and p.name != COMPLETE_MARKER
+    }
+    atomic_write_json(ckpt / COMPLETE_MARKER, {"step": step, "files": files})
+
+
+def checkpoint_step(path: Path) -> int:
+    try:
+        return int(path.name.split("-", 1)[1])
+    except (IndexError, ValueError):
+        return -1
+
+
+def rotate_checkpoints(root: Path, limit: int | None) -> None:
+    """Delete the oldest complete checkpoints beyond `limit`; never the newest complete one,
+    never an incomplete one (those are set aside by resume, not deleted)."""
+    if not limit:
+        return
+    complete = sorted(
+        (
+            p
+            for p in root.glob("checkpoint-*")
+            if (p / COMPLETE_MARKER).is_file() and p.name.split("-", 1)[1].isdigit()
+        ),
+        key=checkpoint_step,
+    )
+    for old in complete[: max(0, len(complete) - max(limit, 1))]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def read_marker(ckpt: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((ckpt / COMPLETE_MARKER).read_text())
+    except (OSError, ValueError):
+        return None
