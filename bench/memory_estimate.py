@@ -27,7 +27,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from ftui.core.memory import (  # noqa: E402
     CUDA_CONTEXT,
     _layer_activation_bytes,
-    _quantizable_params,
     estimate_memory,
 )
 from ftui.core.models import inspect_model, lora_trainable_params  # noqa: E402
@@ -100,15 +99,17 @@ def make_spec(case: dict):
 
 
 def build(spec, config, device: str):
-    """The model as the worker builds it: bf16 base + fp32 adapters, or fp32 for full."""
+    """The model as the worker builds it: bf16 weights (peft keeps adapters in fp32); fp32
+    master weights only for fp16 or fp32 full fine-tuning."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     full = spec.method.kind == "full"
-    model = AutoModelForCausalLM.from_config(
-        config, dtype=torch.float32 if full else torch.bfloat16, attn_implementation="sdpa"
-    ).to(device)
+    dtype = torch.float32 if spec.model.dtype in ("fp16", "fp32") else torch.bfloat16
+    model = AutoModelForCausalLM.from_config(config, dtype=dtype, attn_implementation="sdpa").to(
+        device
+    )
     if not full:
         lo = spec.method.lora
         model = get_peft_model(
@@ -195,7 +196,7 @@ def saved_report() -> None:
                 facts = inspect_model(d)
             # autocast's bf16 weight copies are saved too; the estimate counts them as weights
             if spec.method.kind == "full":
-                copies = 2 * _quantizable_params(facts) / facts.num_layers
+                copies = 0.0  # bf16 weights: autocast makes no copies
             else:
                 copies = 2 * lora_trainable_params(facts, spec)[0] / facts.num_layers
             measured = ((three - one) / 2 - copies) / 128

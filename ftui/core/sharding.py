@@ -39,7 +39,7 @@ def checkpointing_key() -> str:
     )
 
 
-def fsdp_config(spec: Any, facts: ModelFacts) -> dict[str, Any]:
+def fsdp_config(spec: Any, facts: ModelFacts | None) -> dict[str, Any]:
     config: dict[str, Any] = {
         "version": 2,
         "reshard_after_forward": True,  # full shard: weights, grads and optimizer states
@@ -48,18 +48,22 @@ def fsdp_config(spec: Any, facts: ModelFacts) -> dict[str, Any]:
         "cpu_ram_efficient_loading": True,
         "activation_checkpointing": bool(spec.train.gradient_checkpointing),
     }
-    if facts.decoder_layer_classes:
+    # Without facts transformers wraps the model's _no_split_modules: the same classes.
+    if facts is not None and facts.decoder_layer_classes:
         config["transformer_layer_cls_to_wrap"] = list(facts.decoder_layer_classes)
     return config
 
 
-def zero_stage(spec: Any, facts: ModelFacts) -> int:
-    if spec.method.kind == "full" or (facts.num_params or 0) >= ZERO3_FROM_PARAMS:
+def zero_stage(spec: Any, facts: ModelFacts | None) -> int:
+    params = (facts.num_params or 0) if facts is not None else 0
+    if spec.method.kind == "full" or params >= ZERO3_FROM_PARAMS:
         return 3
     return 2
 
 
-def deepspeed_config(spec: Any, facts: ModelFacts, stage: int | None = None) -> dict[str, Any]:
+def deepspeed_config(
+    spec: Any, facts: ModelFacts | None, stage: int | None = None
+) -> dict[str, Any]:
     stage = stage or zero_stage(spec, facts)
     zero: dict[str, Any] = {
         "stage": stage,
@@ -93,11 +97,13 @@ def deepspeed_config(spec: Any, facts: ModelFacts, stage: int | None = None) -> 
 
 
 def sharding_training_args(
-    spec: Any, facts: ModelFacts, *, checkpoint_key: str | None = None
+    spec: Any, facts: ModelFacts | None = None, *, checkpoint_key: str | None = None
 ) -> dict[str, Any]:
     """Keyword arguments for TrainingArguments that implement spec.launch.strategy.
 
-    Raises ValueError when deepspeed is asked for but not installed."""
+    `facts` (from inspect_model) names the decoder layer class to wrap and sizes the ZeRO
+    stage; without it FSDP wraps the model's `_no_split_modules`. Raises ValueError when
+    deepspeed is asked for but not installed."""
     strategy = spec.launch.strategy
     key = checkpoint_key or checkpointing_key()
     if strategy == "fsdp":

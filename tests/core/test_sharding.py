@@ -59,6 +59,13 @@ def test_fsdp_kwargs(facts, tmp_path):
     assert not args.activation_checkpointing
 
 
+def test_fsdp_without_facts_wraps_no_split_modules(tmp_path):
+    kwargs = sharding_training_args(make_spec("fsdp", kind="full"))
+    assert "transformer_layer_cls_to_wrap" not in kwargs["fsdp_config"]
+    assert kwargs["fsdp_config"]["auto_wrap_policy"] == "TRANSFORMER_BASED_WRAP"
+    assert zero_stage(make_spec("deepspeed", kind="full"), None) == 3
+
+
 def test_ddp_kwargs_accepted(facts, tmp_path):
     from transformers import TrainingArguments
 
