@@ -43,3 +43,14 @@ def test_core_monitor_modules_import_no_textual(module: str) -> None:
     code = f"import sys, {module}\nprint('textual' in sys.modules or 'rich' in sys.modules)\n"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_sampling_the_host_imports_no_torch() -> None:
+    code = (
+        "import sys\n"
+        "from ftui.tui.widgets.gpu_panel import render_sample, sample_host\n"
+        "render_sample(sample_host()); render_sample(sample_host())\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
