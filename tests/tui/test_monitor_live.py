@@ -83,3 +83,28 @@ async def test_quit_reopen_stop_and_resume_a_real_run(tmp_path: Path, demo_model
         steps = [e["step"] for e in read_events(run) if e["type"] == "metrics"]
         resumed_from = stopped[-1]["step"]
         assert any(s > resumed_from for s in steps)
+
+
+async def test_killing_the_launcher_shows_failed_not_running(tmp_path: Path, demo_model) -> None:
+    import json
+    import os
+    import signal
+
+    run = _launch(tmp_path, "train.epochs=60", "train.save_steps=100000")
+    leader = json.loads((run / "run.json").read_text())["pid"]
+    app = MonitorApp(run, gpu_sampler=fixed_sample)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            screen = app.screen
+            await poll_until(pilot, lambda: screen.info is not None and screen.info.live, 60)
+            os.kill(
+                leader, signal.SIGKILL
+            )  # the supervisor whose pid and start time run.json holds
+            await poll_until(pilot, lambda: screen.info.status == "failed", 30)
+            assert not screen.info.live
+            assert "exited without a final status" in screen.info.reason
+    finally:
+        try:
+            os.killpg(leader, signal.SIGKILL)  # torchrun and the ranks, orphaned in its group
+        except ProcessLookupError:
+            pass
