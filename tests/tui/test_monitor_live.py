@@ -80,9 +80,14 @@ async def test_quit_reopen_stop_and_resume_a_real_run(tmp_path: Path, demo_model
         started = time.monotonic()
         await poll_until(pilot, lambda: screen.info.status == "completed", 400)
         assert time.monotonic() - started < 400
-        steps = [e["step"] for e in read_events(run) if e["type"] == "metrics"]
-        resumed_from = stopped[-1]["step"]
-        assert any(s > resumed_from for s in steps)
+    # It continues from the next step, not from the start: the first step logged after the
+    # resume is the first logging step past the checkpoint.
+    resumed_from = stopped[-1]["step"]
+    events = read_events(run)
+    resumed_at = next(i for i, e in enumerate(events) if e["type"] == "resumed")
+    steps_after = [e["step"] for e in events[resumed_at:] if e["type"] == "metrics"]
+    assert resumed_from < steps_after[0] <= resumed_from + 5  # demo logging_steps: 5
+    assert events[-1]["type"] == "status" and events[-1]["status"] == "completed"
 
 
 async def test_killing_the_launcher_shows_failed_not_running(tmp_path: Path, demo_model) -> None:
