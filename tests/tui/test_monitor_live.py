@@ -5,7 +5,6 @@ One run is stopped from the monitor and resumed from it; one is watched from sta
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -77,9 +76,8 @@ async def test_quit_reopen_stop_and_resume_a_real_run(tmp_path: Path, demo_model
 
         await pilot.press("r")
         await poll_until(pilot, lambda: screen.info.live, 60)
-        started = time.monotonic()
         await poll_until(pilot, lambda: screen.info.status == "completed", 400)
-        assert time.monotonic() - started < 400
+
     # It continues from the next step, not from the start: the first step logged after the
     # resume is the first logging step past the checkpoint.
     resumed_from = stopped[-1]["step"]
