@@ -89,7 +89,7 @@ class GpuPanel(Static):
         sampler: Callable[[], HostSample] | None = None,
         interval_s: float = 2.0,
         *,
-        id: str | None = None,  # noqa: A002
+        id: str | None = None,
     ) -> None:
         super().__init__("sampling…", id=id)
         self.sampler = sampler or sample_host
