@@ -7,13 +7,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from wizard_helpers import make_app, settle
 
 from ftui.core.presets import resolve_spec
 from ftui.tui.messages import RunChosen
 from ftui.tui.screens.training import TrainingScreen
 from ftui.tui.widgets.runs_table import RunsTable
-
-from .conftest import make_app, settle
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 monitor = pytest.importorskip("ftui.tui.screens.monitor")
