@@ -27,6 +27,10 @@ def ftui_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (home / "cache").symlink_to(SHARED_CACHE)
     monkeypatch.setenv("FTUI_HOME", str(home))
     monkeypatch.setenv("FTUI_RUNS", str(tmp_path / "runs"))
+    # Specs write runs under a relative output.root (runs/): never into the checkout.
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
     return home
 
 

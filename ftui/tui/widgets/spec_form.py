@@ -121,7 +121,8 @@ class FieldRow(Vertical):
 
 
 class SpecForm(Vertical):
-    """Rows for `paths`, filled from `values` (path -> value); `helps` replaces a docstring."""
+    """Rows for `paths`, filled from `values` (path -> value). Per path, `helps` replaces the
+    docstring and `choices` the options of a choice field."""
 
     def __init__(
         self,
@@ -129,6 +130,7 @@ class SpecForm(Vertical):
         values: dict[str, Any],
         helps: dict[str, str] | None = None,
         full_labels: bool = False,
+        choices: dict[str, list[tuple[str, str]]] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(classes="spec-form", **kwargs)
@@ -136,8 +138,14 @@ class SpecForm(Vertical):
         self.values = values
         self.helps = helps or {}
         self.full_labels = full_labels
+        self.choices = choices or {}
 
     def compose(self) -> ComposeResult:
         for path in self.paths:
-            label = path if self.full_labels else None
-            yield FieldRow(path, self.values.get(path), label=label, help=self.helps.get(path))
+            yield FieldRow(
+                path,
+                self.values.get(path),
+                label=path if self.full_labels else None,
+                help=self.helps.get(path),
+                choices=self.choices.get(path),
+            )
