@@ -7,6 +7,7 @@ from textual.widgets import OptionList
 from wizard_helpers import make_app, settle
 
 from ftui.tui.screens.model import DEMO, ModelScreen
+from ftui.tui.widgets.hub_search import worth_searching
 
 
 async def test_uncached_hub_model_offline_says_what_to_do_then_demo_is_picked() -> None:
@@ -16,8 +17,11 @@ async def test_uncached_hub_model_offline_says_what_to_do_then_demo_is_picked() 
         assert isinstance(app.screen, ModelScreen)
         assert app.model_facts.value.architecture == "LlamaForCausalLM"
         await pilot.press(*"meta-llama/Llama-3.1-8B")  # replaces the selected text
-        await pilot.pause(0.6)  # the inspection waits for typing to pause
+        await pilot.pause(0.8)  # inspection and hub search wait for typing to pause
         await settle(pilot)
+        assert "hub search is off: HF_HUB_OFFLINE=1" in str(
+            app.screen.query_one("#hub-note").render()
+        )
         assert app.model_facts.key[0] == "meta-llama/Llama-3.1-8B"
         assert app.model_facts.value is None
         assert "not in the Hugging Face cache" in app.model_facts.error
@@ -31,3 +35,11 @@ async def test_uncached_hub_model_offline_says_what_to_do_then_demo_is_picked() 
         await settle(pilot)
         assert app.draft.get("model.name_or_path") == DEMO
         assert app.model_facts.value is not None and app.model_facts.key[0] == DEMO
+
+
+def test_paths_and_the_builtin_model_are_not_searched() -> None:
+    assert worth_searching("meta-llama")
+    assert not worth_searching("ll")
+    assert not worth_searching("builtin:demo-tiny-llama")
+    assert not worth_searching("/models/llama")
+    assert not worth_searching("./llama")

@@ -32,7 +32,7 @@ class DataScreen(StepScreen):
     INTRO = "A hub dataset id or a local file/folder (json, jsonl, csv, tsv, parquet, txt)."
 
     def compose_body(self) -> ComposeResult:
-        yield SpecForm(FIELDS, self.values(FIELDS))
+        yield SpecForm(FIELDS, self.values(FIELDS), wide=("data.source",))
         yield Static("Columns (empty = detect from the data)", classes="section-title")
         yield ColumnPicker(self.value("data.columns") or {}, id="columns")
         yield Static("", id="columns-error", classes="field-error")

@@ -39,8 +39,11 @@ class FieldRow(Vertical):
         help: str | None = None,
         choices: list[tuple[str, str]] | None = None,
         disabled: bool = False,
+        wide: bool = False,
     ) -> None:
-        super().__init__(id=row_id(path), classes="field-row", disabled=disabled)
+        classes = "field-row -wide" if wide else "field-row"
+        super().__init__(id=row_id(path), classes=classes, disabled=disabled)
+        self.wide = wide
         self.path = path
         self.info = field_info(path)
         self._value = value
@@ -52,7 +55,10 @@ class FieldRow(Vertical):
         with Horizontal(classes="field-line"):
             yield Label(self._label, classes="field-label")
             yield self._control()
-            yield Static(self._help, classes="field-help")
+            if not self.wide:
+                yield Static(self._help, classes="field-help")
+        if self.wide:  # a long value gets the whole line; its help goes underneath
+            yield Static(self._help, classes="field-help field-help-below")
         yield Static("", classes="field-error")
 
     def _control(self) -> Widget:
@@ -122,7 +128,7 @@ class FieldRow(Vertical):
 
 class SpecForm(Vertical):
     """Rows for `paths`, filled from `values` (path -> value). Per path, `helps` replaces the
-    docstring and `choices` the options of a choice field."""
+    docstring and `choices` the options of a choice field; `wide` paths get a full-width input."""
 
     def __init__(
         self,
@@ -131,6 +137,7 @@ class SpecForm(Vertical):
         helps: dict[str, str] | None = None,
         full_labels: bool = False,
         choices: dict[str, list[tuple[str, str]]] | None = None,
+        wide: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(classes="spec-form", **kwargs)
@@ -139,6 +146,7 @@ class SpecForm(Vertical):
         self.helps = helps or {}
         self.full_labels = full_labels
         self.choices = choices or {}
+        self.wide = wide
 
     def compose(self) -> ComposeResult:
         for path in self.paths:
@@ -148,4 +156,5 @@ class SpecForm(Vertical):
                 label=path if self.full_labels else None,
                 help=self.helps.get(path),
                 choices=self.choices.get(path),
+                wide=path in self.wide,
             )
