@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, LoadingIndicator, ProgressBar, Static
 
+from ftui.core.spec import RunSpec
 from ftui.tui.draft import Validation
 from ftui.tui.screens.base import StepScreen
 from ftui.tui.steps import get_step, step_for_field
@@ -82,14 +83,15 @@ class ReviewScreen(StepScreen):
         self.query_one("#yaml", Static).update(Syntax(spec.to_yaml(), "yaml", theme="ansi_dark"))
         self.query_one("#command", Static).update(Text(self._command(spec), style="bold"))
 
-    def _command(self, spec: object) -> str:
+    def _command(self, spec: RunSpec) -> str:
+        """What the launcher will run (the run dir's timestamp is only known at launch)."""
         from ftui.core.torchrun import display_command, resolve_nproc, torchrun_argv
 
         report = self.wizard.hardware.value
-        nproc = resolve_nproc(spec, cuda_count=len(report.gpus) if report else 0)  # type: ignore[arg-type]
-        config = f"{self.wizard.runs_root}/{spec.name}-<timestamp>/config.yaml"  # type: ignore[attr-defined]
-        argv = torchrun_argv(spec, config, nproc_per_node=nproc)  # type: ignore[arg-type]
-        gpus = spec.launch.gpus  # type: ignore[attr-defined]
+        nproc = resolve_nproc(spec, cuda_count=len(report.gpus) if report else 0)
+        config = f"{spec.output.root}/{spec.name}-<timestamp>/config.yaml"
+        argv = torchrun_argv(spec, config, nproc_per_node=nproc)
+        gpus = spec.launch.gpus
         prefix = f"CUDA_VISIBLE_DEVICES={','.join(map(str, gpus))} " if gpus else ""
         return prefix + display_command(argv)
 
