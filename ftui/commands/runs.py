@@ -32,6 +32,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="print progress lines without the UI until the run ends",
     )
+    monitor.add_argument(
+        "--stall-after",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="flag the run as stalled after this long without a new step (default: 600)",
+    )
     monitor.set_defaults(handler=cmd_monitor)
 
     stop = sub.add_parser("stop", help="ask a run to save a checkpoint and stop")
@@ -126,13 +133,23 @@ def describe(event: dict[str, Any], total: Any) -> str | None:
     return None
 
 
-def follow_plain(run_dir: Path, poll_s: float = 1.0, out: Any = None) -> int:
-    """Print the run's history, then new lines, until it ends. 0 when it completed."""
+def follow_plain(
+    run_dir: Path, poll_s: float = 1.0, out: Any = None, stall_after_s: float = 600.0
+) -> int:
+    """Print the run's history, then new lines, until it ends. 0 when it completed.
+    A run seen live here rings the bell and notifies the desktop when it ends or stalls."""
+    from ftui.core.notify import desktop_notify, run_event_message, terminal_bell
     from ftui.core.watch import RunWatcher
 
     out = out or sys.stdout
-    watcher = RunWatcher(run_dir)
+    watcher = RunWatcher(run_dir, stall_after_s=stall_after_s)
     total: Any = None
+    stalled = seen_live = False
+
+    def announce(status: str, reason: str) -> None:
+        terminal_bell(out)
+        desktop_notify(*run_event_message(run_dir.name, status, reason))
+
     print(f"run {run_dir}", file=out, flush=True)
     while True:
         update = watcher.poll()
@@ -142,15 +159,20 @@ def follow_plain(run_dir: Path, poll_s: float = 1.0, out: Any = None) -> int:
             line = describe(event, total)
             if line:
                 print(line, file=out, flush=True)
-        if update.stalled:
-            print("stalled: no new step for a while", file=out, flush=True)
         info = update.info
+        seen_live = seen_live or info.live
+        if update.stalled and not stalled:
+            print(f"stalled: no new step for {stall_after_s:.0f} s", file=out, flush=True)
+            announce("stalled", f"no new step for {stall_after_s:.0f} s")
+        stalled = update.stalled
         if not info.live and info.status in ("completed", "stopped", "failed", "unknown"):
             print(f"run {info.status}" + (f": {info.reason}" if info.reason else ""), file=out)
             if update.failure is not None:
                 print(f"{update.failure.message}\nfix: {update.failure.hint}", file=out)
             if info.resumable:
                 print(f"resume with: ftui resume {run_dir}", file=out)
+            if seen_live and info.status != "stopped":
+                announce(info.status, info.reason)
             return 0 if info.status == "completed" else 1
         time.sleep(poll_s)
 
@@ -160,10 +182,10 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if isinstance(run_dir, int):
         return run_dir
     if args.plain:
-        return follow_plain(run_dir)
+        return follow_plain(run_dir, stall_after_s=args.stall_after)
     from ftui.tui.monitor_app import MonitorApp
 
-    MonitorApp(run_dir).run()
+    MonitorApp(run_dir, stall_after_s=args.stall_after).run()
     return 0
 
 

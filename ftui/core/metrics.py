@@ -120,6 +120,7 @@ class RunHistory:
             self.plan = event
         elif kind == "status":
             self.status = event
+            self._step_times.clear()  # a (re)start: the time stopped must not slow the ETA
         elif kind == "sample":
             self.samples.append(event)
 
