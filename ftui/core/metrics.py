@@ -13,7 +13,7 @@ from typing import Any
 
 from ftui.core.events import TERMINAL_STATUSES, to_float
 
-EMA_ALPHA = 0.1
+EMA_ALPHA = 0.2  # weight of the newest point: about the last 10 logged steps count
 DISPLAY_POINTS = 500
 
 
