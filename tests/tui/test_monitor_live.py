@@ -8,7 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_monitor import SIZE, fixed_sample, poll_until
 
 from ftui.core.checkpoints import checkpoint_problem, list_checkpoints
 from ftui.core.events import read_events
@@ -16,6 +15,8 @@ from ftui.core.runs import run_status
 from ftui.tui.monitor_app import MonitorApp
 from ftui.tui.screens.monitor import MonitorScreen
 from ftui.tui.widgets.charts import LossChart
+
+from .test_monitor import SIZE, fixed_sample, poll_until
 
 pytestmark = pytest.mark.slow
 
