@@ -12,8 +12,6 @@ from typing import Any
 
 from ftui.commands._common import fail
 
-DEFAULT_ROOT = "runs"
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     runs = sub.add_parser("runs", help="list runs with their status")
@@ -58,21 +56,31 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--root", default=DEFAULT_ROOT, help=f"where runs live (default: {DEFAULT_ROOT}/)"
+        "--root",
+        type=Path,
+        default=None,
+        help="where runs live (default: runs/ in this directory, or $FTUI_RUNS)",
     )
+
+
+def _root(args: argparse.Namespace) -> Path:
+    from ftui.core.locations import default_runs_root
+
+    return args.root if args.root is not None else default_runs_root()
 
 
 def _resolve(args: argparse.Namespace) -> Path | int:
     from ftui.core.runs import RunNotFound, find_run, list_runs
 
+    root = _root(args)
     if getattr(args, "run", None) is None:
-        runs = list_runs(args.root)
+        runs = list_runs(root)
         if not runs:
-            return fail(f"no runs under {args.root}/ (use --root DIR)")
+            return fail(f"no runs under {root}/ (use --root DIR)")
         live = [r for r in runs if r.live]
         return (live or runs)[0].path
     try:
-        return find_run(args.run, args.root)
+        return find_run(args.run, root)
     except RunNotFound as error:
         return fail(str(error))
 
@@ -83,15 +91,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.ui:
         from ftui.tui.monitor_app import RunsApp
 
-        RunsApp(args.root).run()
+        RunsApp(_root(args)).run()
         return 0
-    runs = list_runs(args.root)
+    runs = list_runs(_root(args))
     if args.json:
         for info in runs:
             print(json.dumps({**asdict(info), "path": str(info.path)}))
         return 0
     if not runs:
-        print(f"no runs under {args.root}/")
+        print(f"no runs under {_root(args)}/")
         return 0
     width = max(len(r.name) for r in runs)
     for info in runs:
