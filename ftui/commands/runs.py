@@ -199,12 +199,22 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     from ftui.core.launch import kill_run, request_stop
-    from ftui.core.runs import run_status
+    from ftui.core.runs import kill_leftovers, run_status
 
     run_dir = _resolve(args)
     if isinstance(run_dir, int):
         return run_dir
     info = run_status(run_dir)
+    if not info.live and info.leftover_pids:
+        if not args.kill:
+            return fail(
+                f"{info.name}'s launcher is gone but {len(info.leftover_pids)} of its processes"
+                " still run; `--kill` ends them",
+                code=1,
+            )
+        count = kill_leftovers(run_dir)
+        print(f"killed the {count} processes left behind by {info.name}")
+        return 0
     if not info.live:
         return fail(f"{info.name} is not running (status: {info.status})", code=1)
     if args.kill:

@@ -104,3 +104,28 @@ def test_kill_run_with_reused_pid_signals_nothing(tmp_path: Path) -> None:
         assert proc.poll() is None  # the unrelated process is untouched
     finally:
         os.killpg(proc.pid, 9)
+
+
+def test_processes_left_behind_by_a_dead_leader_are_found_and_killed(tmp_path: Path) -> None:
+    from ftui.core.runs import kill_leftovers, leftover_processes
+
+    proc = _spawn(tmp_path, STUBBORN)
+    try:
+        run = make_run(
+            tmp_path, final=None, pid=proc.pid, pid_start_time=process_start_time(proc.pid)
+        )
+        assert leftover_processes(run) == []  # the leader lives: nothing is left over
+        os.kill(proc.pid, 9)  # only the leader, as when the supervisor is SIGKILLed
+        deadline = time.monotonic() + 10
+        while process_start_time(proc.pid) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = leftover_processes(run)
+        assert len(left) == 1 and left[0] != proc.pid
+        info = run_status(run)
+        assert info.status == "failed" and not info.live and info.leftover_pids == tuple(left)
+        assert "1 of its processes still run" in info.reason and not info.resumable
+        assert kill_leftovers(run) == 1
+        assert group_members(proc.pid) == [] and leftover_processes(run) == []
+    finally:
+        for pid in group_members(proc.pid):
+            os.kill(pid, 9)
