@@ -75,10 +75,6 @@ class Progress:
     elapsed_s: float
     eta_s: float | None
 
-    @property
-    def fraction(self) -> float | None:
-        return min(1.0, self.step / self.total) if self.total else None
-
 
 class RunHistory:
     """Everything the monitor shows, folded from events in order."""
