@@ -15,7 +15,7 @@ from fake_runs import make_run  # noqa: E402
 from ftui.core.events import last_status, read_events  # noqa: E402
 from ftui.core.launch import kill_run, request_stop  # noqa: E402
 from ftui.core.rundir import process_start_time  # noqa: E402
-from ftui.core.runs import run_status  # noqa: E402
+from ftui.core.runs import group_members, run_status  # noqa: E402
 
 # A leader that ignores SIGTERM and a child in the same group: only SIGKILL ends them, and the
 # child would be an orphaned worker if only the leader were signalled.
@@ -27,21 +27,6 @@ STUBBORN = (
     "print('ready', flush=True)\n"
     "time.sleep(60)\n"
 )
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes in a process group, from /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[-1].split()
-        except OSError:
-            continue
-        if len(fields) > 2 and fields[0] not in (b"Z", b"X") and int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return members
 
 
 def _spawn(tmp_path: Path, code: str) -> subprocess.Popen:
