@@ -80,6 +80,7 @@ class TrainingScreen(StepScreen):
         if spec is None:
             batch.update("Effective batch: fix the marked fields first")
             verdict.update("")
+            verdict.display = False
             memory.show(None, "fix the marked fields first")
             return
         world = world_size(spec, hardware)
@@ -101,10 +102,12 @@ class TrainingScreen(StepScreen):
         except Exception as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             verdict.update(Text(f"Memory per device: not available ({reason})", style="dim"))
+            verdict.display = True
             memory.show(None, reason)
             return
         free, where = free_memory(spec, hardware)
         verdict.update(verdict_line(estimate, free, where, self._suggestion(estimate, free)))
+        verdict.display = True
         memory.show(estimate)
 
     def _dtypes(self) -> list[tuple[str, str]]:
