@@ -209,7 +209,8 @@ class FtuiApp(LaunchFlow):
             return
         from ftui.tui.screens.save_preset import SavePresetScreen
 
-        name = self.preset_name or self.spec.name
+        # a preset opened by path (ftui --preset configs/x.yaml) is offered as "x"
+        name = Path(self.preset_name).stem if self.preset_name else self.spec.name
         if (locations.builtin_presets_dir() / f"{name}.yaml").exists():
             name = f"{name}-mine"  # built-in presets are read-only
         self.push_screen(SavePresetScreen(self.spec, name))
