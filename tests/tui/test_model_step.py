@@ -4,7 +4,7 @@ model that is not cached while offline, and picking the built-in model from the 
 from __future__ import annotations
 
 from textual.widgets import OptionList
-from wizard_helpers import make_app, settle
+from wizard_helpers import make_app, settle, wait_until
 
 from ftui.tui.screens.model import DEMO, ModelScreen
 from ftui.tui.widgets.hub_search import worth_searching
@@ -17,8 +17,10 @@ async def test_uncached_hub_model_offline_says_what_to_do_then_demo_is_picked() 
         assert isinstance(app.screen, ModelScreen)
         assert app.model_facts.value.architecture == "LlamaForCausalLM"
         await pilot.press(*"meta-llama/Llama-3.1-8B")  # replaces the selected text
-        await pilot.pause(0.8)  # inspection and hub search wait for typing to pause
-        await settle(pilot)
+        # inspection and hub search wait for typing to pause
+        await wait_until(pilot, lambda: app.model_facts.key[0] == "meta-llama/Llama-3.1-8B")
+        await wait_until(pilot, lambda: not app.model_facts.loading)
+        await wait_until(pilot, lambda: app.screen.query_one("#hub-note").display)
         assert "hub search is off: HF_HUB_OFFLINE=1" in str(
             app.screen.query_one("#hub-note").render()
         )

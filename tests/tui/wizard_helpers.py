@@ -26,3 +26,13 @@ async def settle(pilot: Any) -> None:
     await pilot.pause()
     await pilot.app.workers.wait_for_complete()
     await pilot.pause()
+
+
+async def wait_until(pilot: Any, predicate: Any, timeout: float = 10.0) -> None:
+    """For what waits on a debounce timer (typing pauses): poll the app's state, bounded."""
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            await settle(pilot)
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("condition not reached in time")
