@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from wizard_helpers import make_app, settle
 
 from ftui.tui.screens.hardware import HardwareScreen
 from ftui.tui.screens.method import MethodScreen
 from ftui.tui.widgets.gpu_table import GpuTable
+
+from .wizard_helpers import make_app, settle
 
 pytest.importorskip("ftui.core.hardware")
 

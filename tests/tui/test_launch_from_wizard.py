@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wizard_helpers import make_app, settle
-
 from ftui.tui import messages as m
 from ftui.tui.screens.data import DataScreen
 from ftui.tui.screens.review import ReviewScreen
+
+from .wizard_helpers import make_app, settle
 
 
 async def test_failed_preflight_refuses_and_opens_the_field(tmp_path: Path) -> None:

@@ -4,9 +4,10 @@ and the trainable-parameter count computed from the real config."""
 from __future__ import annotations
 
 from textual.widgets import RadioSet, SelectionList
-from wizard_helpers import make_app, settle
 
 from ftui.tui.screens.method import MethodScreen
+
+from .wizard_helpers import make_app, settle
 
 
 async def test_target_presets_and_custom_pick_follow_the_model() -> None:

@@ -4,10 +4,11 @@ model that is not cached while offline, and picking the built-in model from the 
 from __future__ import annotations
 
 from textual.widgets import OptionList
-from wizard_helpers import make_app, settle, wait_until
 
 from ftui.tui.screens.model import DEMO, ModelScreen
 from ftui.tui.widgets.hub_search import worth_searching
+
+from .wizard_helpers import make_app, settle, wait_until
 
 
 async def test_uncached_hub_model_offline_says_what_to_do_then_demo_is_picked() -> None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wizard_helpers import make_app, settle
-
 from ftui.core.presets import resolve_spec
 from ftui.tui.screens.hardware import HardwareScreen
 from ftui.tui.screens.save_preset import SavePresetScreen
 from ftui.tui.screens.start import StartScreen
+
+from .wizard_helpers import make_app, settle
 
 
 async def test_save_preset_and_reload_round_trips(ftui_home: Path) -> None:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import pytest
 from textual.widgets import Input
-from wizard_helpers import make_app, settle
 
 from ftui.tui.steps import step_ids
+
+from .wizard_helpers import make_app, settle
 
 GIB = 1024**3
 

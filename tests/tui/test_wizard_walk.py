@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wizard_helpers import make_app, settle
-
 from ftui.core.presets import resolve_spec
 from ftui.tui.screens.data import DataScreen
 from ftui.tui.screens.hardware import HardwareScreen
@@ -16,6 +14,8 @@ from ftui.tui.screens.start import StartScreen
 from ftui.tui.screens.training import TrainingScreen
 from ftui.tui.widgets.spec_form import FieldRow, row_id
 from ftui.tui.widgets.step_list import StepList
+
+from .wizard_helpers import make_app, settle
 
 SCRATCH_YAML = """\
 name: scratch

@@ -8,10 +8,10 @@ from typing import Any
 
 def make_app(gpus: int | None = 0, preset: str | None = None, **kwargs: Any) -> Any:
     """An FtuiApp on `preset` (None = defaults) with a fake NVML of `gpus` GPUs."""
-    from fake_nvml import FakeNvml
-
     from ftui.core.presets import resolve_spec
     from ftui.tui.app import FtuiApp
+
+    from .fake_nvml import FakeNvml
 
     spec = resolve_spec(preset) if preset else None
     nvml = FakeNvml(gpus) if gpus is not None else None
