@@ -10,7 +10,6 @@ from the rendezvous itself).
 from __future__ import annotations
 
 import errno
-import hashlib
 import shlex
 import socket
 from dataclasses import dataclass, field
@@ -45,11 +44,9 @@ class NodeCommand:
 
 
 def default_rdzv_id(spec: RunSpec) -> str:
-    """The same on every node that computes it from the same spec, different between specs."""
-    same = spec.model_copy(deep=True)
-    same.launch.node_rank = 0  # the one launch field that differs between nodes
-    digest = hashlib.sha1(same.to_yaml().encode()).hexdigest()[:8]
-    return f"{spec.name}-{digest}"
+    """The run name, as torchrun_argv (and so `ftui run` on each node) uses: every node that
+    starts the same spec, whichever way, joins the same rendezvous."""
+    return spec.name
 
 
 def parse_endpoint(endpoint: str) -> tuple[str, int]:
