@@ -154,7 +154,7 @@ def _optimizer_bytes(spec: Any, param_bytes: float) -> float:
 def _layer_activation_bytes(spec: Any, facts: ModelFacts, act: int) -> float:
     """Bytes autograd keeps per token for one decoder layer without checkpointing."""
     h, i = facts.hidden_size, facts.intermediate_size or 4 * facts.hidden_size
-    kv = facts.num_kv_heads * (h // max(1, facts.num_heads))
+    kv = facts.num_kv_heads * (facts.head_dim or h // max(1, facts.num_heads))
     lse = 4 * facts.num_heads  # sdpa's fp32 logsumexp
     if spec.method.kind == "full":
         if spec.model.dtype == "fp16":  # fp32 residual stream and norms; fp16 linear inputs

@@ -54,6 +54,7 @@ class ModelFacts:
     output_layer: str = "lm_head"
     decoder_layer_classes: list[str] = field(default_factory=list)
     resolved_path: str = ""
+    head_dim: int = 0  # attention head width (hidden_size / num_heads unless set apart)
 
 
 def _resolve_ref(name: str) -> str:
@@ -213,6 +214,7 @@ def inspect_model(
         _fetch_tokenizer_files(ref, revision, cache_dir)
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
     heads = int(getattr(text, "num_attention_heads", 0) or 0)
+    hidden = int(getattr(text, "hidden_size", 0) or 0)
     num_params = None
     shapes: dict[str, list[tuple[int, int, int]]] = {}
     module_params: dict[str, int] = {}
@@ -234,7 +236,7 @@ def inspect_model(
         architecture=architecture or type(config).__name__,
         model_type=str(getattr(config, "model_type", "")),
         num_params=num_params,
-        hidden_size=int(getattr(text, "hidden_size", 0) or 0),
+        hidden_size=hidden,
         num_layers=int(getattr(text, "num_hidden_layers", 0) or 0),
         num_heads=heads,
         num_kv_heads=int(getattr(text, "num_key_value_heads", None) or heads),
@@ -249,12 +251,13 @@ def inspect_model(
         is_local=is_local,
         gated_hint=None
         if is_local or org not in GATED_ORGS
-        else f"{org} models are gated: {LOGIN_HINT.format(name=ref)}",
+        else f"{org} models are often gated: {LOGIN_HINT.format(name=ref)}",
         linear_shapes=shapes,
         module_params=module_params,
         output_layer=output_layer,
         decoder_layer_classes=decoder,
         resolved_path=str(folder),
+        head_dim=int(getattr(text, "head_dim", None) or hidden // max(1, heads)),
     )
 
 

@@ -71,7 +71,7 @@ def test_facts_from_config(tmp_path, family, params, arch):
         4,
         2,
     )
-    assert facts.vocab_size == 256 and facts.context_length == 512
+    assert facts.vocab_size == 256 and facts.context_length == 512 and facts.head_dim == 16
     assert facts.tie_word_embeddings is (family == "qwen2")
     assert facts.has_chat_template and facts.chat_template == CHATML
     assert facts.is_local and facts.gated_hint is None
