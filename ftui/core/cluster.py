@@ -259,3 +259,24 @@ def default_slurm_config_path(spec: RunSpec) -> str:
     root = spec.output.root.rstrip("/") or "."
     base = root if root.startswith("/") else f"$SLURM_SUBMIT_DIR/{root}"
     return f"{base}/{spec.name}-slurm-$SLURM_JOB_ID/config.yaml"
+
+
+def launch_problems(spec: RunSpec, backend: str, timeout: float = 5.0) -> list[str]:
+    """What stops this node from starting its part of the run (for preflight): the sharding
+    strategy on this hardware (HardwareReport.backend) and, with several nodes, the
+    rendezvous endpoint (node 0 must be able to listen on it, the others to reach it)."""
+    from ftui.core.sharding import strategy_problem
+
+    problems = []
+    strategy = strategy_problem(spec, backend)
+    if strategy:
+        problems.append(strategy)
+    la = spec.launch
+    if la.nnodes > 1:
+        if backend == "mps":
+            problems.append("launch.nnodes: multi-node runs need CUDA or ROCm GPUs, not MPS")
+        if la.rdzv_endpoint:
+            found = check_rendezvous(la.rdzv_endpoint, timeout, hosting=la.node_rank == 0)
+            if found:
+                problems.append(f"launch.rdzv_endpoint: {found}")
+    return problems

@@ -288,3 +288,16 @@ def test_cli_node_rank_out_of_range(tmp_path):
         str(spec), "--nnodes", "2", "--rdzv-endpoint", "n0:1", "--node-rank", "2", cwd=tmp_path
     )
     assert proc.returncode == 2 and "--node-rank" in proc.stderr
+
+
+def test_launch_problems():
+    from ftui.core.cluster import launch_problems
+
+    port = free_port()
+    assert launch_problems(make_spec(), "nvml") == []
+    assert "needs GPUs" in launch_problems(make_spec(strategy="fsdp"), "cpu")[0]
+    worker = make_spec(nnodes=2, node_rank=1, rdzv_endpoint=f"127.0.0.1:{port}")
+    [problem] = launch_problems(worker, "nvml", timeout=2)
+    assert problem.startswith("launch.rdzv_endpoint: rendezvous") and "node 0 first" in problem
+    host = make_spec(nnodes=2, node_rank=0, rdzv_endpoint=f"127.0.0.1:{port}")
+    assert launch_problems(host, "nvml") == []
