@@ -266,7 +266,8 @@ def cpu_peak_report() -> None:
         small["train"] = {**case.get("train", {}), "per_device_batch_size": 1}
         est, measured = cpu_peak_run("Qwen2.5-0.5B", small)
         words = case_name.split()
-        label = f"{words[0]} {words[1]} b1 s512" + (" gc" if words[-1] == "gc" else "")
+        kind = words[0] + (f" {words[1]}" if words[0] == "lora" else "")
+        label = f"{kind} b1 s512" + (" gc" if words[-1] == "gc" else "")
         print(f"{'Qwen2.5-0.5B':14} {label:24} {est:12.3f} {measured:12.3f} {est / measured:6.3f}")
 
 
