@@ -184,6 +184,39 @@ def _shapes(model: Any) -> tuple[dict[str, list[tuple[int, int, int]]], dict[str
     return shapes, module_params, output_layer
 
 
+def _llama_like_shapes(
+    text: Any, config: Any
+) -> tuple[dict[str, list[tuple[int, int, int]]], dict[str, int]]:
+    """Shapes of a Llama-style decoder from the config alone, for models that cannot be built
+    on the meta device: close enough for a parameter count and a memory estimate."""
+    h = int(getattr(text, "hidden_size", 0) or 0)
+    layers = int(getattr(text, "num_hidden_layers", 0) or 0)
+    heads = int(getattr(text, "num_attention_heads", 0) or 0)
+    vocab = int(getattr(text, "vocab_size", 0) or 0)
+    if not (h and layers and heads and vocab):
+        return {}, {}
+    head_dim = int(getattr(text, "head_dim", None) or h // heads)
+    kv = int(getattr(text, "num_key_value_heads", None) or heads) * head_dim
+    i = int(getattr(text, "intermediate_size", None) or 4 * h)
+    shapes = {
+        "q_proj": [(h, heads * head_dim, layers)],
+        "k_proj": [(h, kv, layers)],
+        "v_proj": [(h, kv, layers)],
+        "o_proj": [(heads * head_dim, h, layers)],
+        "gate_proj": [(h, i, layers)],
+        "up_proj": [(h, i, layers)],
+        "down_proj": [(i, h, layers)],
+        "lm_head": [(h, vocab, 1)],
+    }
+    tied = bool(getattr(config, "tie_word_embeddings", False))
+    params = {leaf: sum(a * b * n for a, b, n in s) for leaf, s in shapes.items()}
+    params["embed_tokens"] = vocab * h
+    params["norm"] = (2 * layers + 1) * h
+    if tied:
+        params["lm_head"] = 0
+    return shapes, params
+
+
 def inspect_model(
     name_or_path: str,
     revision: str | None = None,
@@ -226,8 +259,9 @@ def inspect_model(
         num_params = sum(p.numel() for p in model.parameters())
         shapes, module_params, output_layer = _shapes(model)
         decoder = sorted(getattr(model, "_no_split_modules", None) or [])
-    except Exception:  # not a causal LM, or remote code that cannot build on meta
-        pass
+    except Exception:  # remote code that cannot build on meta, or not a causal LM
+        shapes, module_params = _llama_like_shapes(text, config)
+        num_params = sum(module_params.values()) if module_params else None
     template = _read_chat_template(folder)
     dtype = config.dtype if hasattr(config, "dtype") else getattr(config, "torch_dtype", None)
     org = ref.split("/", 1)[0]
