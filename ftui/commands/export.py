@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ftui.core.export import ExportError, export_run, human_size
+    from ftui.core.export import ExportError, export_run, export_summary
 
     def progress(label: str, fraction: float) -> None:
         print(f"[{fraction * 100:3.0f}%] {label}", file=sys.stderr)
@@ -41,43 +41,6 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
     except (ExportError, OSError) as exc:
         return fail(str(exc))
-    kind = "merged model" if result.merged else "adapter"
-    print(f"exported {kind} to {result.out}")
-    for name, size in result.files:
-        print(f"  {size:>12,d}  {name}")
-    print(f"  total {human_size(result.total_bytes)}")
-    for note in result.notes:
-        print(f"note: {note}")
-    if args.push:
-        return _push(result, args.push, not args.public)
-    return 0
-
-
-def _push(result, repo: str, private: bool) -> int:  # type: ignore[no-untyped-def]
-    from ftui.core.export import hub_token, human_size, push_to_hub
-
-    token = hub_token()
-    offline = _offline()
-    if token is None or offline:
-        why = (
-            "HF_HUB_OFFLINE is set"
-            if offline
-            else "no Hugging Face token (run `hf auth login` or set HF_TOKEN)"
-        )
-        print(f"not pushed: {why}. Would upload to {repo} ({'private' if private else 'public'}):")
-        for name, size in result.files:
-            print(f"  {human_size(size):>10}  {name}")
-        print(f"  total {human_size(result.total_bytes)}")
-        return 0
-    try:
-        url = push_to_hub(result.out, repo, token, private=private)
-    except Exception as exc:  # network, permissions: report, the export itself is fine
-        return fail(f"--push {repo}: {str(exc).splitlines()[0]}")
-    print(f"pushed to {url}")
-    return 0
-
-
-def _offline() -> bool:
-    from huggingface_hub import constants
-
-    return bool(constants.HF_HUB_OFFLINE)
+    lines = export_summary(result, args.push, private=not args.public)
+    print("\n".join(lines))
+    return 1 if lines[-1].startswith(f"push to {args.push} failed") else 0

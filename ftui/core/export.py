@@ -189,3 +189,41 @@ def push_to_hub(folder: Path, repo: str, token: str, private: bool = True) -> st
         folder_path=str(folder), repo_id=repo, repo_type="model", commit_message="Upload from ftui"
     )
     return str(getattr(info, "commit_url", None) or f"https://huggingface.co/{repo}")
+
+
+def export_summary(
+    result: ExportResult, push_repo: str | None = None, private: bool = True
+) -> list[str]:
+    """What was written (files and sizes) and, with push_repo, what was pushed or would be.
+
+    Pushing needs a token from huggingface_hub's store or HF_TOKEN and a reachable hub;
+    without them the lines say what would be uploaded. The token is never written anywhere.
+    """
+    kind = "merged model" if result.merged else "adapter"
+    lines = [f"exported {kind} to {result.out}"]
+    lines += [f"  {human_size(size):>10}  {name}" for name, size in result.files]
+    lines.append(f"  total {human_size(result.total_bytes)}")
+    lines += [f"note: {n}" for n in result.notes]
+    if not push_repo:
+        return lines
+    from huggingface_hub import constants
+
+    token = hub_token()
+    if token is None or constants.HF_HUB_OFFLINE:
+        why = (
+            "HF_HUB_OFFLINE is set"
+            if constants.HF_HUB_OFFLINE
+            else "no Hugging Face token (run `hf auth login` or set HF_TOKEN)"
+        )
+        visibility = "private" if private else "public"
+        lines.append(f"not pushed: {why}. Would upload to {push_repo} ({visibility}):")
+        lines += [f"  {human_size(size):>10}  {name}" for name, size in result.files]
+        return lines
+    try:
+        url = push_to_hub(result.out, push_repo, token, private=private)
+    except Exception as exc:  # network, permissions: the export itself is done
+        text = str(exc).strip().splitlines()
+        lines.append(f"push to {push_repo} failed: {text[0] if text else type(exc).__name__}")
+        return lines
+    lines.append(f"pushed to {url}")
+    return lines
