@@ -30,12 +30,17 @@ def demo_run(demo_home: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Train the demo preset for real (detached supervisor → torchrun → 2 CPU ranks)."""
     from ftui.core.events import TERMINAL_STATUSES, last_status, read_events
     from ftui.core.launch import launch
+    from ftui.core.preflight import preflight
     from ftui.core.presets import resolve_spec
 
     runs = tmp_path_factory.mktemp("runs")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("FTUI_HOME", str(demo_home))
         spec = resolve_spec("demo", [f"output.root={runs}"])
+        # As `ftui run` does: preflight first. It also builds the demo model into the cache
+        # once, before two ranks would race to build it at the same time.
+        report = preflight(spec)
+        assert report.ok, report.errors
         run_dir = launch(spec)
         deadline = time.monotonic() + 300
         while True:

@@ -149,7 +149,8 @@ class ChatSession:
         self.last_stats = None
 
     def stop(self) -> None:
-        """Ask a running generation to end after the current token."""
+        """End the running generation after the current token. The flag is reset when a
+        generation ends, so a stop that lands just before one starts still ends that one."""
         self._stop.set()
 
     # --- generation -----------------------------------------------------------------------
@@ -165,7 +166,6 @@ class ChatSession:
         cm = self.cm
         ids = prompt_ids(cm, self.conversation(user_text))
         limit = bound_max_new_tokens(cm, len(ids), self.settings.max_new_tokens)
-        self._stop.clear()
         streamer = _make_streamer(cm.tokenizer, self._clock)
         result: dict[str, Any] = {}
         gen = self.settings.model_dump(exclude={"max_new_tokens"})
@@ -202,6 +202,8 @@ class ChatSession:
             if not finished:  # the caller stopped reading: end the generation too
                 self._stop.set()
             thread.join()
+            stopped = self._stop.is_set()
+            self._stop.clear()
         if "error" in result:
             raise result["error"]
         new_ids = result["ids"]
@@ -211,8 +213,8 @@ class ChatSession:
             new_tokens=streamer.tokens,
             seconds=seconds,
             ttft_s=(first - started) if first is not None else None,
-            stopped=self._stop.is_set(),
-            hit_limit=len(new_ids) >= limit and not self._stop.is_set(),
+            stopped=stopped,
+            hit_limit=len(new_ids) >= limit and not stopped,
         )
         text = cm.tokenizer.decode(new_ids, skip_special_tokens=True).strip()
         self.messages += [Message("user", user_text), Message("assistant", text)]

@@ -48,45 +48,53 @@ class ExportScreen(Screen):
             self.spec: RunSpec | None = load_spec_file(self.run_dir / "config.yaml")
         except SpecError:
             self.spec = None
-        self.out_edited = False
 
     def compose(self) -> ComposeResult:
         sources = adapter_sources(self.run_dir)
         options = [(s.name, str(s.step) if s.step is not None else "final") for s in sources]
-        with VerticalScroll(id="export-form"):
-            yield Static(f"Export · {self.run_dir.name}", id="export-title")
-            yield Label("Weights", classes="field-label")
-            yield Select(
-                options or [("final", "final")],
-                value=options[-1][1] if options else "final",
-                allow_blank=False,
-                id="export-weights",
-            )
-            with Horizontal(classes="switch-row"):
-                yield Switch(False, id="export-merge")
-                yield Label("Merge into the base model (merge_and_unload)")
-            yield Label("Base dtype for the merge", classes="field-label")
-            yield Select(
-                [
-                    ("as trained (config.yaml)", SPEC_DTYPE),
-                    ("bf16", "bf16"),
-                    ("fp16", "fp16"),
-                    ("fp32", "fp32"),
-                ],
-                value=SPEC_DTYPE,
-                allow_blank=False,
-                id="export-dtype",
-            )
-            yield Label("Output folder", classes="field-label")
-            yield Input(str(self.run_dir / "export"), id="export-out")
-            yield Label("Push to the Hugging Face Hub (optional, user/name)", classes="field-label")
-            yield Input(placeholder="user/model-name", id="export-push")
-            yield Static("", id="export-check")
-            yield Button("Export", id="export-go", variant="primary")
-            with Vertical(id="export-progress-row"):
-                yield ProgressBar(total=100, show_eta=False, id="export-bar")
-                yield Static("", id="export-label")
-            yield Static("", id="export-result")
+        yield Static(f"Export · {self.run_dir.name}", id="export-title")
+        with Horizontal(id="export-body"):
+            with VerticalScroll(id="export-form"):
+                yield Label("Weights", classes="field-label")
+                yield Select(
+                    options or [("final", "final")],
+                    value=options[-1][1] if options else "final",
+                    allow_blank=False,
+                    id="export-weights",
+                )
+                with Horizontal(classes="switch-row"):
+                    yield Switch(False, id="export-merge")
+                    yield Label("Merge into the base model (merge_and_unload)")
+                yield Label("Base dtype for the merge", classes="field-label")
+                yield Select(
+                    [
+                        ("as trained (config.yaml)", SPEC_DTYPE),
+                        ("bf16", "bf16"),
+                        ("fp16", "fp16"),
+                        ("fp32", "fp32"),
+                    ],
+                    value=SPEC_DTYPE,
+                    allow_blank=False,
+                    id="export-dtype",
+                )
+                yield Label("Output folder", classes="field-label")
+                yield Input(str(self.run_dir / "export"), id="export-out")
+                yield Label(
+                    "Push to the Hugging Face Hub (optional, user/name)", classes="field-label"
+                )
+                yield Input(placeholder="user/model-name", id="export-push")
+                yield Static("", id="export-check")
+                yield Button("Export", id="export-go", variant="primary")
+                with Vertical(id="export-progress-row"):
+                    yield ProgressBar(total=100, show_eta=False, id="export-bar")
+                    yield Static("", id="export-label")
+            with VerticalScroll(id="export-side"):
+                yield Static(
+                    "The adapter alone is small and needs the base model to run; merged, it is a "
+                    "whole model that loads anywhere with AutoModelForCausalLM. Either way the "
+                    "folder gets the tokenizer, the chat template and a README model card.",
+                    id="export-result",
+                )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -125,10 +133,10 @@ class ExportScreen(Screen):
 
     @on(Switch.Changed, "#export-merge")
     def _merge(self, event: Switch.Changed) -> None:
-        if not self.out_edited:
-            name = "export-merged" if event.value else "export"
-            with self.prevent(Input.Changed):
-                self.query_one("#export-out", Input).value = str(self.run_dir / name)
+        out = self.query_one("#export-out", Input)
+        defaults = {str(self.run_dir / "export"), str(self.run_dir / "export-merged")}
+        if out.value in defaults:  # not typed by the user: follow the choice
+            out.value = str(self.run_dir / ("export-merged" if event.value else "export"))
         self._check()
 
     @on(Select.Changed)
@@ -137,7 +145,6 @@ class ExportScreen(Screen):
 
     @on(Input.Changed, "#export-out")
     def _out(self) -> None:
-        self.out_edited = True
         self._check()
 
     @on(Button.Pressed, "#export-go")

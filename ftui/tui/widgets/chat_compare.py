@@ -12,7 +12,7 @@ from textual.widgets import DataTable, Select, Static
 
 from ftui.tui.widgets.chat_log import printable
 
-CELL_CHARS = 21  # prompt + base + three checkpoints fit in 120 columns
+PROMPT_CHARS, CELL_CHARS = 32, 18  # a prompt + base + three checkpoints fit in 120 columns
 
 
 class ComparePane(Vertical):
@@ -64,7 +64,7 @@ class ProbeTable(DataTable):
         self._columns = ["prompt", *columns]
         for i, prompt in enumerate(prompts):
             self._full[(i, 0)] = prompt
-            self.add_row(_cell(prompt), *(["…"] * len(columns)), key=str(i))
+            self.add_row(_cell(prompt, width=PROMPT_CHARS), *(["…"] * len(columns)), key=str(i))
 
     def fill(self, row: int, column: str, text: str, expected: str | None) -> None:
         style = "green" if expected is not None and text == expected else ""
@@ -75,6 +75,6 @@ class ProbeTable(DataTable):
         return getattr(self, "_full", {}).get((coordinate.row, coordinate.column), "")
 
 
-def _cell(text: str, style: str = "") -> Text:
+def _cell(text: str, style: str = "", width: int = CELL_CHARS) -> Text:
     flat = printable(text).replace("\n", " ")
-    return Text(flat if len(flat) <= CELL_CHARS else flat[: CELL_CHARS - 1] + "…", style=style)
+    return Text(flat if len(flat) <= width else flat[: width - 1] + "…", style=style)
