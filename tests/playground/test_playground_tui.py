@@ -73,6 +73,8 @@ async def test_chat_answers_with_the_adapter_and_not_without(demo: Path) -> None
         tuned = finished(messages)[-1]
         assert tuned.text == ANSWER
         assert tuned.chunks > 1  # streamed, not delivered at once
+        grew = [m for m in messages if isinstance(m, PlaygroundScreen.AnswerGrew)]
+        assert grew and ANSWER.startswith(grew[0].text) and grew[0].chunks >= 1
         assert tuned.stats is not None and tuned.stats.tokens_per_s > 0
         answer_turn = [t for t in screen.query(ChatTurn) if t.role == "assistant"][-1]
         assert answer_turn.text == ANSWER and "tok/s" in answer_turn.detail

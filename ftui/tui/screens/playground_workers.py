@@ -1,12 +1,13 @@
 """The playground's thread workers and the messages they post.
 
 Each worker calls the core and posts what happened; it never touches a widget. Streaming
-posts `AnswerGrew` with the whole answer so far, so a burst can coalesce (`can_replace`)
-without losing text.
+posts `AnswerGrew` with the whole answer so far, batched in time and coalescing
+(`can_replace`) on the way, so a fast model never floods the UI and no text is lost.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,9 @@ from textual import work
 from textual.message import Message
 
 from ftui.core.chat_session import BASE
+
+# Streaming chunks are posted at most this often; each post carries the whole answer so far.
+POST_EVERY_S = 0.03
 
 if TYPE_CHECKING:
     from ftui.core.chat_session import ChatSession, GenerationStats
@@ -165,11 +169,14 @@ class PlaygroundWorkers:
         chunks = 0
         try:
             session.set_adapter(self.adapter_for(choice))
-            so_far = ""
+            so_far, posted_at = "", 0.0
             for chunk in session.stream(text):
                 so_far += chunk
                 chunks += 1
-                self.post_message(self.AnswerGrew(turn, so_far, chunks))
+                now = time.monotonic()
+                if now - posted_at >= POST_EVERY_S:  # batched: the UI redraws ~30 times a second
+                    posted_at = now
+                    self.post_message(self.AnswerGrew(turn, so_far, chunks))
             answer = session.messages[-1].content
         except Exception as exc:
             self.post_message(self.AnswerFailed(turn, _first_line(exc)))
