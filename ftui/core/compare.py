@@ -7,17 +7,15 @@ One model stays in memory. The base answer is the same weights with the adapter 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ftui.core.chat_session import BASE, use_adapter
+from ftui.core.checkpoints import checkpoint_is_complete, checkpoint_step, list_checkpoints
 from ftui.core.inference import ChatModel, InferenceError, generate_ids, prompt_ids
 from ftui.core.spec import GenerationSection, RunSpec
 from ftui.core.templates import Message
-
-COMPLETE_MARKER = "COMPLETE"
 
 
 @dataclass(frozen=True)
@@ -34,20 +32,22 @@ class Probe:
 
 
 def adapter_sources(run_dir: str | Path) -> list[AdapterSource]:
-    """Complete checkpoints that hold an adapter, oldest first, then final/ if present."""
+    """Complete checkpoints that hold an adapter, oldest first, then final/ if present.
+
+    A checkpoint being written right now (no COMPLETE marker, or a file that does not parse)
+    is left out; it is never renamed from here, since the run may still be writing it.
+    """
     root = Path(run_dir)
     out: list[AdapterSource] = []
-    ckpts = root / "checkpoints"
-    if ckpts.is_dir():
-        for path in ckpts.iterdir():
-            m = re.fullmatch(r"checkpoint-(\d+)", path.name)
+    if (root / "checkpoints").is_dir():
+        for path in reversed(list_checkpoints(root)):
+            step = checkpoint_step(path)
             if (
-                m
-                and (path / COMPLETE_MARKER).is_file()
+                step is not None
                 and (path / "adapter_config.json").is_file()
+                and checkpoint_is_complete(path)
             ):
-                out.append(AdapterSource(f"step-{m.group(1)}", path, int(m.group(1))))
-    out.sort(key=lambda s: s.step or 0)
+                out.append(AdapterSource(f"step-{step}", path, step))
     final = root / "final"
     if (final / "adapter_config.json").is_file():
         out.append(AdapterSource("final", final, None))
