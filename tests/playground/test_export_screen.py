@@ -21,10 +21,10 @@ class ExportApp(App):
 
     def __init__(self, run: Path) -> None:
         super().__init__()
-        self.run = run
+        self.run_dir = run
 
     def get_default_screen(self) -> Screen:
-        return ExportScreen(self.run)
+        return ExportScreen(self.run_dir)
 
 
 def quantized_run(tmp_path: Path) -> Path:
@@ -64,3 +64,17 @@ async def test_export_from_the_screen(demo: Path, tmp_path: Path) -> None:
         assert "exported merged model to" in result and "model.safetensors" in result
         assert (tmp_path / "merged" / "model.safetensors").is_file()
         app.save_screenshot(str(tmp_path / "export.svg"))
+
+
+def test_snapshot_export_refusal(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await pilot.pause()
+        out = pilot.app.screen.query_one("#export-out", Input)
+        out.value = "exports/q-merged"  # not the temp path, which changes on every run
+        out.cursor_blink = False
+        await pilot.click("#export-merge")
+        await pilot.pause()
+
+    assert snap_compare(
+        ExportApp(quantized_run(tmp_path)), terminal_size=SIZE, run_before=run_before
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rich.markup import escape
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -119,7 +120,11 @@ class ExportScreen(Screen):
         if self.spec is None:
             return "config.yaml cannot be read"
         if merge and dtype is None and (reason := merge_refusal(self.spec)):
-            return reason.replace("--base-dtype bf16", "'Base dtype: bf16' above")
+            return (
+                reason.removeprefix("--merge: ")
+                .replace("add --base-dtype bf16", "pick bf16 as the base dtype above")
+                .replace("(without --merge)", "(merge switched off)")
+            )
         if not out:
             return "choose an output folder"
         return None
@@ -127,7 +132,7 @@ class ExportScreen(Screen):
     def _check(self) -> None:
         reason = self.refusal()
         self.query_one("#export-check", Static).update(
-            f"[b]Cannot export:[/b] {reason}" if reason else ""
+            f"[b]Cannot export:[/b] {escape(reason)}" if reason else ""
         )
         self.query_one("#export-go", Button).disabled = reason is not None
 
