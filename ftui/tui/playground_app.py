@@ -22,15 +22,19 @@ class PlaygroundApp(App):
         base: bool = False,
         checkpoint: int | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        device: str | None = None,
     ) -> None:
         super().__init__()
+        self.device = device
         self.target = target
         self.base = base
         self.checkpoint = checkpoint
         self.clock = clock
 
     def get_default_screen(self) -> Screen:
-        return PlaygroundScreen(self.target, self.base, self.checkpoint, clock=self.clock)
+        return PlaygroundScreen(
+            self.target, self.base, self.checkpoint, clock=self.clock, device=self.device
+        )
 
 
 def run_playground(target: str | Path, base: bool = False, checkpoint: int | None = None) -> int:

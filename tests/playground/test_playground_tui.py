@@ -172,3 +172,38 @@ def test_snapshot_compare(snap_compare, snapshot_run: Path, demo: Path) -> None:
 
     app = PlaygroundApp(snapshot_run, clock=fixed_clock())
     assert snap_compare(app, terminal_size=SIZE, run_before=run_before)
+
+
+async def test_asks_before_loading_onto_a_gpu_a_live_run_uses(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+
+    from ftui.core.atomic import atomic_write_json
+    from ftui.core.rundir import process_start_time
+    from ftui.core.spec import RunSpec
+    from ftui.tui.widgets.chat_gpu_warning import ConfirmLoad
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    run = tmp_path / "runs" / "done"  # the question comes before anything is loaded
+    run.mkdir(parents=True)
+    RunSpec().save(run / "config.yaml")
+    busy = tmp_path / "runs" / "training-now"
+    busy.mkdir()
+    RunSpec.model_validate({"name": "t", "launch": {"gpus": [0]}}).save(busy / "config.yaml")
+    sleeper = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        info = {"pid": sleeper.pid, "pid_start_time": process_start_time(sleeper.pid)}
+        atomic_write_json(busy / "run.json", info)
+        app = PlaygroundApp(run, device="cuda")  # the device the playground would load onto
+        async with app.run_test(size=SIZE) as pilot:
+            await wait_for(pilot, lambda: isinstance(app.screen, ConfirmLoad), timeout=60)
+            assert "GPU 0 is in use by a live training run (training-now)" in app.screen.warning
+            await pilot.click("#cancel")
+            await pilot.pause()
+            screen = app.screen
+            assert isinstance(screen, PlaygroundScreen) and screen.session is None
+            assert "not loaded" in str(screen.query_one("#load-label").render())
+    finally:
+        sleeper.kill()
+        sleeper.wait()

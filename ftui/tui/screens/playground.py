@@ -46,9 +46,11 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
         base: bool = False,
         checkpoint: int | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        device: str | None = None,
     ) -> None:
         super().__init__()
         self.target = Path(run_dir)
+        self.device = device  # None: cuda when there is one, else cpu
         self.start_base = base
         self.checkpoint = checkpoint
         self.clock = clock

@@ -36,6 +36,7 @@ class PlaygroundWorkers:
     target: Path
     checkpoint: int | None
     start_base: bool
+    device: str | None
     session: ChatSession | None
     sources: dict[str, AdapterSource] = {}
     pending_question: str | None = None
@@ -124,7 +125,7 @@ class PlaygroundWorkers:
             progress("importing torch", 0.02)
             import torch
 
-            device = "cuda" if torch.cuda.is_available() else "cpu"
+            device = self.device or ("cuda" if torch.cuda.is_available() else "cpu")
             if not confirmed and (warning := gpu_load_warning(self.target, device)):
                 self.post_message(self.GpuBusy(warning))
                 return
