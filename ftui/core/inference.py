@@ -95,6 +95,7 @@ def load_chat_model(
     kw = {"revision": spec.model.revision, "trust_remote_code": spec.model.trust_remote_code}
     has_adapter = weights is not None and (weights / "adapter_config.json").is_file()
     report(f"loading {Path(ref).name if Path(ref).exists() else ref}", 0.2)
+    model: Any
     if weights is not None and not has_adapter:  # a full fine-tune: the weights are the model
         model = AutoModelForCausalLM.from_pretrained(weights, dtype=dtype, use_safetensors=True)
         tok_src: str | Path = weights
@@ -105,7 +106,7 @@ def load_chat_model(
             if weights is not None and (weights / "tokenizer_config.json").is_file()
             else ref
         )
-        if has_adapter:
+        if has_adapter and weights is not None:
             from peft import PeftModel
 
             report(f"loading adapter {weights.name}", 0.6)
