@@ -142,7 +142,7 @@ def _write(
         if base_dtype and spec.model.quantization != "none":
             notes.append(
                 f"merged into a {base_dtype} reload of the base; the adapter was trained "
-                f"against a {spec.model.quantization} base, so outputs can differ slightly"
+                f"against the {spec.model.quantization} base, so outputs can differ slightly"
             )
     else:
         report("copying the adapter", 0.3)

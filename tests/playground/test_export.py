@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,16 @@ def test_the_token_is_never_written(
         if path.is_file():
             assert secret.encode() not in path.read_bytes(), path
     assert json.loads((tmp_path / "x" / "adapter_config.json").read_text())["peft_type"] == "LORA"
+
+
+@pytest.mark.slow
+def test_the_alternative_merges_into_a_full_precision_reload(demo: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run-8bit"
+    shutil.copytree(demo, run, ignore=shutil.ignore_patterns("checkpoints"))
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["model"]["quantization"] = "8bit"
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    result = export_run(run, tmp_path / "out", merge=True, base_dtype="fp32")
+    assert "model.safetensors" in [name for name, _ in result.files]
+    assert any("trained against the 8bit base" in note for note in result.notes)
+    assert "trained against the 8bit base" in (tmp_path / "out" / "README.md").read_text()
