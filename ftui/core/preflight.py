@@ -67,6 +67,11 @@ def check_model(spec: RunSpec, report: PreflightReport) -> Any:
             "of the form owner/name)",
         )
         return None
+    from ftui.core.safe_load import pickled_only, unsafe_message
+
+    if pickled_only(ref):
+        report.error("model.name_or_path", unsafe_message(ref))
+        return None
     from transformers import AutoTokenizer
 
     try:
@@ -203,8 +208,28 @@ def _disk_needed(spec: RunSpec) -> int:
     return int(estimate_disk(spec, facts))
 
 
+def check_token_file(report: PreflightReport) -> None:
+    """Warn when huggingface_hub's token file can be read by other users of this machine."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return
+    path = Path(constants.HF_TOKEN_PATH)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        report.warn(
+            "model.name_or_path",
+            f"hub token: {path} is readable by other users (mode {oct(mode & 0o777)}); "
+            f"run `chmod 600 {path}`",
+        )
+
+
 def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
     report = PreflightReport()
+    check_token_file(report)
     tokenizer = check_model(spec, report)
     if tokenizer is not None:
         if tokenizer.pad_token_id is None and tokenizer.eos_token is not None:

@@ -135,9 +135,7 @@ def train(
     if callback.nonfinite_step is not None:
         return {
             "status": "failed",
-            "reason": f"non-finite loss at step {callback.nonfinite_step} "
-            f"(last finite loss at step {callback.last_finite_step}; checkpoints after it "
-            "were not saved)",
+            "reason": _nonfinite_reason(callback),
         }
     if callback.stop_requested:
         return {"status": "stopped", "step": step}
@@ -152,6 +150,19 @@ def train(
     if torch.distributed.is_initialized():
         torch.distributed.barrier()
     return {"status": "completed", "step": step}
+
+
+def _nonfinite_reason(callback: Any) -> str:
+    step = callback.nonfinite_step
+    if callback.nonfinite_what == "weights":
+        return (
+            f"non-finite loss at step {step + 1}: the weights became NaN or inf in step {step}'s "
+            "update, which was not saved (the last checkpoint before it is kept)"
+        )
+    return (
+        f"non-finite loss at step {step} (last finite loss at step "
+        f"{callback.last_finite_step}; checkpoints after it were not saved)"
+    )
 
 
 def _resume_checkpoint(paths: RunPaths) -> Path | None:
