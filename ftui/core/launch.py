@@ -229,9 +229,9 @@ def resume(
     refusals, warnings = compare(old_key, resume_key(spec, nproc), old_spec, spec)
     if refusals:
         raise LaunchError(
-            f"cannot resume {paths.root.name}: "
-            + "; ".join(refusals)
-            + ". Its checkpoints belong to the old settings: start a new run instead"
+            "; ".join(refusals)
+            + " since the run was launched: its checkpoints belong to the old settings; "
+            "start a new run instead"
         )
     from ftui.core.checkpoints import newest_complete_checkpoint
 

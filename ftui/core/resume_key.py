@@ -20,6 +20,7 @@ REFUSE = {
     "lora_shape": "the LoRA shape",
     "effective_batch": "the effective batch (batch x accumulation x processes)",
     "seed": "train.seed",
+    "held_out": "data.eval_split as a held-out fraction (it changes the training rows)",
 }
 CADENCE = ("train.logging_steps", "train.eval_steps", "train.save_steps", "train.save_total_limit")
 
@@ -57,7 +58,15 @@ def resume_key(spec: RunSpec, nproc: int, fingerprint: str | None = None) -> dic
         * nproc
         * spec.launch.nnodes,
         "seed": tr.seed,
+        "held_out": _held_out_fraction(spec.data.eval_split),
     }
+
+
+def _held_out_fraction(eval_split: str | None) -> float | None:
+    try:
+        return float(eval_split) if eval_split is not None else None
+    except ValueError:
+        return None  # a split name: the training rows do not change
 
 
 def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
@@ -84,7 +93,7 @@ def compare(
                 for k in sorted(set(before) | set(after))
                 if before.get(k) != after.get(k)
             ]
-            refusals.append(f"{label} changed ({'; '.join(diff)})")
+            refusals.append(f"{label} changed ({', '.join(diff)})")
         else:
             refusals.append(f"{label} changed: {_show(before)} -> {_show(after)}")
     warnings = []
