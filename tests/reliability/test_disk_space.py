@@ -37,7 +37,9 @@ def small_disk(tmp_path: Path):  # type: ignore[no-untyped-def]
     finally:
         done = subprocess.run(["umount", str(mount)], capture_output=True, stdin=subprocess.DEVNULL)
         if done.returncode != 0:  # still busy: detach it now, the kernel frees it when idle
-            subprocess.run(["umount", "-l", str(mount)], capture_output=True, stdin=subprocess.DEVNULL)
+            subprocess.run(
+                ["umount", "-l", str(mount)], capture_output=True, stdin=subprocess.DEVNULL
+            )
 
 
 def test_ftui_run_refuses_when_the_run_does_not_fit(small_disk: Path, demo_model: Path) -> None:
