@@ -187,10 +187,18 @@ def check_disk(spec: RunSpec, report: PreflightReport) -> None:
     if needed and needed > free:
         report.error(
             "output.root",
-            f"output.root: checkpoints and final output need about {needed / 2**30:.1f} GiB, "
-            f"but {probe} has {free / 2**30:.1f} GiB free; free space, lower "
+            f"output.root: checkpoints and final output need about {human_size(needed)}, "
+            f"but {probe} has {human_size(free)} free; free space, lower "
             "train.save_total_limit, or point output.root at a larger disk",
         )
+
+
+def human_size(n: int) -> str:
+    """1.5 GiB, 88.0 MiB, 512 KiB: a figure a person can compare at a glance."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n / 1024:.0f} KiB"
 
 
 def _disk_needed(spec: RunSpec) -> int:
