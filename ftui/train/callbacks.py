@@ -205,9 +205,10 @@ def rotate_checkpoints(root: Path, limit: int | None) -> None:
     afterwards (a full disk) never pushes the last good one out."""
     if not limit:
         return
-    from ftui.core.checkpoints import rotation_victims
+    from ftui.core.checkpoints import checkpoint_is_complete, list_checkpoints
 
-    for old in rotation_victims(root, limit):
+    complete = [p for p in list_checkpoints(root) if checkpoint_is_complete(p)]  # newest first
+    for old in complete[max(limit, 1) :]:
         shutil.rmtree(old, ignore_errors=True)
 
 
