@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         from ftui.train.errors import classify
 
         traceback.print_exc()
-        kind, message, hint = classify(exc)
+        kind, message, hint = classify(exc, paths.root)
         if events:
             events.emit("error", kind=kind, message=message, hint=hint)
             events.status("failed", reason=message)

@@ -166,3 +166,46 @@ def test_nonfinite_loss_keeps_the_last_finite_checkpoint(tmp_path: Path, demo_mo
         assert step < bad_step, (ckpt, bad_step)
         assert checkpoint_problem(ckpt) is None
         assert _finite_weights(ckpt), f"{ckpt.name} holds NaN/inf weights"
+
+
+def test_a_real_full_disk_during_a_save(tmp_path: Path, demo_model: Path) -> None:
+    """A 3 MiB tmpfs holds the first checkpoint (~1.8 MB) but not the second: the save fails part
+    way, the run fails as a full disk, and the cut-short checkpoint is set aside."""
+    import subprocess
+
+    from ftui.core.events import last_status
+
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)],
+        capture_output=True,
+        stdin=subprocess.DEVNULL,
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here (not root); the truncation cases above cover it")
+    try:
+        # launch() itself does not run preflight: the disk check lives there (test_disk_space).
+        spec = demo_spec(
+            mount, "train.max_steps=20", "train.save_steps=5", "launch.nproc_per_node=1"
+        )
+        run = launch(spec)
+        status = wait_for_status(run, timeout=180)
+        assert status["status"] == "failed", status
+        errors = [e for e in read_events(run) if e["type"] == "error"]
+        assert errors and errors[-1]["kind"] == "disk_full", errors
+        assert "No space left on device" in status["reason"], status
+        partial = [p for p in list_checkpoints(run) if checkpoint_problem(p) is not None]
+        assert partial, list_checkpoints(run)
+        good = newest_complete_checkpoint(run)
+        assert good is not None and checkpoint_problem(good) is None
+        for cut in partial:
+            assert not cut.exists()
+            assert list(cut.parent.glob(f"{cut.name}.incomplete-*")), sorted(
+                p.name for p in cut.parent.iterdir()
+            )
+        assert last_status(read_events(run))["status"] == "failed"
+    finally:
+        done = subprocess.run(["umount", str(mount)], capture_output=True)
+        if done.returncode != 0:
+            subprocess.run(["umount", "-l", str(mount)], capture_output=True)
