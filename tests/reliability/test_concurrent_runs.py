@@ -54,11 +54,11 @@ def test_two_runs_launched_together_both_complete(tmp_path: Path, demo_model: Pa
     wait_for_event(
         first, lambda e: e.get("type") in ("plan", "status") and e.get("status") != "starting"
     )
-    if run_is_live(first):
-        before = read_run_json(first)
-        with pytest.raises(LaunchError, match="live run"):
-            launch(spec, run_dir=first)
-        assert read_run_json(first)["pid"] == before["pid"]
+    live = run_is_live(first)
+    before = read_run_json(first)
+    with pytest.raises(LaunchError, match="live run" if live else "only `ftui resume`"):
+        launch(spec, run_dir=first)
+    assert read_run_json(first)["pid"] == before["pid"]
     for run in dirs:
         status = wait_for_status(run, timeout=240)
         assert status["status"] == "completed", (run, status)
