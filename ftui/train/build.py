@@ -75,6 +75,8 @@ def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: 
     """Tokenised train/eval datasets, cached under a fingerprint of data, template, tokenizer
     and max_seq_len, so a relaunch or a resume does not tokenise again."""
     import json
+    import shutil
+    import tempfile
 
     import datasets
 
@@ -102,15 +104,17 @@ def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: 
             "template.train_on_input; rows may be truncated at data.max_seq_len)"
         )
     ev = data.tokenize_dataset(raw_eval, det, spec, tokenizer)[0] if raw_eval is not None else None
-    tmp = cache.with_name(cache.name + ".tmp")
+    # A private temp dir: two runs tokenising the same data at once must not write into one.
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{cache.name}.", suffix=".tmp", dir=cache.parent))
     train.save_to_disk(str(tmp / "train"))
     if ev is not None:
         ev.save_to_disk(str(tmp / "eval"))
     atomic_write_json(tmp / "ftui_stats.json", stats.__dict__)
     try:
         tmp.rename(cache)
-    except OSError:
-        pass  # another run cached the same data meanwhile: theirs is identical
+    except OSError:  # another run cached the same data meanwhile: theirs is identical
+        shutil.rmtree(tmp, ignore_errors=True)
     return train, ev, stats, fp
 
 
@@ -136,11 +140,13 @@ def build_model(spec: RunSpec, args: Any):  # type: ignore[no-untyped-def]
         "trust_remote_code": spec.model.trust_remote_code,
         "attn_implementation": _attn(spec),
         "dtype": dtype if spec.method.kind != "full" or dtype != torch.float16 else torch.float32,
-        "use_safetensors": True if Path(ref).is_dir() else None,
+        "use_safetensors": True,  # never unpickle .bin weights
     }
     if spec.model.quantization != "none":
         kwargs.update(_quantization_kwargs(spec, dtype))
-    model = AutoModelForCausalLM.from_pretrained(ref, **kwargs)
+    from ftui.core.safe_load import load_causal_lm
+
+    model = load_causal_lm(AutoModelForCausalLM, ref, **kwargs)
     model.config.use_cache = False
     if spec.method.kind == "full":
         return model

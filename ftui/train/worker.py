@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         from ftui.train.errors import classify
 
         traceback.print_exc()
-        kind, message, hint = classify(exc)
+        kind, message, hint = classify(exc, paths.root)
         if events:
             events.emit("error", kind=kind, message=message, hint=hint)
             events.status("failed", reason=message)
@@ -135,9 +135,7 @@ def train(
     if callback.nonfinite_step is not None:
         return {
             "status": "failed",
-            "reason": f"non-finite loss at step {callback.nonfinite_step} "
-            f"(last finite loss at step {callback.last_finite_step}; checkpoints after it "
-            "were not saved)",
+            "reason": _nonfinite_reason(callback),
         }
     if callback.stop_requested:
         return {"status": "stopped", "step": step}
@@ -155,6 +153,19 @@ def train(
     if torch.distributed.is_initialized():
         torch.distributed.barrier()
     return {"status": "completed", "step": step}
+
+
+def _nonfinite_reason(callback: Any) -> str:
+    step = callback.nonfinite_step
+    if callback.nonfinite_what == "weights":
+        return (
+            f"non-finite loss at step {step + 1}: the weights became NaN or inf in step {step}'s "
+            "update, which was not saved (the last checkpoint before it is kept)"
+        )
+    return (
+        f"non-finite loss at step {step} (last finite loss at step "
+        f"{callback.last_finite_step}; checkpoints after it were not saved)"
+    )
 
 
 def _resume_checkpoint(paths: RunPaths) -> Path | None:
