@@ -150,27 +150,22 @@ def kill_run(run_dir: Path, grace_s: float = 10.0) -> bool:
     """End the whole process tree: SIGTERM to the run's process group, SIGKILL after grace_s,
     then wait until no member is left. Also ends ranks left behind by a supervisor that died.
     True if anything was running."""
-    from ftui.core.runs import group_members, kill_leftovers
+    from ftui.core.runs import kill_leftovers, run_processes, signal_run
 
     info = read_run_json(run_dir)
     pid, start = info.get("pid"), info.get("pid_start_time")
     if not is_process_alive(pid, start):
         return kill_leftovers(run_dir) > 0
     pgid = int(pid)
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
+    # SIGTERM to the supervisor and torchrun (which forwards it to the ranks) and to the ranks.
+    signal_run(run_dir, pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while group_members(pgid) and time.monotonic() < deadline:
+    while run_processes(run_dir, pgid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if group_members(pgid):
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    if run_processes(run_dir, pgid):
+        signal_run(run_dir, pgid, signal.SIGKILL)
         deadline = time.monotonic() + 5.0
-        while group_members(pgid) and time.monotonic() < deadline:
+        while run_processes(run_dir, pgid) and time.monotonic() < deadline:
             time.sleep(0.05)
     status = last_status(read_events(run_dir))
     if not status or status.get("status") not in TERMINAL_STATUSES:

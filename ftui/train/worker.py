@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.events import EventWriter
-from ftui.core.rundir import RunPaths, update_run_json
+from ftui.core.rundir import RunPaths, record_rank_process, update_run_json
 from ftui.core.spec import RunSpec, load_spec_file
 
 
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     rank = int(os.environ.get("RANK", "0"))
     if os.environ.get("FTUI_WORKER_NO_REDIRECT") != "1":
         _redirect_output(paths, rank)
+    record_rank_process(paths.root, rank)
     events = EventWriter(paths.root) if rank == 0 else None
     if events:
         events.status("starting", resume=args.resume)
