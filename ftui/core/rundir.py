@@ -8,6 +8,7 @@ runs/<name>-<timestamp>/   (0700)
   logs/            launcher.log, rank<N>.log        (launcher, every rank)
   checkpoints/     checkpoint-N/ + COMPLETE marker  (Trainer, rank 0)
   final/           adapter or model + tokenizer     (rank 0)
+  pids/            rank<N>.json: pid + start time   (every rank)
   STOP             request to save and stop         (monitor, ftui stop)
 """
 
