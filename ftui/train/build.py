@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ from ftui.core.rundir import RunPaths
 from ftui.core.spec import RunSpec
 from ftui.train.collator import DynamicPadCollator, PackingCollator, TokenCounter
 
-# Dense bf16 peak FLOP/s by GPU name fragment (for MFU).
+# Dense bf16 peak FLOP/s by GPU name fragment, first match wins (for MFU).
 PEAK_BF16 = {
+    "H100 PCIe": 756e12,
+    "H100 NVL": 835e12,
     "H200": 989e12,
     "H100": 989e12,
     "A100": 312e12,
@@ -115,6 +118,7 @@ def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: 
 
 
 def _attn(spec: RunSpec) -> str:
+    """sdpa by default; flash-attention-2 when it is installed and a CUDA GPU is there."""
     want = spec.model.attn_implementation
     if want != "auto":
         return want
@@ -125,7 +129,7 @@ def _attn(spec: RunSpec) -> str:
 
 def build_model(spec: RunSpec, args: Any):  # type: ignore[no-untyped-def]
     import torch
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, set_seed
 
     ref = resolve_model_ref(spec.model.name_or_path)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[
@@ -140,6 +144,9 @@ def build_model(spec: RunSpec, args: Any):  # type: ignore[no-untyped-def]
     }
     if spec.model.quantization != "none":
         kwargs.update(_quantization_kwargs(spec, dtype))
+    # The Trainer seeds only when it is created, after this: seed here so that the adapter's
+    # initialisation (and so the whole run) is the same for the same train.seed.
+    set_seed(spec.train.seed)
     model = AutoModelForCausalLM.from_pretrained(ref, **kwargs)
     model.config.use_cache = False
     if spec.method.kind == "full":
@@ -224,6 +231,10 @@ def build_training_args(spec: RunSpec, paths: RunPaths):  # type: ignore[no-unty
         gradient_checkpointing_kwargs={"use_reentrant": False}
         if tr.gradient_checkpointing
         else None,
+        # Liger's fused linear cross-entropy never materialises the full logits tensor: less
+        # memory and time on large vocabularies, same loss. CUDA only.
+        use_liger_kernel=cuda and importlib.util.find_spec("liger_kernel") is not None,
+        torch_compile=tr.torch_compile,
         bf16=dtype == "bf16" and cuda,
         fp16=dtype == "fp16" and cuda,
         use_cpu=not cuda,
@@ -252,7 +263,28 @@ def _sharding_args(spec: RunSpec) -> dict[str, Any]:
     return sharding_training_args(spec, None)
 
 
-def pick_collator(spec: RunSpec, tokenizer: Any, counter: TokenCounter):  # type: ignore[no-untyped-def]
-    if spec.data.packing:
+def packing_usable(spec: RunSpec, model: Any | None) -> bool:
+    """data.packing, unless this model's attention would let packed samples see each other
+    (checked on the model itself: `ftui.train.packing_probe`); then rows are padded instead."""
+    if not spec.data.packing:
+        return False
+    if model is None:
+        return True
+    from ftui.train.packing_probe import attn_implementation, packing_isolates
+
+    if packing_isolates(model):
+        return True
+    print(
+        f"data.packing: the {attn_implementation(model)!r} attention of this model does not keep "
+        "packed samples apart; padding each batch to its longest row instead",
+        file=sys.stderr,
+    )
+    return False
+
+
+def pick_collator(spec: RunSpec, tokenizer: Any, counter: TokenCounter, model: Any = None):  # type: ignore[no-untyped-def]
+    """Padding-free packing when asked for and safe for `model`, else dynamic padding (to the
+    batch's longest row; a multiple of 8 on CUDA for tensor cores). Never to max_length."""
+    if packing_usable(spec, model):
         return PackingCollator(counter)
     return DynamicPadCollator(tokenizer.pad_token_id, counter, 8 if cuda_available() else 1)

@@ -93,7 +93,7 @@ def train(
         update_run_json(paths.root, data_fingerprint=fingerprint)
     model = build_model(spec, args)
     counter = TokenCounter()
-    collator = pick_collator(spec, tokenizer, counter)
+    collator = pick_collator(spec, tokenizer, counter, model)
     world = max(1, args.world_size)
     n_params = sum(p.numel() for p in model.parameters())
     plan = {
@@ -115,7 +115,7 @@ def train(
         counter,
         plan,
         spec.train.save_total_limit,
-        **_mfu_inputs(spec, n_params),
+        **_mfu_inputs(spec, model),
     )
     trainer = Trainer(
         model=model,
@@ -163,15 +163,21 @@ def _resume_checkpoint(paths: RunPaths) -> Path | None:
     return ckpt
 
 
-def _mfu_inputs(spec: RunSpec, n_params: int) -> dict[str, float | None]:
-    """Peak dense bf16 FLOP/s of this GPU and model FLOPs per token (LoRA ~4N, full ~6N)."""
+def _mfu_inputs(spec: RunSpec, model: Any) -> dict[str, Any]:
+    """Peak dense bf16 FLOP/s of this GPU, model FLOPs per token (LoRA ~4N, full ~6N) and
+    attention FLOPs per causal (query, key) pair (`ftui.train.flops`)."""
     from ftui.train.build import gpu_peak_flops
+    from ftui.train.flops import flop_model_for
 
     peak = gpu_peak_flops()
     if not peak:
         return {"peak_flops": None, "flops_per_token": None}
-    per_token = (6 if spec.method.kind == "full" else 4) * n_params
-    return {"peak_flops": peak, "flops_per_token": float(per_token)}
+    fm = flop_model_for(model, full=spec.method.kind == "full")
+    return {
+        "peak_flops": peak,
+        "flops_per_token": fm.dense_per_token,
+        "attn_flops_per_pair": fm.attn_per_pair,
+    }
 
 
 def _emit_samples(spec, model, tokenizer, ds, events: EventWriter, step: int) -> None:  # type: ignore[no-untyped-def]
