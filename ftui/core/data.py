@@ -367,7 +367,7 @@ def data_fingerprint(spec: RunSpec, tokenizer_dir: str) -> str:
         p = Path(source)
         files = sorted(p.rglob("*")) if p.is_dir() else [p]
         parts["files"] = [
-            (str(f), f.stat().st_size, int(f.stat().st_mtime)) for f in files if f.is_file()
+            (str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.is_file()
         ]
     h.update(json.dumps(parts, sort_keys=True).encode())
     tdir = Path(tokenizer_dir)
