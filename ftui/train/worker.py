@@ -73,7 +73,6 @@ def train(
     spec: RunSpec, paths: RunPaths, events: EventWriter | None, resume: bool
 ) -> dict[str, Any]:
     import torch
-    from transformers import Trainer
 
     from ftui.train.build import (
         build_datasets,
@@ -84,6 +83,7 @@ def train(
     )
     from ftui.train.callbacks import FtuiCallback
     from ftui.train.collator import TokenCounter
+    from ftui.train.sampler import FtuiTrainer
 
     args = build_training_args(spec, paths)
     tokenizer, tokenizer_dir = build_tokenizer(spec)
@@ -117,7 +117,7 @@ def train(
         spec.train.save_total_limit,
         **_mfu_inputs(spec, model),
     )
-    trainer = Trainer(
+    trainer = FtuiTrainer(
         model=model,
         args=args,
         train_dataset=train_ds,

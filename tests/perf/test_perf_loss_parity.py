@@ -27,7 +27,7 @@ class PadToMaxLength:
 
 
 def train_losses(spec, tmp: Path, collator: str) -> list[float]:  # type: ignore[no-untyped-def]
-    from transformers import Trainer, TrainerCallback
+    from transformers import TrainerCallback
 
     from ftui.core.rundir import RunPaths
     from ftui.train.build import (
@@ -37,6 +37,7 @@ def train_losses(spec, tmp: Path, collator: str) -> list[float]:  # type: ignore
         build_training_args,
         pick_collator,
     )
+    from ftui.train.sampler import FtuiTrainer
 
     losses: list[float] = []
 
@@ -53,7 +54,7 @@ def train_losses(spec, tmp: Path, collator: str) -> list[float]:  # type: ignore
         data_collator = PadToMaxLength(tok.pad_token_id, spec.data.max_seq_len)
     else:
         data_collator = pick_collator(spec, tok, TokenCounter(), model)
-    trainer = Trainer(
+    trainer = FtuiTrainer(
         model=model,
         args=args,
         train_dataset=train_ds,
