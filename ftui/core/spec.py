@@ -40,7 +40,10 @@ class SpecError(ValueError):
 
 class _Section(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", validate_assignment=True, use_attribute_docstrings=True
+        extra="forbid",
+        validate_assignment=True,
+        use_attribute_docstrings=True,
+        coerce_numbers_to_str=True,  # `eval_split: 0.05`, `revision: 1234` are text fields
     )
 
 
@@ -429,6 +432,8 @@ def format_validation_error(exc: ValidationError) -> list[str]:
         field = ".".join(str(p) for p in loc) or "spec"
         kind, ctx, value = err["type"], err.get("ctx", {}) or {}, err.get("input")
         if kind == "extra_forbidden":
+            loc = tuple(err["loc"])
+            field = ".".join(str(p) for p in loc)
             allowed = _allowed_keys(loc)
             lines.append(f"{field}: unknown key; allowed here: {', '.join(allowed)}")
             continue
