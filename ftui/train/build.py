@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -268,28 +267,11 @@ def _sharding_args(spec: RunSpec) -> dict[str, Any]:
     return sharding_training_args(spec, None)
 
 
-def packing_usable(spec: RunSpec, model: Any | None) -> bool:
-    """data.packing, unless this model's attention would let packed samples see each other
-    (checked on the model itself: `ftui.train.packing_probe`); then rows are padded instead."""
-    if not spec.data.packing:
-        return False
-    if model is None:
-        return True
-    from ftui.train.packing_probe import attn_implementation, packing_isolates
-
-    if packing_isolates(model):
-        return True
-    print(
-        f"data.packing: the {attn_implementation(model)!r} attention of this model does not keep "
-        "packed samples apart; padding each batch to its longest row instead",
-        file=sys.stderr,
-    )
-    return False
-
-
 def pick_collator(spec: RunSpec, tokenizer: Any, counter: TokenCounter, model: Any = None):  # type: ignore[no-untyped-def]
     """Padding-free packing when asked for and safe for `model`, else dynamic padding (to the
     batch's longest row; a multiple of 8 on CUDA for tensor cores). Never to max_length."""
+    from ftui.train.packing_probe import packing_usable
+
     if packing_usable(spec, model):
         return PackingCollator(counter)
     return DynamicPadCollator(tokenizer.pad_token_id, counter, 8 if cuda_available() else 1)

@@ -10,6 +10,7 @@ two short rows packed and alone and compares the second row's logits: equal mean
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 # Attention implementations whose packed path cannot be probed on the host (CUDA-only
@@ -77,3 +78,28 @@ def packing_isolates(model: Any, tolerance: float = 1e-2) -> bool:
     second = [(5 * i + 1) % vocab for i in range(5)]
     alone_gap, other_gap = packed_logits_gap(model, first, second)
     return alone_gap <= tolerance and other_gap <= tolerance
+
+
+def packing_usable(spec: Any, model: Any | None) -> bool:
+    """data.packing, unless this model's attention would let packed samples see each other
+    (checked on the model itself, above); then rows are padded instead."""
+    if not spec.data.packing:
+        return False
+    if model is None:
+        return True
+    if packing_isolates(model):
+        if attn_implementation(model) not in TRUSTED_WITHOUT_PROBE:
+            print(
+                f"data.packing with {attn_implementation(model)!r} attention: each packed row "
+                "is attended as a whole under a block-diagonal mask, so attention costs grow "
+                "with the square of the batch's total length; flash-attention-2 makes packing "
+                "free, and without it dynamic padding is usually faster (bench/throughput.py)",
+                file=sys.stderr,
+            )
+        return True
+    print(
+        f"data.packing: the {attn_implementation(model)!r} attention of this model does not keep "
+        "packed samples apart; padding each batch to its longest row instead",
+        file=sys.stderr,
+    )
+    return False
