@@ -68,7 +68,7 @@ def rows(n: int, seed: int = 0, scale: float = 1.0) -> list[dict[str, str]]:
     for _ in range(n):
         instruction = w.text(max(3, int(rng.gauss(13, 5))))
         inp = w.text(max(2, int(rng.lognormvariate(2.8, 0.7)))) if rng.random() < 0.4 else ""
-        n_out = int(rng.lognormvariate(math.log(100 * scale), 0.85)) + 1
+        n_out = int(rng.lognormvariate(math.log(90 * scale), 0.85)) + 1
         out.append({"instruction": instruction, "input": inp, "output": w.text(n_out)})
     return out
 

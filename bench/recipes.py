@@ -215,7 +215,28 @@ def sft_recipe(s: Setup, raw: Any) -> Measured:
         peft_config=LoraConfig(task_type="CAUSAL_LM", **LORA),
     )
     trainer.data_collator = Counting(trainer.data_collator, m)
+    if not _said:
+        _said.append(True)
+        print(
+            "  sft defaults in effect: "
+            + ", ".join(
+                f"{k}={getattr(args, k)}"
+                for k in (
+                    "gradient_checkpointing",
+                    "bf16",
+                    "packing",
+                    "padding_free",
+                    "train_sampling_strategy",
+                    "optim",
+                    "max_length",
+                )
+            ),
+            flush=True,
+        )
     return timed_train(trainer, m, s.cuda)
+
+
+_said: list[bool] = []
 
 
 def _prompt(r: dict[str, str]) -> str:
