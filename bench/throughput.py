@@ -98,8 +98,8 @@ def bench_cpu(args: argparse.Namespace, work: Path, methods: list[str]) -> dict[
     )
     s = make_setup(model_dir, work, args.rows or 96, args.batch or 8, 512, cuda=False, scale=1.0)
     print(
-        f"CPU mode: {platform.processor() or platform.machine()}, "
-        f"{torch.get_num_threads()} threads, torch {torch.__version__}"
+        f"CPU mode: {platform.machine()}, {cores} cores, load average {os.getloadavg()[0]:.1f}, "
+        f"{torch.get_num_threads()} torch threads, torch {torch.__version__}"
     )
     return compare(
         s, methods, args.runs, peak_flops=None, label="tiny-llama (hidden 192, 4 layers)"
@@ -207,6 +207,7 @@ def compare(
                 "padding_efficiency": x.real / x.padded if x.padded else 0.0,
                 "peak_mem_gb": x.peak_mem_gb,
                 "seconds": x.seconds,
+                "tokens_per_cpu_s": x.real / x.cpu_seconds if x.cpu_seconds else 0.0,
                 "monitor_share": x.monitor_seconds / x.seconds if x.seconds else 0.0,
             }
             if peak_flops:
@@ -234,7 +235,7 @@ def print_table(label: str, med: dict[str, dict[str, float]]) -> None:
     print(f"\n{label}: medians")
     print(
         f"{'recipe':<14}{'real tok/s':>11}{'vs padded':>10}{'vs sft':>8}{'pad eff':>9}"
-        f"{'peak mem GB':>12}{'mfu':>7}"
+        f"{'peak mem GB':>12}{'mfu':>7}{'tok/CPU-s':>11}"
     )
     for m, v in med.items():
         tps = v["tokens_per_s"]
@@ -243,11 +244,11 @@ def print_table(label: str, med: dict[str, dict[str, float]]) -> None:
         mf = f"{v['mfu']:.1%}" if "mfu" in v else "-"
         print(
             f"{m:<14}{tps:>11.0f}{vp:>10}{vs:>8}{v['padding_efficiency']:>9.3f}"
-            f"{v['peak_mem_gb']:>12.2f}{mf:>7}"
+            f"{v['peak_mem_gb']:>12.2f}{mf:>7}{v['tokens_per_cpu_s']:>11.0f}"
         )
     if "ftui" in med:
         print(
-            f"ftui monitoring (its callback's hooks): {med['ftui']['monitor_share']:.3%} of the "
+            f"ftui monitoring (its callback's hooks): {med['ftui']['monitor_share']:.4%} of the "
             "training time"
         )
     print()
@@ -264,6 +265,12 @@ def headline(results: dict[str, dict[str, dict[str, float]]]) -> dict[str, Any]:
             row["vs_padded"] = round(tps / med["padded"]["tokens_per_s"], 3)
         if tps and "sft" in med:
             row["vs_sft"] = round(tps / med["sft"]["tokens_per_s"], 3)
+        if not any("mfu" in x for x in med.values()):  # CPU: the same ratios in CPU time
+            for other in ("padded", "sft"):
+                if other in med and f.get("tokens_per_cpu_s"):
+                    row[f"vs_{other}_cpu_time"] = round(
+                        f["tokens_per_cpu_s"] / med[other]["tokens_per_cpu_s"], 3
+                    )
         if "ftui+packing" in med and "sft" in med:
             row["packing_vs_sft"] = round(
                 med["ftui+packing"]["tokens_per_s"] / med["sft"]["tokens_per_s"], 3
