@@ -194,6 +194,14 @@ def _quantization_kwargs(spec: RunSpec, dtype: Any) -> dict[str, Any]:
     }
 
 
+LIGER_KERNELS = {
+    "fused_linear_cross_entropy": True,
+    "cross_entropy": False,
+    "rope": False,
+    "rms_norm": False,
+    "swiglu": False,
+}
+
 OPTIMIZERS = {"sgd": "sgd", "adafactor": "adafactor", "paged_adamw_8bit": "paged_adamw_8bit"}
 
 
@@ -231,8 +239,10 @@ def build_training_args(spec: RunSpec, paths: RunPaths):  # type: ignore[no-unty
         if tr.gradient_checkpointing
         else None,
         # Liger's fused linear cross-entropy never materialises the full logits tensor: less
-        # memory and time on large vocabularies, same loss. CUDA only.
-        use_liger_kernel=cuda and importlib.util.find_spec("liger_kernel") is not None,
+        # memory and time on large vocabularies, the same loss up to float rounding. Only that
+        # kernel (its other kernels replace the model's own norms and activations). CUDA only.
+        use_liger_kernel=(liger := cuda and importlib.util.find_spec("liger_kernel") is not None),
+        liger_kernel_config=LIGER_KERNELS if liger else None,
         torch_compile=tr.torch_compile,
         bf16=dtype == "bf16" and cuda,
         fp16=dtype == "fp16" and cuda,
