@@ -108,6 +108,9 @@ def train(
         * world,
         "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "total_params": n_params,
+        # what the data path really does: packing can be refused for this model's attention
+        "packing": type(collator).__name__ == "PackingCollator",
+        "attn_implementation": str(getattr(model.config, "_attn_implementation", "") or ""),
     }
     callback = FtuiCallback(
         paths,
