@@ -9,14 +9,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-HERE = Path(__file__).resolve().parent
-for p in (ROOT, HERE):
-    if str(p) not in sys.path:
-        sys.path.insert(0, str(p))
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 
-from perf_helpers import corpus, write_rows  # noqa: E402
+from .perf_helpers import corpus, write_rows  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

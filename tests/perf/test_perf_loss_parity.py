@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from perf_helpers import make_spec
-
 from ftui.train.collator import DynamicPadCollator, TokenCounter
+
+from .perf_helpers import make_spec
 
 # fp32 on the CPU: only the order of float sums differs between the paths.
 TOLERANCE = 1e-4

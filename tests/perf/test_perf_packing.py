@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from perf_helpers import make_spec
 
 from ftui.train.collator import DynamicPadCollator, PackingCollator, TokenCounter
 from ftui.train.packing_probe import packing_isolates
+
+from .perf_helpers import make_spec
 
 ROWS = [
     {"input_ids": [5, 9, 14, 3, 22, 7, 8], "labels": [-100, -100, 14, 3, 22, 7, 8]},

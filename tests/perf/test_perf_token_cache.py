@@ -6,9 +6,9 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from perf_helpers import corpus, make_spec, write_rows
-
 from ftui.core import locations
+
+from .perf_helpers import corpus, make_spec, write_rows
 
 
 def _build(spec):  # type: ignore[no-untyped-def]

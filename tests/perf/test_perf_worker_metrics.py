@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from perf_helpers import make_spec
+
+from .perf_helpers import make_spec
 
 
 @pytest.mark.parametrize("packing", [False, True])
