@@ -7,8 +7,8 @@ and the fast ranks wait. `LengthGroupedSampler` here shuffles the rows, sorts ea
 of up to `MEGABATCH_STEPS` steps by length, cuts it into steps (one batch per rank, all of
 about the same length), shuffles the order of the steps and puts the longest step first (an
 out-of-memory shows at once). Every row is seen once per epoch, as with a random sampler;
-only which rows share a batch changes. It draws from torch's global RNG like transformers'
-sampler, which the Trainer seeds and restores on resume, so runs and resumes repeat exactly.
+only which rows share a batch changes. The order depends on the seed and the epoch alone
+(the Trainer calls `set_epoch`), so a resumed run skips exactly the batches it already saw.
 """
 
 from __future__ import annotations
@@ -23,9 +23,14 @@ MEGABATCH_STEPS = 64
 
 
 class LengthGroupedSampler(Sampler[int]):
-    def __init__(self, lengths: list[int], batch_size: int, world_size: int = 1):
+    def __init__(self, lengths: list[int], batch_size: int, world_size: int = 1, seed: int = 0):
         self.lengths = [int(n) for n in lengths]
         self.step_rows = max(1, batch_size * max(1, world_size))
+        self.seed = seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -37,7 +42,8 @@ class LengthGroupedSampler(Sampler[int]):
         import torch
 
         lengths, step = self.lengths, self.step_rows
-        perm = torch.randperm(len(lengths)).tolist()
+        rng = torch.Generator().manual_seed(self.seed + self.epoch)
+        perm = torch.randperm(len(lengths), generator=rng).tolist()
         mega = step * MEGABATCH_STEPS
         steps: list[list[int]] = []
         for start in range(0, len(perm), mega):
@@ -47,7 +53,7 @@ class LengthGroupedSampler(Sampler[int]):
             return []
         # a short last step stays last, so every other step has one full batch per rank
         tail = [steps.pop()] if len(steps[-1]) < step and len(steps) > 1 else []
-        shuffled = [steps[i] for i in torch.randperm(len(steps)).tolist()]
+        shuffled = [steps[i] for i in torch.randperm(len(steps), generator=rng).tolist()]
         longest = max(range(len(shuffled)), key=lambda i: lengths[shuffled[i][0]])
         shuffled[0], shuffled[longest] = shuffled[longest], shuffled[0]
         return [i for s in shuffled + tail for i in s]
@@ -65,7 +71,8 @@ class FtuiTrainer(Trainer):
             and hasattr(ds, "column_names")
             and column in ds.column_names
         ):
+            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
             return LengthGroupedSampler(
-                list(ds[column]), self.args.per_device_train_batch_size, self.args.world_size
+                list(ds[column]), self.args.per_device_train_batch_size, self.args.world_size, seed
             )
         return super()._get_train_sampler(train_dataset)
