@@ -142,6 +142,9 @@ class TrainSection(_Section):
     """Steps of linear warmup from 0 to the peak learning rate."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass: less memory, about 30% slower."""
+    torch_compile: bool = False
+    """Compile the model with torch.compile: faster steps after a compile of a minute or more
+    at the start (and again for new sequence lengths). Best with fixed-shape batches."""
     seed: int = Field(default=42, ge=0)
     """Seed for init, shuffling and dropout."""
     logging_steps: int = Field(default=10, ge=1)

@@ -12,8 +12,10 @@ from ftui.core.rundir import RunPaths
 from ftui.core.spec import RunSpec
 from ftui.train.collator import DynamicPadCollator, PackingCollator, TokenCounter
 
-# Dense bf16 peak FLOP/s by GPU name fragment (for MFU).
+# Dense bf16 peak FLOP/s by GPU name fragment, first match wins (for MFU).
 PEAK_BF16 = {
+    "H100 PCIe": 756e12,
+    "H100 NVL": 835e12,
     "H200": 989e12,
     "H100": 989e12,
     "A100": 312e12,
@@ -119,6 +121,7 @@ def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: 
 
 
 def _attn(spec: RunSpec) -> str:
+    """sdpa by default; flash-attention-2 when it is installed and a CUDA GPU is there."""
     want = spec.model.attn_implementation
     if want != "auto":
         return want
@@ -129,7 +132,7 @@ def _attn(spec: RunSpec) -> str:
 
 def build_model(spec: RunSpec, args: Any):  # type: ignore[no-untyped-def]
     import torch
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, set_seed
 
     ref = resolve_model_ref(spec.model.name_or_path)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[
@@ -146,6 +149,9 @@ def build_model(spec: RunSpec, args: Any):  # type: ignore[no-untyped-def]
         kwargs.update(_quantization_kwargs(spec, dtype))
     from ftui.core.safe_load import load_causal_lm
 
+    # The Trainer seeds only when it is created, after this: seed here so that the adapter's
+    # initialisation (and so the whole run) is the same for the same train.seed.
+    set_seed(spec.train.seed)
     model = load_causal_lm(AutoModelForCausalLM, ref, **kwargs)
     model.config.use_cache = False
     if spec.method.kind == "full":
@@ -194,6 +200,14 @@ def _quantization_kwargs(spec: RunSpec, dtype: Any) -> dict[str, Any]:
     }
 
 
+LIGER_KERNELS = {
+    "fused_linear_cross_entropy": True,
+    "cross_entropy": False,
+    "rope": False,
+    "rms_norm": False,
+    "swiglu": False,
+}
+
 OPTIMIZERS = {"sgd": "sgd", "adafactor": "adafactor", "paged_adamw_8bit": "paged_adamw_8bit"}
 
 
@@ -230,6 +244,12 @@ def build_training_args(spec: RunSpec, paths: RunPaths):  # type: ignore[no-unty
         gradient_checkpointing_kwargs={"use_reentrant": False}
         if tr.gradient_checkpointing
         else None,
+        # Liger's fused linear cross-entropy never materialises the full logits tensor: less
+        # memory and time on large vocabularies, the same loss up to float rounding. Only that
+        # kernel (its other kernels replace the model's own norms and activations). CUDA only.
+        use_liger_kernel=(liger := cuda and importlib.util.find_spec("liger_kernel") is not None),
+        liger_kernel_config=LIGER_KERNELS if liger else None,
+        torch_compile=tr.torch_compile,
         bf16=dtype == "bf16" and cuda,
         fp16=dtype == "fp16" and cuda,
         use_cpu=not cuda,
@@ -263,7 +283,11 @@ def _sharding_args(spec: RunSpec) -> dict[str, Any]:
     return sharding_training_args(spec, None)
 
 
-def pick_collator(spec: RunSpec, tokenizer: Any, counter: TokenCounter):  # type: ignore[no-untyped-def]
-    if spec.data.packing:
+def pick_collator(spec: RunSpec, tokenizer: Any, counter: TokenCounter, model: Any = None):  # type: ignore[no-untyped-def]
+    """Padding-free packing when asked for and safe for `model`, else dynamic padding (to the
+    batch's longest row; a multiple of 8 on CUDA for tensor cores). Never to max_length."""
+    from ftui.train.packing_probe import packing_usable
+
+    if packing_usable(spec, model):
         return PackingCollator(counter)
     return DynamicPadCollator(tokenizer.pad_token_id, counter, 8 if cuda_available() else 1)

@@ -63,6 +63,7 @@ class FtuiCallback(TrainerCallback):
         save_total_limit: int | None,
         peak_flops: float | None = None,
         flops_per_token: float | None = None,
+        attn_flops_per_pair: float = 0.0,
     ):
         self.paths = paths
         self.events = events  # None on ranks other than 0
@@ -70,7 +71,8 @@ class FtuiCallback(TrainerCallback):
         self.plan = plan
         self.save_total_limit = save_total_limit
         self.peak_flops = peak_flops
-        self.flops_per_token = flops_per_token
+        self.flops_per_token = flops_per_token  # dense model FLOPs per token (4N LoRA, 6N full)
+        self.attn_flops_per_pair = attn_flops_per_pair  # see ftui.train.flops
         self.side: Side | None = None
         self.stop_requested = False
         self.nonfinite_step: int | None = None
@@ -110,8 +112,9 @@ class FtuiCallback(TrainerCallback):
     def on_log(self, args, state, control, logs=None, **kw):  # type: ignore[no-untyped-def]
         assert self.side is not None
         logs = logs or {}
+        pairs = self.counter.pairs
         real, padded, samples = self.counter.take()
-        real, padded, samples = self.side.reduce([real, padded, samples])
+        real, padded, samples, pairs = self.side.reduce([real, padded, samples, pairs])
         now = time.time()
         dt = max(now - self._t_last, 1e-9)
         self._t_last = now
@@ -140,7 +143,12 @@ class FtuiCallback(TrainerCallback):
                 "mem_gb": _memory_gb(),
             }
             if self.peak_flops and self.flops_per_token:
-                metrics["mfu"] = round(tps * self.flops_per_token / self.peak_flops, 4)
+                from ftui.train.flops import FlopModel, mfu
+
+                fm = FlopModel(self.flops_per_token, self.attn_flops_per_pair)
+                # the token counts are summed over ranks, so the peak is every rank's GPU
+                peak = self.peak_flops * max(1, args.world_size)
+                metrics["mfu"] = round(mfu(fm, real, pairs, dt, peak), 4)
             self.events.emit("metrics", **metrics)
 
     def on_save(self, args, state, control, **kw):  # type: ignore[no-untyped-def]

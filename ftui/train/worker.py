@@ -74,7 +74,6 @@ def train(
     spec: RunSpec, paths: RunPaths, events: EventWriter | None, resume: bool
 ) -> dict[str, Any]:
     import torch
-    from transformers import Trainer
 
     from ftui.train.build import (
         build_datasets,
@@ -85,6 +84,7 @@ def train(
     )
     from ftui.train.callbacks import FtuiCallback
     from ftui.train.collator import TokenCounter
+    from ftui.train.sampler import FtuiTrainer
 
     args = build_training_args(spec, paths)
     tokenizer, tokenizer_dir = build_tokenizer(spec)
@@ -94,7 +94,7 @@ def train(
         update_run_json(paths.root, data_fingerprint=fingerprint)
     model = build_model(spec, args)
     counter = TokenCounter()
-    collator = pick_collator(spec, tokenizer, counter)
+    collator = pick_collator(spec, tokenizer, counter, model)
     world = max(1, args.world_size)
     n_params = sum(p.numel() for p in model.parameters())
     plan = {
@@ -109,6 +109,9 @@ def train(
         * world,
         "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "total_params": n_params,
+        # what the data path really does: packing can be refused for this model's attention
+        "packing": type(collator).__name__ == "PackingCollator",
+        "attn_implementation": str(getattr(model.config, "_attn_implementation", "") or ""),
     }
     callback = FtuiCallback(
         paths,
@@ -116,9 +119,9 @@ def train(
         counter,
         plan,
         spec.train.save_total_limit,
-        **_mfu_inputs(spec, n_params),
+        **_mfu_inputs(spec, model),
     )
-    trainer = Trainer(
+    trainer = FtuiTrainer(
         model=model,
         args=args,
         train_dataset=train_ds,
@@ -180,15 +183,21 @@ def _resume_checkpoint(paths: RunPaths) -> Path | None:
     return ckpt
 
 
-def _mfu_inputs(spec: RunSpec, n_params: int) -> dict[str, float | None]:
-    """Peak dense bf16 FLOP/s of this GPU and model FLOPs per token (LoRA ~4N, full ~6N)."""
+def _mfu_inputs(spec: RunSpec, model: Any) -> dict[str, Any]:
+    """Peak dense bf16 FLOP/s of this GPU, model FLOPs per token (LoRA ~4N, full ~6N) and
+    attention FLOPs per causal (query, key) pair (`ftui.train.flops`)."""
     from ftui.train.build import gpu_peak_flops
+    from ftui.train.flops import flop_model_for
 
     peak = gpu_peak_flops()
     if not peak:
         return {"peak_flops": None, "flops_per_token": None}
-    per_token = (6 if spec.method.kind == "full" else 4) * n_params
-    return {"peak_flops": peak, "flops_per_token": float(per_token)}
+    fm = flop_model_for(model, full=spec.method.kind == "full")
+    return {
+        "peak_flops": peak,
+        "flops_per_token": fm.dense_per_token,
+        "attn_flops_per_pair": fm.attn_per_pair,
+    }
 
 
 def _emit_samples(spec, model, tokenizer, ds, events: EventWriter, step: int) -> None:  # type: ignore[no-untyped-def]
