@@ -1,0 +1,49 @@
+"""Stop a 2-rank run mid-way, resume it: it continues from the step after its checkpoint and
+its losses equal those of the same run left alone (tolerance 1e-5 on CPU)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conftest import _logs, wait_for_status
+from ftui.core.events import read_events
+from ftui.core.launch import launch, request_stop, resume
+from ftui.core.presets import resolve_spec
+
+pytestmark = pytest.mark.slow
+
+
+def _losses(events: list[dict]) -> dict[int, float]:
+    return {e["step"]: e["loss"] for e in events if e["type"] == "metrics"}
+
+
+def test_stop_then_resume_matches_an_uninterrupted_run(tmp_path, demo_model):
+    overrides = [f"output.root={tmp_path}", "train.max_steps=60", "train.logging_steps=1",
+                 "train.save_steps=5", "train.save_total_limit=3"]
+    straight = launch(resolve_spec("demo", overrides))
+    assert wait_for_status(straight)["status"] == "completed", _logs(straight)
+    reference = _losses(read_events(straight))
+
+    run = launch(resolve_spec("demo", overrides))
+    deadline = time.time() + 120
+    while not any(e["type"] == "metrics" and e["step"] >= 8 for e in read_events(run)):
+        assert time.time() < deadline
+        time.sleep(0.05)
+    assert request_stop(run)
+    assert wait_for_status(run)["status"] == "stopped", _logs(run)
+    first = read_events(run)
+    stopped_at = max(e["step"] for e in first if e["type"] == "checkpoint")
+    assert stopped_at < 60
+    resume(run)
+    assert wait_for_status(run)["status"] == "completed", _logs(run)
+    events = read_events(run)
+    resumed_from = next(i for i, e in enumerate(events) if e["type"] == "resumed")
+    after = _losses(events[resumed_from:])
+    assert min(after) == stopped_at + 1, "continues from the step after the checkpoint"
+    assert max(after) == 60
+    for step, loss in after.items():
+        assert loss == pytest.approx(reference[step], abs=1e-5), (step, loss, reference[step])
+    for step, loss in _losses(first).items():
+        assert loss == pytest.approx(reference[step], abs=1e-5), "same seed, same losses"
