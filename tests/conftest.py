@@ -108,5 +108,9 @@ _REPO_ENTRIES_AT_START = {p.name for p in REPO.iterdir()}
 def _tests_leave_the_checkout_alone():
     """Tests write into temp dirs only: a file appearing in the checkout's root is a bug."""
     yield
-    new = {p.name for p in REPO.iterdir()} - _REPO_ENTRIES_AT_START - {".pytest_cache", ".hypothesis", "snapshot_report.html"}
+    new = (
+        {p.name for p in REPO.iterdir()}
+        - _REPO_ENTRIES_AT_START
+        - {".pytest_cache", ".hypothesis", "snapshot_report.html"}
+    )
     assert not new, f"this test wrote {sorted(new)} into the checkout"

@@ -38,7 +38,7 @@ def test_presets_show_prints_yaml():
 
 
 def test_command_prints_the_torchrun_argv(tmp_path):
-    r = run_ftui("command", "demo")
+    r = run_ftui("command", "demo", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "torch.distributed.run --standalone --nproc-per-node=2 -m ftui.train" in r.stdout
 

@@ -72,7 +72,8 @@ def ensure_demo_model() -> Path:
     if _demo_ready(target):
         return target
     target.parent.mkdir(parents=True, exist_ok=True)
-    with open(target.parent / ".demo-build.lock", "w") as lock:
+    lock = os.open(target.parent / ".demo-build.lock", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if _demo_ready(target):
             return target
@@ -85,6 +86,8 @@ def ensure_demo_model() -> Path:
         )
         shutil.rmtree(target, ignore_errors=True)
         os.replace(tmp, target)
+    finally:
+        os.close(lock)  # releases the lock
     return target
 
 

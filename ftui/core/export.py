@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from ftui.core.atomic import atomic_write_text
 from ftui.core.demo import resolve_model_ref
 from ftui.core.export_card import model_card, template_jinja
 from ftui.core.inference import run_weights_dir
@@ -96,7 +97,7 @@ def export_run(
     try:
         notes = _write(spec, weights, work, merge, base_dtype, report)
         card = model_card(spec, run, weights, merged=merge, notes=notes)
-        (work / "README.md").write_text(card, encoding="utf-8")
+        atomic_write_text(work / "README.md", card, mode=0o644)
         if target.exists():
             target.rmdir()
         work.rename(target)

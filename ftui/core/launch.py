@@ -187,7 +187,13 @@ def resume(
 
     paths = RunPaths(Path(run_dir).resolve())
     if run_is_live(paths.root):
-        raise LaunchError(f"{paths.root.name} is still running; stop it before resuming")
+        # Just stopped: the ranks have written their final status and are exiting.
+        final = (last_status(read_events(paths.root)) or {}).get("status") in TERMINAL_STATUSES
+        deadline = time.monotonic() + (30.0 if final else 0.0)
+        while run_is_live(paths.root) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if run_is_live(paths.root):
+            raise LaunchError(f"{paths.root.name} is still running; stop it before resuming")
     try:
         old_spec = load_spec_file(paths.config)
         spec = load_spec_file(paths.config, overrides or [])

@@ -13,7 +13,8 @@ only which rows share a batch changes. The order depends on the seed and the epo
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from torch.utils.data import Sampler
@@ -23,14 +24,29 @@ MEGABATCH_STEPS = 64
 
 
 class LengthGroupedSampler(Sampler[int]):
-    def __init__(self, lengths: list[int], batch_size: int, world_size: int = 1, seed: int = 0):
+    def __init__(
+        self,
+        lengths: list[int],
+        batch_size: int,
+        world_size: int = 1,
+        seed: int = 0,
+        epoch_source: Callable[[], float] | None = None,
+    ):
         self.lengths = [int(n) for n in lengths]
         self.step_rows = max(1, batch_size * max(1, world_size))
         self.seed = seed
         self.epoch = 0
+        # The Trainer's own epoch counter: a resume rebuilds the dataloader (accelerate's
+        # skip_first_batches), whose set_epoch restarts at 0; the trainer state does not.
+        self.epoch_source = epoch_source
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def current_epoch(self) -> int:
+        if self.epoch_source is None:
+            return self.epoch
+        return math.floor(float(self.epoch_source() or 0.0) + 1e-6)
 
     def __len__(self) -> int:
         return len(self.lengths)
@@ -42,7 +58,7 @@ class LengthGroupedSampler(Sampler[int]):
         import torch
 
         lengths, step = self.lengths, self.step_rows
-        rng = torch.Generator().manual_seed(self.seed + self.epoch)
+        rng = torch.Generator().manual_seed(self.seed + self.current_epoch())
         perm = torch.randperm(len(lengths), generator=rng).tolist()
         mega = step * MEGABATCH_STEPS
         steps: list[list[int]] = []
@@ -73,6 +89,10 @@ class FtuiTrainer(Trainer):
         ):
             seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
             return LengthGroupedSampler(
-                list(ds[column]), self.args.per_device_train_batch_size, self.args.world_size, seed
+                list(ds[column]),
+                self.args.per_device_train_batch_size,
+                self.args.world_size,
+                seed,
+                epoch_source=lambda: self.state.epoch,
             )
         return super()._get_train_sampler(train_dataset)

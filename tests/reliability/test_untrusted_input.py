@@ -223,7 +223,10 @@ def test_every_torch_load_uses_weights_only() -> None:
 def test_every_model_load_goes_through_safe_load() -> None:
     bad = []
     for path in (REPO / "ftui").rglob("*.py"):
-        if path.name == "safe_load.py":
+        if path.name in (
+            "safe_load.py",
+            "export_card.py",
+        ):  # export_card: a usage example in the card text
             continue
         text = path.read_text()
         for call in _calls(text, "ForCausalLM.from_pretrained"):
