@@ -105,7 +105,7 @@ def render(
 ) -> list[Segment]:
     """Segments for a conversation. With gen=True, ends with the prompt for the next answer."""
     if conv.text is not None:
-        return [Segment(conv.text, True), Segment(EOS, True)]
+        return [Segment(BOS, False), Segment(conv.text, True), Segment(EOS, True)]
     system = conv.system if conv.system is not None else spec.system_prompt
     name = spec.name
     if name == "chatml":
@@ -135,7 +135,7 @@ def render(
     elif name == "llama2":
         segs = _llama2(conv, system, gen)
     elif name == "mistral":
-        segs = _paired(conv, system, "[INST] {} [/INST]", "", EOS, gen, bos_each=True)
+        segs = _paired(conv, system, "[INST] {} [/INST]", "", EOS, gen)
     elif name == "alpaca":
         segs = _alpaca(conv, system, gen)
     elif name == "summarize":
@@ -160,7 +160,6 @@ def _paired(
     sep: str,
     end: str,
     gen: bool,
-    bos_each: bool = False,
 ) -> list[Segment]:
     out: list[Segment] = [Segment(BOS, False)]
     pending = ""
@@ -170,8 +169,6 @@ def _paired(
             text = _user_text(conv, user_index, msg.content, True)
             if user_index == 0 and system:
                 text = f"{system}\n\n{text}"
-            if bos_each and user_index > 0:
-                out.append(Segment(BOS, False))
             pending += user_fmt.format(text) + sep
             user_index += 1
         else:
