@@ -52,7 +52,8 @@ def _summary(text: str) -> str:
         if line.startswith("#") and len(line) > 2 and not line.startswith("#!"):
             body = line.lstrip("#").strip()
             if body and not body.lower().startswith(("run:", "ftui ")):
-                return body
+                name, sep, rest = body.partition(": ")
+                return rest if sep and " " not in name else body
     return ""
 
 

@@ -426,6 +426,8 @@ def format_validation_error(exc: ValidationError) -> list[str]:
         field = ".".join(str(p) for p in loc) or "spec"
         kind, ctx, value = err["type"], err.get("ctx", {}) or {}, err.get("input")
         if kind == "extra_forbidden":
+            loc = tuple(err["loc"])
+            field = ".".join(str(p) for p in loc)
             allowed = _allowed_keys(loc)
             lines.append(f"{field}: unknown key; allowed here: {', '.join(allowed)}")
             continue

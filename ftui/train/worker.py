@@ -144,6 +144,8 @@ def train(
     trainer.save_model(str(paths.final))  # adapter (peft) or full model, safetensors
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(paths.final))
+        # final/ is for loading anywhere: safetensors + JSON only, no pickled TrainingArguments.
+        (paths.final / "training_args.bin").unlink(missing_ok=True)
         if events:
             _emit_samples(spec, trainer.model, tokenizer, eval_ds or train_ds, events, step)
             events.emit("final", path=str(paths.final), seconds=round(time.time() - started, 1))

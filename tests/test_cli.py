@@ -1,0 +1,43 @@
+"""The command line on bad input: a clear message, a non-zero exit, no traceback, no run dir."""
+
+from __future__ import annotations
+
+from conftest import run_ftui
+
+
+def _no_run_dir(tmp_path):
+    return not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_unknown_key_in_set(tmp_path):
+    r = run_ftui("run", "demo", "--set", "train.lerning_rate=1", cwd=tmp_path)
+    assert r.returncode == 2
+    assert "train.lerning_rate: unknown key" in r.stderr and "Traceback" not in r.stderr
+    assert _no_run_dir(tmp_path)
+
+
+def test_wrong_type_in_yaml(tmp_path):
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("name: x\ntrain:\n  learning_rate: fast\n")
+    r = run_ftui("validate", str(spec), cwd=tmp_path)
+    assert r.returncode == 2
+    assert "train.learning_rate: expected a positive number, got 'fast'" in r.stderr
+    r = run_ftui("run", str(spec), cwd=tmp_path)
+    assert r.returncode == 2 and _no_run_dir(tmp_path)
+
+
+def test_validate_demo_ok(tmp_path):
+    r = run_ftui("validate", "demo", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "ok: demo: 100 rows" in r.stdout
+
+
+def test_presets_show_prints_yaml():
+    r = run_ftui("presets", "show", "llama31-8b-lora-xsum")
+    assert r.returncode == 0 and "EdinburghNLP/xsum" in r.stdout
+
+
+def test_command_prints_the_torchrun_argv(tmp_path):
+    r = run_ftui("command", "demo")
+    assert r.returncode == 0, r.stderr
+    assert "torch.distributed.run --standalone --nproc-per-node=2 -m ftui.train" in r.stdout
