@@ -95,7 +95,7 @@ def _chat_blocks(
             prompt = after_end
     if gen:
         out.append(Segment(prompt + asst_header, False))
-    elif prompt:
+    elif prompt and prompt != after_end:  # a trailing user turn; not the bare separator
         out.append(Segment(prompt, False))
     return out
 
