@@ -100,6 +100,8 @@ def preview_rows(data: DataSection, n: int = 20, split: str | None = None) -> Da
         raise DataError(f"data.source: {source} does not exist")
     _builder, files, _extra = _local_builder(path)
     first = Path(files if isinstance(files, str) else files[0])
+    if not any(Path(f).stat().st_size for f in ([files] if isinstance(files, str) else files)):
+        raise DataError(f"data.source: {source} is empty (0 rows)")
     if m is None or m.group("name") != "train":
         return _via_datasets(data, source, split, n)
     start = int(m.group("start") or 0)

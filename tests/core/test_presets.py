@@ -42,11 +42,22 @@ def test_every_builtin_preset_validates_and_is_documented(name):
 
 def test_xsum_preset_is_faithful():
     s = resolve_spec("llama31-8b-lora-xsum")
-    assert (s.method.lora.r, s.method.lora.alpha, s.method.lora.target_modules) == (8, 16, ["q_proj", "v_proj"])
-    assert s.data.split == "train[:2000]" and s.data.columns == {"prompt": "document", "response": "summary"}
+    assert (s.method.lora.r, s.method.lora.alpha, s.method.lora.target_modules) == (
+        8,
+        16,
+        ["q_proj", "v_proj"],
+    )
+    assert s.data.split == "train[:2000]" and s.data.columns == {
+        "prompt": "document",
+        "response": "summary",
+    }
     assert (s.train.per_device_batch_size, s.train.gradient_accumulation_steps) == (2, 32)
     assert (s.train.learning_rate, s.train.weight_decay, s.train.warmup_steps) == (3e-4, 0.01, 100)
-    assert (s.generation.temperature, s.generation.top_k, s.generation.max_new_tokens) == (0.6, 300, 300)
+    assert (s.generation.temperature, s.generation.top_k, s.generation.max_new_tokens) == (
+        0.6,
+        300,
+        300,
+    )
 
 
 def test_user_preset_round_trip(tmp_path):
@@ -60,7 +71,9 @@ def test_user_preset_round_trip(tmp_path):
         resolve_spec("my-demo")
 
 
-@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "a/b", "x\x00y", "a" * 300, "..", ".hidden", ""])
+@pytest.mark.parametrize(
+    "bad", ["../x", "/etc/passwd", "a/b", "x\x00y", "a" * 300, "..", ".hidden", ""]
+)
 def test_preset_names_cannot_escape(bad):
     with pytest.raises(SpecError):
         save_preset(bad, resolve_spec("demo"))

@@ -62,7 +62,10 @@ def test_literal_lists_choices():
     "data, needle",
     [
         ({"method": {"kind": "qlora"}}, "method.kind: qlora needs model.quantization"),
-        ({"train": {"epochs": None, "max_steps": None}}, "train: set train.epochs or train.max_steps"),
+        (
+            {"train": {"epochs": None, "max_steps": None}},
+            "train: set train.epochs or train.max_steps",
+        ),
         (
             {"template": {"name": "custom", "custom": "Q: {question}\nA: {response}"}},
             "template.custom: unknown placeholder {question}",
@@ -84,8 +87,15 @@ def test_contradictions_rejected_in_one_place(data, needle):
 
 
 def test_overrides_coerce_types():
-    data = apply_overrides({}, ["train.learning_rate=3e-4", "train.max_steps=5", "data.packing=true",
-                                "method.lora.target_modules=[q_proj, k_proj]"])
+    data = apply_overrides(
+        {},
+        [
+            "train.learning_rate=3e-4",
+            "train.max_steps=5",
+            "data.packing=true",
+            "method.lora.target_modules=[q_proj, k_proj]",
+        ],
+    )
     spec = spec_from_dict(data)
     assert spec.train.learning_rate == pytest.approx(3e-4)
     assert spec.train.max_steps == 5

@@ -186,3 +186,60 @@ def test_collator_padding_never_carries_a_label(pad_is_eos):
         # the real EOS at the end of each row is still trained
         assert batch["labels"][i, n - 1].item() == tok.eos_token_id
     assert counter.real == n0 + n1 and counter.padded == 2 * width
+
+
+# --- which template fits the model -------------------------------------------------------------
+
+
+def test_default_template_follows_the_model():
+    from ftui.core.template_check import default_template
+
+    assert default_template(tokenizer("chatml"))[0] == "tokenizer"
+    name, reason = default_template(tokenizer("llama3"))
+    assert name == "tokenizer" and "Llama-3" in reason
+    assert default_template(tokenizer("base")) == (
+        "alpaca",
+        "the model has no chat template (a base model): an instruction template",
+    )
+
+
+def test_template_warnings():
+    from ftui.core.template_check import template_warnings
+
+    assert template_warnings("chatml", tokenizer("chatml")) == []
+    assert template_warnings("llama3", tokenizer("llama3")) == []
+    assert "carries a Llama-3 chat template" in template_warnings("chatml", tokenizer("llama3"))[0]
+    assert "base model" in template_warnings("tokenizer", tokenizer("base"))[0]
+    assert template_warnings("alpaca", tokenizer("base")) == []
+
+
+def test_template_warning_for_special_tokens_the_tokenizer_lacks(tmp_path):
+    from transformers import AutoTokenizer
+
+    from ftui.core.demo import build_tiny_model
+    from ftui.core.template_check import template_warnings
+
+    plain = AutoTokenizer.from_pretrained(build_tiny_model(tmp_path, chat_template=None))
+    (w,) = template_warnings("llama3", plain)
+    assert w.startswith("template.name: llama3 uses <|start_header_id|>, <|end_header_id|>")
+
+
+@pytest.mark.parametrize(
+    ("text", "roles", "problem"),
+    [
+        ("Q: {prompt}\nA: {response}", {"prompt", "response"}, None),
+        ("Q: {prompt}\n{input}\nA: {response}", {"messages"}, "uses {input} but no column"),
+        ("Q: {prompt}\nA: {respons}", {"prompt", "response"}, "unknown placeholder {respons}"),
+        ("{response} after {prompt}", {"prompt", "response"}, "exactly once, at the end"),
+        ("Q: {prompt\nA: {response}", {"prompt", "response"}, "an unmatched { or }"),
+        ("", None, "template.custom: empty"),
+    ],
+)
+def test_custom_template_checked_as_you_type(text, roles, problem):
+    from ftui.core.template_check import check_custom
+
+    found = check_custom(text, roles)
+    if problem is None:
+        assert found == []
+    else:
+        assert any(problem in p for p in found), found
