@@ -38,52 +38,12 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def compute(spec: Any, rows: int, sample: int) -> tuple[dict[str, Any], Any] | list[str]:
     """(summary dict, lens) or the error lines."""
-    from ftui.core.data import DataError, resolve_mapping
-    from ftui.core.data_preview import preview_rows
-    from ftui.core.mask_lens import build_lens
-    from ftui.core.preflight import PreflightReport, check_model
-    from ftui.core.template_check import default_template, template_warnings
+    from ftui.core.lens_report import lens_report, summary_dict
 
-    report = PreflightReport()
-    tokenizer = check_model(spec, report)
-    if tokenizer is None:
-        return [m for _, m in report.errors]
-    try:
-        pv = preview_rows(spec.data, n=max(rows, sample))
-        if not pv.rows:
-            return [f"data.split: {spec.data.split!r} of {pv.source} has no rows (0 rows)"]
-        det = resolve_mapping(spec.data, pv.columns, pv.rows[:50])
-    except DataError as exc:
-        return [str(exc)]
-    lens = build_lens(pv.rows, det, spec, tokenizer, show=rows)
-    name, why = default_template(tokenizer)
-    summary = {
-        "source": pv.source,
-        "split": spec.data.split,
-        "total_rows": pv.total_rows,
-        "read_rows": len(pv.rows),
-        "format": det.format,
-        "style": det.style,
-        "columns": det.columns,
-        "reasons": det.reasons,
-        "ignored": det.ignored,
-        "template": spec.template.name,
-        "suggested_template": {"name": name, "reason": why},
-        "warnings": template_warnings(spec.template.name, tokenizer),
-        "stats": lens.stats.as_dict(),
-        "rows": [
-            {
-                "index": r.index,
-                "length": r.length,
-                "truncated": r.truncated,
-                "trained": r.trained,
-                "error": r.error,
-                "tokens": [[t.text, t.trained] for t in r.tokens],
-            }
-            for r in lens.rows
-        ],
-    }
-    return summary, lens
+    report = lens_report(spec, rows=rows, sample=sample)
+    if not report.ok:
+        return report.errors
+    return summary_dict(spec, report), report.lens
 
 
 def cmd_preview(args: argparse.Namespace) -> int:

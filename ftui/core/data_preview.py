@@ -168,3 +168,29 @@ def _stream(data: DataSection, source: str, split: str, m: Any, n: int) -> DataP
         total = splits[name].num_examples
     columns = list(getattr(ds, "column_names", None) or dict.fromkeys(k for r in rows for k in r))
     return DataPreview(source, columns, rows, total, True, f"first {len(rows)} rows, streamed")
+
+
+@dataclass
+class DataInspection:
+    """The first rows plus the format and mapping the data step proposes for them."""
+
+    preview: DataPreview
+    detection: Any  # formats.Detection, or None when `problem` says why not
+    problem: str | None = None
+
+
+def inspect_dataset(data: DataSection, n: int = 20) -> DataInspection:
+    """Read the first `n` rows and resolve the mapping (the spec's, or a detected one).
+
+    Raises DataError when the source cannot be read; a mapping problem (a mapped column that
+    does not exist, a format that does not fit) is returned in `problem` with the rows, so the
+    user sees the real columns next to the message."""
+    from ftui.core.data import resolve_mapping
+
+    pv = preview_rows(data, n=n)
+    if not pv.rows:
+        return DataInspection(pv, None, f"data.split: {data.split!r} has no rows (0 rows)")
+    try:
+        return DataInspection(pv, resolve_mapping(data, pv.columns, pv.rows[:50]))
+    except DataError as exc:
+        return DataInspection(pv, None, str(exc))
