@@ -26,7 +26,9 @@ if "FTUI_HOME" not in os.environ or not os.environ.get("FTUI_TEST_KEEP_HOME"):
 os.environ.setdefault("HF_DATASETS_CACHE", str(Path(os.environ["FTUI_HOME"]) / "hf-datasets"))
 
 
-def run_ftui(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300):
+def run_ftui(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None, timeout: float = 300
+):
     """Run the real `ftui` command line in a subprocess; returns CompletedProcess (text)."""
     import subprocess
 

@@ -41,3 +41,16 @@ def test_command_prints_the_torchrun_argv(tmp_path):
     r = run_ftui("command", "demo")
     assert r.returncode == 0, r.stderr
     assert "torch.distributed.run --standalone --nproc-per-node=2 -m ftui.train" in r.stdout
+
+
+def test_gpus_reports_this_machine():
+    import json
+
+    r = run_ftui("gpus", "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    assert report["backend"] in ("nvml", "torch-cuda", "rocm", "mps", "cpu")
+    if report["backend"] == "cpu":
+        assert report["gpus"] == [] and "No GPU" in report["notice"]
+        plain = run_ftui("gpus")
+        assert "backend: cpu" in plain.stdout and "demo-size" in plain.stdout

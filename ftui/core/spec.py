@@ -40,7 +40,10 @@ class SpecError(ValueError):
 
 class _Section(BaseModel):
     model_config = ConfigDict(
-        extra="forbid", validate_assignment=True, use_attribute_docstrings=True
+        extra="forbid",
+        validate_assignment=True,
+        use_attribute_docstrings=True,
+        coerce_numbers_to_str=True,  # `eval_split: 0.05`, `revision: 1234` are text fields
     )
 
 

@@ -23,7 +23,9 @@ def test_demo_run_learns_and_writes_the_run_dir_contract(demo_run):
     ckpt = [e for e in events if e["type"] == "checkpoint"][-1]
     kept = sorted(p.name for p in (demo_run / "checkpoints").iterdir())
     assert len(kept) == 2 and f"checkpoint-{ckpt['step']}" in kept, kept  # save_total_limit 2
-    marker = json.loads((demo_run / "checkpoints" / f"checkpoint-{ckpt['step']}" / "COMPLETE").read_text())
+    marker = json.loads(
+        (demo_run / "checkpoints" / f"checkpoint-{ckpt['step']}" / "COMPLETE").read_text()
+    )
     assert marker["step"] == ckpt["step"] and marker["files"]
     final = demo_run / "final"
     assert (final / "adapter_model.safetensors").is_file()
@@ -35,7 +37,11 @@ def test_demo_run_learns_and_writes_the_run_dir_contract(demo_run):
     for name in ("config.yaml", "command.txt", "run.json", "logs/rank0.log", "logs/rank1.log"):
         assert (demo_run / name).is_file(), name
     run = json.loads((demo_run / "run.json").read_text())
-    assert run["pid"] and run["pid_start_time"] and run["argv"][1:4] == ["-m", "torch.distributed.run", "--standalone"]
+    assert (
+        run["pid"]
+        and run["pid_start_time"]
+        and run["argv"][1:4] == ["-m", "torch.distributed.run", "--standalone"]
+    )
     assert "--nproc-per-node=2" in run["argv"]
     assert "torch.distributed.run" in (demo_run / "command.txt").read_text()
 

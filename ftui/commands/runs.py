@@ -1,0 +1,202 @@
+"""Run lifecycle commands: `ftui runs`, `ftui monitor`, `ftui stop`, `ftui resume`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from ftui.commands._common import fail
+
+DEFAULT_ROOT = "runs"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    runs = sub.add_parser("runs", help="list runs with their status")
+    _add_root(runs)
+    runs.add_argument("--json", action="store_true", help="one JSON object per run")
+    runs.add_argument("--ui", action="store_true", help="open the runs screen")
+    runs.set_defaults(handler=cmd_runs)
+
+    monitor = sub.add_parser("monitor", help="watch a run live (it keeps training when you quit)")
+    monitor.add_argument(
+        "run", nargs="?", metavar="RUN", help="run dir or name prefix; default: newest"
+    )
+    _add_root(monitor)
+    monitor.add_argument(
+        "--plain",
+        action="store_true",
+        help="print progress lines without the UI until the run ends",
+    )
+    monitor.set_defaults(handler=cmd_monitor)
+
+    stop = sub.add_parser("stop", help="ask a run to save a checkpoint and stop")
+    stop.add_argument("run", metavar="RUN")
+    _add_root(stop)
+    stop.add_argument("--kill", action="store_true", help="kill the whole process tree now")
+    stop.add_argument(
+        "--grace", type=float, default=10.0, help="seconds between SIGTERM and SIGKILL"
+    )
+    stop.set_defaults(handler=cmd_stop)
+
+    resume = sub.add_parser("resume", help="continue a run from its newest complete checkpoint")
+    resume.add_argument("run", metavar="RUN")
+    _add_root(resume)
+    resume.set_defaults(handler=cmd_resume)
+
+
+def _add_root(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root", default=DEFAULT_ROOT, help=f"where runs live (default: {DEFAULT_ROOT}/)"
+    )
+
+
+def _resolve(args: argparse.Namespace) -> Path | int:
+    from ftui.core.runs import RunNotFound, find_run, list_runs
+
+    if getattr(args, "run", None) is None:
+        runs = list_runs(args.root)
+        if not runs:
+            return fail(f"no runs under {args.root}/ (use --root DIR)")
+        live = [r for r in runs if r.live]
+        return (live or runs)[0].path
+    try:
+        return find_run(args.run, args.root)
+    except RunNotFound as error:
+        return fail(str(error))
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from ftui.core.runs import list_runs
+
+    if args.ui:
+        from ftui.tui.monitor_app import RunsApp
+
+        RunsApp(args.root).run()
+        return 0
+    runs = list_runs(args.root)
+    if args.json:
+        for info in runs:
+            print(json.dumps({**asdict(info), "path": str(info.path)}))
+        return 0
+    if not runs:
+        print(f"no runs under {args.root}/")
+        return 0
+    width = max(len(r.name) for r in runs)
+    for info in runs:
+        status = info.status + (" (live)" if info.live else "")
+        status += ", resumable" if info.resumable else ""
+        step = f"{info.step}/{info.total_steps or '?'}" if info.step is not None else "-"
+        line = f"{info.name:<{width}}  {status:<22} {step:>11}"
+        print(f"{line}  {info.reason}".rstrip())
+    return 0
+
+
+def describe(event: dict[str, Any], total: Any) -> str | None:
+    """One plain line for an event worth printing; None for the rest."""
+    from ftui.core.events import to_float
+    from ftui.core.metrics import format_value
+
+    kind = event.get("type")
+    if kind == "metrics":
+        parts = [f"step {event.get('step')}/{total or '?'}"]
+        for key, label in (("epoch", "epoch"), ("loss", "loss"), ("lr", "lr")):
+            if key in event:
+                parts.append(f"{label} {format_value(to_float(event.get(key)))}")
+        if "tokens_per_s" in event:
+            parts.append(f"{format_value(to_float(event['tokens_per_s']), 5)} tok/s")
+        return " · ".join(parts)
+    if kind == "status":
+        reason = f": {event['reason']}" if event.get("reason") else ""
+        return f"status {event.get('status')}{reason}"
+    if kind == "eval":
+        return f"eval step {event.get('step')} · eval_loss {format_value(to_float(event.get('eval_loss')))}"
+    if kind == "checkpoint":
+        return f"checkpoint step {event.get('step')} · {event.get('path')}"
+    if kind == "sample":
+        return f"sample step {event.get('step')}: {event.get('prompt')!r} → {event.get('output')!r}"
+    if kind == "error":
+        return f"error {event.get('kind')}: {event.get('message')}"
+    if kind == "plan":
+        return f"plan {total} steps on {event.get('world_size', '?')} processes"
+    return None
+
+
+def follow_plain(run_dir: Path, poll_s: float = 1.0, out: Any = None) -> int:
+    """Print the run's history, then new lines, until it ends. 0 when it completed."""
+    from ftui.core.watch import RunWatcher
+
+    out = out or sys.stdout
+    watcher = RunWatcher(run_dir)
+    total: Any = None
+    print(f"run {run_dir}", file=out, flush=True)
+    while True:
+        update = watcher.poll()
+        for event in update.events:
+            if event.get("type") == "plan":
+                total = event.get("total_steps")
+            line = describe(event, total)
+            if line:
+                print(line, file=out, flush=True)
+        if update.stalled:
+            print("stalled: no new step for a while", file=out, flush=True)
+        info = update.info
+        if not info.live and info.status in ("completed", "stopped", "failed", "unknown"):
+            print(f"run {info.status}" + (f": {info.reason}" if info.reason else ""), file=out)
+            if update.failure is not None:
+                print(f"{update.failure.message}\nfix: {update.failure.hint}", file=out)
+            if info.resumable:
+                print(f"resume with: ftui resume {run_dir}", file=out)
+            return 0 if info.status == "completed" else 1
+        time.sleep(poll_s)
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    run_dir = _resolve(args)
+    if isinstance(run_dir, int):
+        return run_dir
+    if args.plain:
+        return follow_plain(run_dir)
+    from ftui.tui.monitor_app import MonitorApp
+
+    MonitorApp(run_dir).run()
+    return 0
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from ftui.core.launch import kill_run, request_stop
+    from ftui.core.runs import run_status
+
+    run_dir = _resolve(args)
+    if isinstance(run_dir, int):
+        return run_dir
+    info = run_status(run_dir)
+    if not info.live:
+        return fail(f"{info.name} is not running (status: {info.status})", code=1)
+    if args.kill:
+        kill_run(run_dir, grace_s=args.grace)
+        print(f"killed {info.name}: its whole process tree is gone")
+        return 0
+    request_stop(run_dir)
+    print(
+        f"asked {info.name} to save a checkpoint and stop; `ftui stop {info.name} --kill` ends it now"
+    )
+    return 0
+
+
+def cmd_resume(args: argparse.Namespace) -> int:
+    run_dir = _resolve(args)
+    if isinstance(run_dir, int):
+        return run_dir
+    from ftui.core.launch import resume
+
+    try:
+        resume(run_dir)
+    except Exception as error:
+        return fail(f"cannot resume {run_dir.name}: {error}")
+    print(f"resumed {run_dir.name}; watch it with: ftui monitor {run_dir.name}")
+    return 0

@@ -1,0 +1,184 @@
+"""Checkpoint completeness: a checkpoint counts only when it is marked COMPLETE and every file
+in it parses. Incomplete ones are set aside under a name that says why, never used silently,
+never deleted.
+
+Checks are cheap and torch-free: JSON files load, safetensors headers parse and account for
+every byte, torch files are non-empty and (zip format) have a readable central directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import struct
+import zipfile
+from pathlib import Path
+
+COMPLETE_MARKER = "COMPLETE"
+CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
+TORCH_SUFFIXES = (".pt", ".pth", ".bin")
+MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024  # the format's own limit
+
+
+def checkpoint_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why this checkpoint cannot be used (a short slug such as "truncated-json"), or None."""
+    root = Path(path)
+    if not root.is_dir():
+        return "missing"
+    if not (root / COMPLETE_MARKER).is_file():
+        return "no-complete-marker"
+    files = [p for p in sorted(root.rglob("*")) if p.is_file() and p.name != COMPLETE_MARKER]
+    if not files:
+        return "empty"
+    problem = _marker_problem(root)
+    if problem:
+        return problem
+    for file in files:
+        problem = _file_problem(file)
+        if problem:
+            return problem
+    return None
+
+
+def _marker_problem(root: Path) -> str | None:
+    """The worker's marker may list every file with its size: each must still be there, whole.
+    An empty marker (written by other tools) only says the save finished."""
+    raw = (root / COMPLETE_MARKER).read_bytes()
+    if not raw.strip():
+        return None
+    try:
+        marker = json.loads(raw)
+    except ValueError:
+        return "bad-complete-marker"
+    listed = marker.get("files") if isinstance(marker, dict) else None
+    if not isinstance(listed, dict):
+        return None
+    for name, size in listed.items():
+        file = root / name
+        if not file.is_file():
+            return "missing-file"
+        if isinstance(size, int) and file.stat().st_size != size:
+            return "file-size-changed"
+    return None
+
+
+def checkpoint_is_complete(path: str | os.PathLike[str]) -> bool:
+    return checkpoint_problem(path) is None
+
+
+def _file_problem(file: Path) -> str | None:
+    name = file.name.lower()
+    try:
+        if name.endswith(".json"):
+            return _json_problem(file)
+        if name.endswith(".safetensors"):
+            return _safetensors_problem(file)
+        if name.endswith(TORCH_SUFFIXES):
+            return _torch_file_problem(file)
+    except OSError:
+        return "unreadable"
+    return None
+
+
+def _json_problem(file: Path) -> str | None:
+    try:
+        json.loads(file.read_bytes())
+    except ValueError:
+        return "truncated-json"
+    return None
+
+
+def _safetensors_problem(file: Path) -> str | None:
+    """8-byte little-endian header length, a JSON header, then exactly the bytes it describes."""
+    size = file.stat().st_size
+    if size < 8:
+        return "empty-weights" if size == 0 else "truncated-safetensors"
+    with open(file, "rb") as fh:
+        (header_len,) = struct.unpack("<Q", fh.read(8))
+        if header_len > MAX_SAFETENSORS_HEADER or 8 + header_len > size:
+            return "truncated-safetensors"
+        try:
+            header = json.loads(fh.read(header_len))
+        except ValueError:
+            return "truncated-safetensors"
+    if not isinstance(header, dict):
+        return "truncated-safetensors"
+    end = 0
+    for key, entry in header.items():
+        if key == "__metadata__":
+            continue
+        offsets = entry.get("data_offsets") if isinstance(entry, dict) else None
+        if not (isinstance(offsets, list) and len(offsets) == 2):
+            return "truncated-safetensors"
+        end = max(end, int(offsets[1]))
+    if 8 + header_len + end != size:
+        return "truncated-safetensors"
+    return None
+
+
+def _torch_file_problem(file: Path) -> str | None:
+    size = file.stat().st_size
+    if size == 0:
+        return "empty-weights"
+    with open(file, "rb") as fh:
+        magic = fh.read(4)
+    if magic == b"PK\x03\x04":  # torch.save's zip format: the central directory sits at the end
+        try:
+            with zipfile.ZipFile(file) as archive:
+                archive.infolist()
+        except (zipfile.BadZipFile, ValueError):
+            return "truncated-torch-file"
+    return None
+
+
+def checkpoint_step(path: Path) -> int | None:
+    match = CHECKPOINT_RE.match(path.name)
+    return int(match.group(1)) if match else None
+
+
+def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
+    """checkpoint-N directories under run_dir/checkpoints (or run_dir itself), newest step first."""
+    base = Path(run_dir)
+    folder = base / "checkpoints" if (base / "checkpoints").is_dir() else base
+    try:
+        found = [p for p in folder.iterdir() if p.is_dir() and checkpoint_step(p) is not None]
+    except OSError:
+        return []
+    return sorted(found, key=lambda p: checkpoint_step(p) or 0, reverse=True)
+
+
+def set_aside(path: Path, reason: str) -> Path:
+    """Rename an unusable checkpoint to checkpoint-N.incomplete-<reason> (a free name)."""
+    target = path.with_name(f"{path.name}.incomplete-{reason}")
+    n = 2
+    while target.exists():
+        target = path.with_name(f"{path.name}.incomplete-{reason}-{n}")
+        n += 1
+    path.rename(target)
+    return target
+
+
+def newest_complete_checkpoint(
+    run_dir: str | os.PathLike[str], set_aside_incomplete: bool = True
+) -> Path | None:
+    """The newest checkpoint that is complete. Newer incomplete ones are renamed out of the way
+    (only call with set_aside_incomplete=True when no process is writing checkpoints)."""
+    for path in list_checkpoints(run_dir):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return path
+        if set_aside_incomplete:
+            set_aside(path, problem)
+    return None
+
+
+def rotation_victims(run_dir: str | os.PathLike[str], keep: int) -> list[Path]:
+    """Checkpoints safe to delete to keep at most `keep` complete ones.
+
+    Only complete checkpoints older than the newest `keep` complete ones are offered; the newest
+    complete checkpoint is never offered, and incomplete ones are never offered (they are set
+    aside, not deleted).
+    """
+    complete = [p for p in list_checkpoints(run_dir) if checkpoint_is_complete(p)]
+    return complete[max(keep, 1) :]

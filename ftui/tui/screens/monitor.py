@@ -1,0 +1,231 @@
+"""The live monitor of one run. It only reads the run directory: leaving it never stops training.
+
+A timer starts a thread worker that polls a core RunWatcher (incremental reads) and posts
+`Polled`; the handler folds the events into a RunHistory and hands it down to the widgets.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, ProgressBar, Static
+from textual.worker import Worker, WorkerState
+
+from ftui.core.events import to_float
+from ftui.core.failures import Failure
+from ftui.core.metrics import RunHistory, format_duration, format_value
+from ftui.core.runs import RunInfo
+from ftui.core.watch import RunWatcher, WatchUpdate
+from ftui.tui.screens.run_actions import RunActions
+from ftui.tui.widgets.charts import LossChart, MetricChart
+from ftui.tui.widgets.gpu_panel import GpuPanel, HostSample
+from ftui.tui.widgets.log_view import LogView
+
+POLL_S = 0.5
+NOTIFY_STATUSES = ("completed", "failed")
+
+
+class MonitorScreen(RunActions, Screen):
+    CSS_PATH = "../styles/monitor.tcss"
+    BINDINGS = [
+        Binding("s", "stop", "Stop (again: kill)"),
+        Binding("r", "resume", "Resume"),
+        Binding("e", "edit_setting", "Fix setting"),
+        Binding("l", "next_log", "Next log"),
+        Binding("q,escape", "leave", "Leave (training goes on)"),
+    ]
+
+    class Polled(Message):
+        def __init__(self, update: WatchUpdate) -> None:
+            super().__init__()
+            self.update = update
+
+    class MetricsArrived(Message):
+        """New points for the charts; a burst coalesces into one redraw."""
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, MonitorScreen.MetricsArrived)
+
+    class EditSettingRequested(Message):
+        """Ask the app to open the wizard on this RunSpec field (e.g. train.learning_rate)."""
+
+        def __init__(self, setting: str, run_dir: Path) -> None:
+            super().__init__()
+            self.setting = setting
+            self.run_dir = run_dir
+
+    def __init__(
+        self,
+        run_dir: str | Path,
+        gpu_sampler: Callable[[], HostSample] | None = None,
+        stall_after_s: float = 600.0,
+    ) -> None:
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.watcher = RunWatcher(self.run_dir, stall_after_s=stall_after_s)
+        self.history = RunHistory()
+        self.info: RunInfo | None = None
+        self.failure: Failure | None = None
+        self.stalled = False
+        self._gpu_sampler = gpu_sampler
+        self._polling = False
+        self._log_path: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(self.run_dir.name, id="run-title")
+        with Horizontal(id="progress-row"):
+            yield ProgressBar(show_eta=False, id="progress")
+            yield Static("", id="progress-text")
+        yield Static("", id="failure")
+        with Horizontal(id="main"):
+            with Vertical(id="charts"):
+                yield LossChart(id="loss-chart")
+                with Horizontal(id="small-charts"):
+                    yield MetricChart("lr", "lr", "green", classes="small-chart")
+                    yield MetricChart("grad_norm", "grad norm", "magenta", classes="small-chart")
+                    yield MetricChart("tokens_per_s", "tokens/s", "blue", classes="small-chart")
+            with Vertical(id="side"):
+                yield GpuPanel(self._gpu_sampler, id="gpus")
+                yield Static("no samples yet", id="samples")
+        yield LogView(id="logs")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#samples", Static).border_title = "samples"
+        self._tick()
+        self.set_interval(POLL_S, self._tick)
+
+    def _tick(self) -> None:
+        if not self._polling:
+            self._polling = True
+            self._poll()
+
+    @work(thread=True, exit_on_error=False, group="monitor-poll")
+    def _poll(self) -> None:
+        self.post_message(self.Polled(self.watcher.poll()))
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group == "monitor-poll" and event.state in (
+            WorkerState.SUCCESS,
+            WorkerState.ERROR,
+            WorkerState.CANCELLED,
+        ):
+            self._polling = False
+
+    @on(Polled)
+    def _polled(self, message: Polled) -> None:
+        update = message.update
+        previous = self.info
+        self.history.add(update.events)
+        self.info, self.failure = update.info, update.failure
+        if update.log_path is not None:
+            logs = self.query_one(LogView)
+            if update.log_reset:
+                logs.show_log(update.log_path, update.log_lines)
+            else:
+                logs.append(update.log_lines)
+            self._log_path = update.log_path
+        self._show_status()
+        self._show_progress()
+        self._show_failure()
+        if update.events:
+            self._show_samples()
+            self.post_message(self.MetricsArrived())
+        self._announce(previous, update)
+
+    @on(MetricsArrived)
+    def _redraw_charts(self) -> None:
+        for chart in self.query(MetricChart):
+            chart.show(self.history)
+
+    def _show_status(self) -> None:
+        info = self.info
+        if info is None:
+            return
+        text = f"{info.name}  ● {info.status}"
+        if info.live:
+            text += "  (live)"
+        if self.stalled:
+            text += "  STALLED: no new step for a while"
+        if info.reason:
+            text += f"  — {info.reason}"
+        if info.resumable:
+            text += "  [r: resume]"
+        title = self.query_one("#run-title", Static)
+        title.update(text)
+        title.set_classes(f"status-{info.status}")
+
+    def _show_progress(self) -> None:
+        live = bool(self.info and self.info.live)
+        progress = self.history.progress(now=time.time(), live=live)
+        bar = self.query_one("#progress", ProgressBar)
+        bar.update(total=progress.total, progress=progress.step)
+        total = str(progress.total) if progress.total else "?"
+        loss = format_value(to_float(self.history.last_metrics.get("loss")))
+        parts = [
+            f"step {progress.step}/{total}",
+            f"epoch {format_value(progress.epoch, 3)}",
+            f"elapsed {format_duration(progress.elapsed_s)}",
+            f"ETA {format_duration(progress.eta_s)}",
+            f"loss {loss}",
+        ]
+        self.query_one("#progress-text", Static).update(" · ".join(parts))
+
+    def _show_failure(self) -> None:
+        panel = self.query_one("#failure", Static)
+        failure = self.failure
+        panel.display = failure is not None
+        if failure is not None:
+            key = f"\n[e: open the wizard on {failure.setting}]" if failure.setting else ""
+            panel.update(f"{failure.message}\nFix: {failure.hint}{key}")
+
+    def _show_samples(self) -> None:
+        if not self.history.samples:
+            return
+        lines = []
+        for sample in list(self.history.samples)[-3:]:
+            lines.append(f"step {sample.get('step', '?')} › {sample.get('prompt', '')}")
+            lines.append(f"  {str(sample.get('output', '')).strip()}")
+        self.query_one("#samples", Static).update("\n".join(lines))
+
+    def _announce(self, previous: RunInfo | None, update: WatchUpdate) -> None:
+        """Bell and desktop notification when a run watched here completes, fails or stalls."""
+        info = update.info
+        ended = (
+            previous is not None
+            and previous.status != info.status
+            and info.status in NOTIFY_STATUSES
+        )
+        newly_stalled = update.stalled and not self.stalled
+        self.stalled = update.stalled
+        if ended:
+            self.notify_run(info.status, info.reason)
+        elif newly_stalled:
+            self.notify_run("stalled", f"no new step for {self.watcher.stall_after_s:.0f} s")
+
+    def action_next_log(self) -> None:
+        path = self.watcher.next_log(self._log_path)
+        if path is not None:
+            self.watcher.choose_log(path)
+            self._tick()
+
+    def action_edit_setting(self) -> None:
+        if self.failure is None or not self.failure.setting:
+            self.notify("Nothing to fix here: the run has no recognised failure.")
+            return
+        self.post_message(self.EditSettingRequested(self.failure.setting, self.run_dir))
+
+    def action_leave(self) -> None:
+        """Leave the monitor; training goes on (it is its own process tree)."""
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+        else:
+            self.app.exit()

@@ -1,0 +1,42 @@
+"""The tail of one rank's log in a bounded buffer: rank 0 by default, any log on request.
+
+The parent polls a core LogTail (incremental and bounded) and hands lines down with `append`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.widgets import Label, Log
+
+MAX_LINES = 500
+
+
+class LogView(Vertical):
+    def __init__(self, max_lines: int = MAX_LINES, *, id: str | None = None) -> None:  # noqa: A002
+        super().__init__(id=id)
+        self.max_lines = max_lines
+        self.path: Path | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Label("logs: none yet", id="log-title")
+        yield Log(max_lines=self.max_lines, auto_scroll=True, id="log-lines")
+
+    def show_log(self, path: Path | None, lines: list[str]) -> None:
+        """Switch to another log file, showing its last lines."""
+        self.path = path
+        name = path.name if path else "none yet"
+        self.query_one("#log-title", Label).update(f"logs: {name}   (l: next log)")
+        log = self.query_one("#log-lines", Log)
+        log.clear()
+        log.write_lines(lines[-self.max_lines :])
+
+    def append(self, lines: list[str]) -> None:
+        if lines:
+            self.query_one("#log-lines", Log).write_lines(lines[-self.max_lines :])
+
+    @property
+    def line_count(self) -> int:
+        return self.query_one("#log-lines", Log).line_count
