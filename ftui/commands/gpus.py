@@ -32,6 +32,8 @@ def cmd_gpus(args: argparse.Namespace) -> int:
         )
     if report.notice:
         print(report.notice)
-    print(f"bf16: {'yes' if report.bf16_supported else 'no'}   "
-          f"8-bit/4-bit (bitsandbytes): {'yes' if report.bitsandbytes else 'no'}")
+    print(
+        f"bf16: {'yes' if report.bf16_supported else 'no'}   "
+        f"8-bit/4-bit (bitsandbytes): {'yes' if report.bitsandbytes else 'no'}"
+    )
     return 0

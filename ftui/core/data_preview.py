@@ -27,7 +27,7 @@ SLICE = re.compile(r"^(?P<name>[\w.-]+)(\[(?P<start>\d*):(?P<stop>\d*)\])?$")
 
 @dataclass
 class DataPreview:
-    source: str
+    source: str  # as the spec names it (builtin:demo-qa, owner/name, a path)
     columns: list[str]
     rows: list[dict[str, Any]]
     total_rows: int | None  # None when unknown without reading everything
@@ -139,13 +139,13 @@ def preview_rows(data: DataSection, n: int = 20, split: str | None = None) -> Da
     if several:
         total = None
     note = f"first {len(rows)} rows of {first.name}" if suffix in LOCAL_BUILDERS else ""
-    return DataPreview(str(source), columns, rows, total, True, note)
+    return DataPreview(data.source, columns, rows, total, True, note)
 
 
 def _via_datasets(data: DataSection, source: str, split: str, n: int) -> DataPreview:
     ds = load_split(data, split)
     rows = [ds[i] for i in range(min(n, len(ds)))]
-    return DataPreview(str(source), list(ds.column_names), rows, len(ds), False, "loaded whole")
+    return DataPreview(data.source, list(ds.column_names), rows, len(ds), False, "loaded whole")
 
 
 def _stream(data: DataSection, source: str, split: str, m: Any, n: int) -> DataPreview:
@@ -167,7 +167,7 @@ def _stream(data: DataSection, source: str, split: str, m: Any, n: int) -> DataP
     if name in splits:
         total = splits[name].num_examples
     columns = list(getattr(ds, "column_names", None) or dict.fromkeys(k for r in rows for k in r))
-    return DataPreview(source, columns, rows, total, True, f"first {len(rows)} rows, streamed")
+    return DataPreview(data.source, columns, rows, total, True, f"first {len(rows)} rows, streamed")
 
 
 @dataclass

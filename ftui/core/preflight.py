@@ -67,7 +67,10 @@ def check_model(spec: RunSpec, report: PreflightReport) -> Any:
             "of the form owner/name)",
         )
         return None
-    from transformers import AutoTokenizer
+    # The submodule, not `from transformers import ...`: transformers' lazy top-level
+    # attribute lookup is not thread-safe, and the wizard calls this from a worker thread
+    # while other workers import transformers too.
+    from transformers.models.auto.tokenization_auto import AutoTokenizer
 
     try:
         return AutoTokenizer.from_pretrained(

@@ -25,15 +25,8 @@ from ftui.tui.widgets.column_mapper import ColumnMapper
 from ftui.tui.widgets.data_table_preview import DataTablePreview
 from ftui.tui.widgets.spec_form import SpecForm
 
-FIELDS = [
-    "data.source",
-    "data.subset",
-    "data.split",
-    "data.eval_split",
-    "data.format",
-    "data.max_seq_len",
-    "data.packing",
-]
+FIELDS = ["data.source", "data.subset", "data.split"]
+MORE_FIELDS = ["data.format", "data.eval_split", "data.max_seq_len", "data.packing"]
 SOURCE_KEYS = ("data.source", "data.subset", "data.split")
 PREVIEW_ROWS = 20
 
@@ -70,6 +63,8 @@ class DataStepScreen(StepScreen):
         yield Static("", id="data-problem")
         yield Static("Columns", classes="section-title")
         yield ColumnMapper(mapping=self.value("data.columns") or {}, id="mapper")
+        yield Static("Format, evaluation and length", classes="section-title")
+        yield SpecForm(MORE_FIELDS, self.values(MORE_FIELDS))
 
     def on_mount(self) -> None:
         super().on_mount()
@@ -159,7 +154,8 @@ class DataStepScreen(StepScreen):
             if proposed:
                 text.append("  proposed from the data: not yet in the spec", style="italic")
             for reason in det.reasons:
-                text.append(f"\n  {reason}")
+                if not reason.startswith("ignored"):  # the mapper lists them
+                    text.append(f"\n  {reason}")
         self.query_one("#detection", Static).update(text)
         problem_line = self.query_one("#data-problem", Static)
         problem_line.update(problem or "")

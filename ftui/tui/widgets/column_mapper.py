@@ -32,8 +32,12 @@ ROLE_HELP = {
 
 
 def reason_for(column: str, reasons: list[str]) -> str | None:
-    """The first reason that names `column` (in backticks)."""
-    return next((r for r in reasons if f"`{column}`" in r and not r.startswith("ignored")), None)
+    """Why `column` was proposed: the first reason naming it, without the column's name."""
+    found = next((r for r in reasons if f"`{column}`" in r and not r.startswith("ignored")), None)
+    if found is None:
+        return None
+    head, sep, rest = found.partition(": ")
+    return rest if sep and head.startswith(f"`{column}`") else found
 
 
 class ColumnMapper(Vertical):

@@ -73,7 +73,8 @@ def sparkline(bins: list[Any], cut: int, suggested: int, width: int = SPARK_WIDT
         if b.lo <= cut < b.hi:
             out.append("┃", style="bold yellow")
         else:
-            out.append(BLOCKS[level], style="red" if b.lo > cut else "cyan")
+            char = BLOCKS[level] if level else "·"
+            out.append(char, style="dim" if not level else "red" if b.lo > cut else "cyan")
     out.append(f"  0–{shown[-1].hi}", style="dim")
     out.append(f"   ┃ max_seq_len {cut}", style="yellow")
     out.append(f"   99% of rows fit in {suggested}", style="bold")
@@ -159,7 +160,7 @@ class MaskLens(Vertical, can_focus=True):
         st = lens.stats
         self.query_one("#lens-stats", Static).update(stats_text(st))
         self.query_one("#lens-histogram", Static).update(
-            sparkline(st.histogram(), st.max_seq_len, st.suggested_max_len())
+            sparkline(st.histogram(bins=40), st.max_seq_len, st.suggested_max_len())
         )
         self.query_one("#lens-use-len", Button).label = f"Use {st.suggested_max_len()}"
         self._refresh_row()
