@@ -168,9 +168,10 @@ def detect_format(columns: list[str], sample: list[dict[str, Any]]) -> Detection
     lower = {c.lower(): c for c in columns}
     texts = text_columns(columns, sample)
     for col in columns:
-        vals = [r.get(col) for r in sample if r.get(col) is not None]
-        if vals and sum(is_chat_value(v) for v in vals) * 2 >= len(vals):
-            first = vals[0][0]
+        vals: list[Any] = [r.get(col) for r in sample if r.get(col) is not None]
+        chats: list[list[dict[str, Any]]] = [v for v in vals if is_chat_value(v)]
+        if chats and len(chats) * 2 >= len(vals):
+            first = chats[0][0]
             style = "sharegpt" if "from" in first else "openai"
             keys = "from/value (ShareGPT)" if style == "sharegpt" else "role/content"
             det = Detection(

@@ -23,7 +23,7 @@ from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.base import StepScreen
 from ftui.tui.widgets.column_mapper import ColumnMapper
 from ftui.tui.widgets.data_table_preview import DataTablePreview
-from ftui.tui.widgets.spec_form import SpecForm
+from ftui.tui.widgets.spec_form import FieldRow, SpecForm
 
 FIELDS = ["data.source", "data.subset", "data.split"]
 MORE_FIELDS = ["data.format", "data.eval_split", "data.max_seq_len", "data.packing"]
@@ -56,6 +56,7 @@ class DataStepScreen(StepScreen):
     def compose_body(self) -> ComposeResult:
         yield SpecForm(FIELDS, self.values(FIELDS))
         with Horizontal(id="data-actions"):
+            yield Button("Browse files…", id="browse-data", compact=True)
             yield Button("Reload rows", id="reload-data", compact=True)
             yield Button("Use the proposed mapping", id="accept-mapping", compact=True)
         yield DataTablePreview(id="data-preview")
@@ -172,6 +173,25 @@ class DataStepScreen(StepScreen):
         mapper = self.query_one(ColumnMapper)
         if mapper.mapping:
             self.post_message(SpecChanged({"data.columns": dict(mapper.mapping)}))
+
+    @on(Button.Pressed, "#browse-data")
+    def _browse(self, event: Button.Pressed) -> None:
+        event.stop()
+        from pathlib import Path
+
+        from ftui.tui.screens.file_picker import DataFilePicker
+
+        current = Path(str(self.value("data.source") or ".")).expanduser()
+        start = current.parent if current.is_file() else current if current.is_dir() else "."
+        self.app.push_screen(DataFilePicker(start), self._picked)
+
+    def _picked(self, path: str | None) -> None:
+        if not path:
+            return
+        self.post_message(SpecChanged({"data.source": path}))
+        for row in self.query(FieldRow):
+            if row.path == "data.source":
+                row.set_value(path)
 
     @on(Button.Pressed, "#reload-data")
     def _reload(self, event: Button.Pressed) -> None:
