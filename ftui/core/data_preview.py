@@ -194,3 +194,22 @@ def inspect_dataset(data: DataSection, n: int = 20) -> DataInspection:
         return DataInspection(pv, resolve_mapping(data, pv.columns, pv.rows[:50]))
     except DataError as exc:
         return DataInspection(pv, None, str(exc))
+
+
+def hub_choices(source: str, subset: str | None = None) -> tuple[list[str], list[str]]:
+    """(subsets, splits) of a hub dataset, for the wizard's pickers. Needs the network (or the
+    datasets cache); raises DataError with one readable line otherwise."""
+    import datasets
+
+    try:
+        subsets = list(datasets.get_dataset_config_names(source))
+        chosen = subset or (subsets[0] if subsets else None)
+        splits = list(datasets.get_dataset_split_names(source, chosen))
+    except Exception as exc:  # offline, unknown, gated: one line
+        text = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        if os.environ.get("HF_HUB_OFFLINE") == "1":
+            text = "offline (HF_HUB_OFFLINE=1): type the subset and split"
+        raise DataError(
+            f"data.source: cannot list subsets and splits of {source!r}: {text}"
+        ) from None
+    return subsets, splits

@@ -160,3 +160,10 @@ def test_eval_split_as_named_split_slice_and_fraction(tmp_path):
     (tmp2 / "x.jsonl").write_text("")
     with pytest.raises(DataError, match=r"is empty \(0 rows\)"):
         load_split(DataSection(source=str(tmp2 / "x.jsonl")))
+
+
+def test_hub_choices_offline_say_so():
+    from ftui.core.data_preview import hub_choices
+
+    with pytest.raises(DataError, match="offline \\(HF_HUB_OFFLINE=1\\): type the subset and split"):
+        hub_choices("EdinburghNLP/xsum")

@@ -47,6 +47,15 @@ class DataStepScreen(StepScreen):
         inspection: Any
         error: str | None = None
 
+    @dataclass
+    class HubChoicesListed(Message):
+        """The subsets and splits of a hub dataset, or why they are unknown."""
+
+        source: str
+        subsets: list[str]
+        splits: list[str]
+        error: str | None = None
+
     def __init__(self, focus_field: str | None = None) -> None:
         super().__init__(focus_field)
         self.inspection: Any = None
@@ -59,6 +68,7 @@ class DataStepScreen(StepScreen):
             yield Button("Browse files…", id="browse-data", compact=True)
             yield Button("Reload rows", id="reload-data", compact=True)
             yield Button("Use the proposed mapping", id="accept-mapping", compact=True)
+        yield Static("", id="hub-choices", classes="note")
         yield DataTablePreview(id="data-preview")
         yield Static("", id="detection")
         yield Static("", id="data-problem")
@@ -85,6 +95,31 @@ class DataStepScreen(StepScreen):
             return
         self.query_one(DataTablePreview).loading_rows = True
         self.inspect_rows(self._key, data)
+        from ftui.core.data import is_local_source
+
+        hub = not is_local_source(str(data["source"]))
+        self.query_one("#hub-choices").display = hub
+        if hub:
+            self.list_hub_choices(str(data["source"]), data.get("subset"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="hub-choices")
+    def list_hub_choices(self, source: str, subset: str | None) -> None:
+        from ftui.core.data_preview import hub_choices
+
+        try:
+            subsets, splits = hub_choices(source, subset)
+        except Exception as exc:
+            self.post_message(self.HubChoicesListed(source, [], [], str(exc)))
+            return
+        self.post_message(self.HubChoicesListed(source, subsets, splits))
+
+    @on(HubChoicesListed)
+    def _hub_choices(self, event: HubChoicesListed) -> None:
+        if event.error:
+            text = event.error.split(": ", 1)[-1]
+        else:
+            text = f"subsets: {', '.join(event.subsets) or '-'}   splits: {', '.join(event.splits)}"
+        self.query_one("#hub-choices", Static).update(text)
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="data-inspect")
     def inspect_rows(self, key: tuple[Any, ...], data: dict[str, Any]) -> None:
