@@ -171,14 +171,3 @@ def newest_complete_checkpoint(
         if set_aside_incomplete:
             set_aside(path, problem)
     return None
-
-
-def rotation_victims(run_dir: str | os.PathLike[str], keep: int) -> list[Path]:
-    """Checkpoints safe to delete to keep at most `keep` complete ones.
-
-    Only complete checkpoints older than the newest `keep` complete ones are offered; the newest
-    complete checkpoint is never offered, and incomplete ones are never offered (they are set
-    aside, not deleted).
-    """
-    complete = [p for p in list_checkpoints(run_dir) if checkpoint_is_complete(p)]
-    return complete[max(keep, 1) :]

@@ -9,16 +9,18 @@ and start again from the top when the file is truncated or replaced (rotated).
 from __future__ import annotations
 
 import os
+import re
 from collections import deque
 from pathlib import Path
 
 MAX_LINE = 4096
 MAX_BYTES = 256 * 1024
 CHUNK = 64 * 1024
+ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]")  # colour and cursor codes: shown as text otherwise
 
 
 def _clean(raw: bytes, dropped: int) -> str:
-    text = raw.decode("utf-8", "replace").rstrip("\r")
+    text = ANSI.sub("", raw.decode("utf-8", "replace")).rstrip("\r")
     if "\r" in text:  # progress bars redraw with \r: keep what a terminal would show last
         text = text.rsplit("\r", 1)[-1]
     if dropped:

@@ -6,9 +6,11 @@ checkpointing), the DDP gradient buckets or the FSDP/ZeRO sharding, and the CUDA
 
 Assumptions (they match what the worker does; change both together):
 - lora/qlora: base weights in the compute dtype (bf16/fp16) or 4/8-bit; adapters, their
-  gradients and AdamW states in fp32 (peft's autocast_adapter_dtype).
-- full: fp32 master weights with bf16/fp16 autocast, so autocast also holds a bf16 copy of
-  every linear weight during forward and backward.
+  gradients and AdamW states in fp32 (peft's autocast_adapter_dtype); the step runs under
+  bf16/fp16 autocast (Trainer bf16=True / fp16=True).
+- full: bf16 (and auto) loads the weights in bf16 and trains them in bf16: bf16 gradients
+  and AdamW states. fp16 keeps fp32 master weights under fp16 autocast, which also holds a
+  16-bit copy of every linear weight during forward and backward. fp32 is fp32 throughout.
 - Activation bytes per token per layer were measured by counting the tensors autograd saves
   (bench/memory_estimate.py --saved) for Qwen2- and Llama-shaped layers with sdpa attention.
 """
@@ -25,6 +27,8 @@ from ftui.core.models import ModelFacts, lora_trainable_params, target_leaves
 GiB = 1024**3
 CUDA_CONTEXT = 512 * 1024**2  # what the CUDA context and kernels take outside the allocator
 NF4_BYTES = 0.516  # 4 bits + blockwise absmax with double quantization
+# Optimizer state bytes per trainable parameter, for fp32 parameters; torch keeps AdamW's two
+# states in the parameter's dtype, so bf16 parameters halve them (8-bit states do not change).
 OPTIMIZER_BYTES = {"adamw": 8.0, "sgd": 0.0, "adafactor": 0.2, "paged_adamw_8bit": 2.0}
 
 
@@ -133,7 +137,18 @@ def _options(spec: Any, world_size: int, gpus: int, qlora: bool) -> list[tuple[s
 
 
 def _dtype_bytes(spec: Any) -> int:
+    """Bytes per activation element: 4 for fp32, else 2 (auto means bf16 on a GPU)."""
     return 4 if spec.model.dtype == "fp32" else 2
+
+
+def _full_param_bytes(spec: Any) -> int:
+    """Bytes per parameter of a full fine-tune: 2 in pure bf16, 4 with fp32 master weights."""
+    return 2 if spec.model.dtype in ("auto", "bf16") else 4
+
+
+def _optimizer_bytes(spec: Any, param_bytes: float) -> float:
+    per = OPTIMIZER_BYTES[spec.train.optimizer]
+    return per if spec.train.optimizer == "paged_adamw_8bit" else per * param_bytes / 4
 
 
 def _layer_activation_bytes(spec: Any, facts: ModelFacts, act: int) -> float:
@@ -142,16 +157,16 @@ def _layer_activation_bytes(spec: Any, facts: ModelFacts, act: int) -> float:
     kv = facts.num_kv_heads * (h // max(1, facts.num_heads))
     lse = 4 * facts.num_heads  # sdpa's fp32 logsumexp
     if spec.method.kind == "full":
-        # autocast keeps every linear's input in bf16 plus the fp32 residual stream and norms
-        return act / 2 * (30 * h + 8 * i + 4 * kv) + lse
+        if spec.model.dtype == "fp16":  # fp32 residual stream and norms; fp16 linear inputs
+            return 30 * h + 8 * i + 4 * kv + lse
+        return act / 2 * (20 * h + 8 * i + 4 * kv) + lse  # pure bf16 (measured) or fp32
     # RMSNorms keep their fp32 input (8h); sdpa keeps q, k, v, out; SwiGLU keeps 3 x i.
     per = 8 * h + act * (2 * h + 3 * i + 2 * kv) + lse
     lora = spec.method.lora
+    per_input = 6.1 if lora.dropout > 0 else 2.1  # measured: mask + copies of the input
     for leaf in target_leaves(facts, lora.target_modules):
         for fan_in, _out, n in facts.linear_shapes[leaf]:
-            # dropout mask + fp32 copy of the input for lora_A; lora_A's output for lora_B
-            share = n / max(1, facts.num_layers)
-            per += share * ((8 if lora.dropout > 0 else 4) * fan_in + 4 * lora.r)
+            per += n / max(1, facts.num_layers) * per_input * fan_in
     if spec.model.quantization != "none":
         per += act * (3 * h + i)  # bitsandbytes matmuls keep their (shared) inputs
     return per
@@ -171,7 +186,7 @@ def _activations(spec: Any, facts: ModelFacts, act: int) -> float:
     per_layer = _layer_activation_bytes(spec, facts, act)
     if spec.train.gradient_checkpointing:
         # each layer keeps only its input; backward recomputes one layer at a time
-        residual = 4 if spec.method.kind == "full" and act == 2 else act
+        residual = 4 if spec.method.kind == "full" and spec.model.dtype == "fp16" else act
         layers = facts.num_layers * residual * facts.hidden_size + per_layer
     else:
         layers = facts.num_layers * per_layer
@@ -187,15 +202,15 @@ def estimate_memory(spec: Any, facts: ModelFacts, world_size: int = 1) -> Memory
     trainable_params, total_params = lora_trainable_params(facts, spec)
     kind, strategy = spec.method.kind, spec.launch.strategy
     sharded = world_size > 1 and strategy in ("fsdp", "deepspeed")
-    opt_bytes = OPTIMIZER_BYTES[spec.train.optimizer]
     activations = _activations(spec, facts, act)
     if kind == "full":
-        # fp32 master weights; autocast's bf16 copies (FSDP gathers bf16 layers instead)
-        weights = 2.0 * _quantizable_params(facts) if act == 2 and not sharded else 0.0
-        trainable, grads, opt = 4.0 * n, 4.0 * n, opt_bytes * n
+        pb = _full_param_bytes(spec)
+        master = spec.model.dtype == "fp16"  # autocast's fp16 copies (FSDP gathers instead)
+        weights = 2.0 * _quantizable_params(facts) if master and not sharded else 0.0
+        trainable, grads, opt = pb * n, pb * n, _optimizer_bytes(spec, pb) * n
         if spec.train.gradient_accumulation_steps == 1:
             # grads grow as activations are freed: the peak is the larger of the two ends
-            grads = max(4.0 * facts.vocab_size * facts.hidden_size, grads - activations)
+            grads = max(pb * facts.vocab_size * facts.hidden_size, grads - activations)
     else:
         quant, linear = spec.model.quantization, _quantizable_params(facts)
         per_linear = {"none": act, "4bit": NF4_BYTES, "8bit": 1.0}[quant]
@@ -203,8 +218,9 @@ def estimate_memory(spec: Any, facts: ModelFacts, world_size: int = 1) -> Memory
         saved = sum(facts.module_params.get(m, 0) for m in spec.method.lora.modules_to_save)
         adapters = trainable_params - saved
         trainable = 4.0 * adapters + act * saved
+        weights += 2.0 * adapters if act == 2 else 0.0  # autocast's bf16 copies of adapters
         grads = trainable
-        opt = opt_bytes * (adapters + saved * act / 4)
+        opt = _optimizer_bytes(spec, 4) * adapters + _optimizer_bytes(spec, act) * saved
     overhead = float(CUDA_CONTEXT)
     if world_size > 1 and strategy == "ddp":
         overhead += grads  # DDP's gradient buckets: a second copy of the gradients
@@ -239,9 +255,9 @@ def estimate_disk(spec: Any, facts: ModelFacts) -> int:
     """Bytes the run writes: the kept checkpoints (one more while a new one is saved) and
     final/. A checkpoint holds the trainable weights, optimizer states and a little state."""
     trainable, _ = lora_trainable_params(facts, spec)
-    full = spec.method.kind == "full"
-    weight_bytes = 4 * (facts.num_params or 0) if full else 4 * trainable
-    per_checkpoint = weight_bytes + OPTIMIZER_BYTES[spec.train.optimizer] * trainable + 16 * 2**20
+    pb = _full_param_bytes(spec) if spec.method.kind == "full" else 4
+    weight_bytes = pb * trainable
+    per_checkpoint = weight_bytes + _optimizer_bytes(spec, pb) * trainable + 16 * 2**20
     tr = spec.train
     kept = 0 if tr.save_steps is None else (tr.save_total_limit or 1_000) + 1
     if tr.max_steps is not None and tr.save_steps is not None:

@@ -20,14 +20,20 @@ class MonitorApp(App):
     CSS_PATH = "styles/monitor.tcss"  # the default screen's own CSS_PATH is not loaded
 
     def __init__(
-        self, run_dir: str | Path, gpu_sampler: Callable[[], HostSample] | None = None
+        self,
+        run_dir: str | Path,
+        gpu_sampler: Callable[[], HostSample] | None = None,
+        stall_after_s: float = 600.0,
     ) -> None:
         super().__init__()
         self.run_dir = Path(run_dir)
         self.gpu_sampler = gpu_sampler
+        self.stall_after_s = stall_after_s
 
     def get_default_screen(self) -> Screen:
-        return MonitorScreen(self.run_dir, gpu_sampler=self.gpu_sampler)
+        return MonitorScreen(
+            self.run_dir, gpu_sampler=self.gpu_sampler, stall_after_s=self.stall_after_s
+        )
 
 
 class RunsApp(App):

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fake_runs import make_checkpoint, write_safetensors  # noqa: E402
 
 from ftui.core.checkpoints import (  # noqa: E402
     checkpoint_problem,
     newest_complete_checkpoint,
-    rotation_victims,
 )
 
 
@@ -100,15 +96,6 @@ def test_look_only_mode_renames_nothing(tmp_path: Path) -> None:
 
 def test_no_checkpoint_at_all(tmp_path: Path) -> None:
     assert newest_complete_checkpoint(tmp_path) is None
-
-
-def test_rotation_never_offers_the_newest_complete_or_incomplete(tmp_path: Path) -> None:
-    for step in (10, 20, 30):
-        make_checkpoint(tmp_path, step)
-    make_checkpoint(tmp_path, 40, complete=False)
-    victims = [p.name for p in rotation_victims(tmp_path, keep=1)]
-    assert victims == ["checkpoint-20", "checkpoint-10"]
-    assert [p.name for p in rotation_victims(tmp_path, keep=0)] == victims
 
 
 def test_marker_listing_files_catches_a_missing_or_changed_file(tmp_path: Path) -> None:

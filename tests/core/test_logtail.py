@@ -94,3 +94,9 @@ def test_rank_logs_sorted_by_rank(tmp_path: Path) -> None:
         "rank10.log",
         "launcher.log",
     ]
+
+
+def test_ansi_colour_codes_are_dropped(tmp_path: Path) -> None:
+    log = tmp_path / "rank0.log"
+    log.write_text("\x1b[33mWARNING\x1b[0m: slow\n")
+    assert tail_lines(log) == ["WARNING: slow"]

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from fake_runs import T0, append_events, make_checkpoint, make_run  # noqa: E402
 
 from ftui.core.rundir import process_start_time  # noqa: E402

@@ -10,8 +10,6 @@ import threading
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from fake_runs import make_run  # noqa: E402
 
 from ftui.core.events import last_status, read_events  # noqa: E402

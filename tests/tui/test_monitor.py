@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 from fake_runs import T0, append_events, make_run  # noqa: E402
 
 from ftui.core.rundir import process_start_time  # noqa: E402
@@ -248,3 +244,51 @@ def test_snapshot_runs_list(tmp_path: Path, snap_compare, monkeypatch) -> None:
     )
     app = RunsApp("runs", gpu_sampler=fixed_sample)
     assert snap_compare(app, terminal_size=SIZE, run_before=settle)
+
+
+async def test_log_view_switches_rank_on_request(tmp_path: Path) -> None:
+    run = make_run(tmp_path)
+    app = MonitorApp(run, gpu_sampler=fixed_sample)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await poll_until(pilot, lambda: screen.info is not None)
+        assert "rank0.log" in text_of(screen, "#log-title")
+        await pilot.press("l")
+        await poll_until(pilot, lambda: "rank1.log" in text_of(screen, "#log-title"))
+        assert screen.query_one("#log-lines").lines[-1].startswith("[rank1]")
+
+
+async def test_stalled_run_is_flagged_and_announced(tmp_path: Path, sleeper) -> None:
+    run = live_run(tmp_path, sleeper, t0=time.time() - 200)  # last step about 150 s ago
+    app = MonitorApp(run, gpu_sampler=fixed_sample, stall_after_s=60)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await poll_until(pilot, lambda: screen.stalled)
+        assert "STALLED" in text_of(screen, "#run-title")
+        assert any("stalled" in (n.title or "") for n in app._notifications)
+
+
+async def test_loss_chart_draws_a_thinned_copy_of_100k_points() -> None:
+    from textual.app import App
+
+    from ftui.core.metrics import RunHistory
+
+    history = RunHistory()
+    history.add(
+        [
+            {"t": float(s), "type": "metrics", "step": s, "loss": 1.0 + (s % 7) / 10}
+            for s in range(1, 100_001)
+        ]
+    )
+
+    class ChartApp(App):
+        def compose(self):  # type: ignore[no-untyped-def]
+            yield LossChart()
+
+    app = ChartApp()
+    async with app.run_test(size=SIZE) as pilot:
+        chart = app.query_one(LossChart)
+        chart.show(history)
+        await pilot.pause()
+        assert len(history.loss.xs) == 100_000  # all data kept
+        assert 0 < chart.plotted_points <= 2 * 500  # raw + smoothed, thinned for display

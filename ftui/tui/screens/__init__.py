@@ -1,0 +1,1 @@
+"""One thin screen per wizard step (composes widgets, routes messages), plus modals."""

@@ -123,9 +123,9 @@ class MonitorScreen(RunActions, Screen):
     @on(Polled)
     def _polled(self, message: Polled) -> None:
         update = message.update
-        previous = self.info
+        previous, was_stalled = self.info, self.stalled
         self.history.add(update.events)
-        self.info, self.failure = update.info, update.failure
+        self.info, self.failure, self.stalled = update.info, update.failure, update.stalled
         if update.log_path is not None:
             logs = self.query_one(LogView)
             if update.log_reset:
@@ -139,7 +139,7 @@ class MonitorScreen(RunActions, Screen):
         if update.events:
             self._show_samples()
             self.post_message(self.MetricsArrived())
-        self._announce(previous, update)
+        self._announce(previous, was_stalled)
 
     @on(MetricsArrived)
     def _redraw_charts(self) -> None:
@@ -196,19 +196,15 @@ class MonitorScreen(RunActions, Screen):
             lines.append(f"  {str(sample.get('output', '')).strip()}")
         self.query_one("#samples", Static).update("\n".join(lines))
 
-    def _announce(self, previous: RunInfo | None, update: WatchUpdate) -> None:
+    def _announce(self, previous: RunInfo | None, was_stalled: bool) -> None:
         """Bell and desktop notification when a run watched here completes, fails or stalls."""
-        info = update.info
-        ended = (
-            previous is not None
-            and previous.status != info.status
-            and info.status in NOTIFY_STATUSES
-        )
-        newly_stalled = update.stalled and not self.stalled
-        self.stalled = update.stalled
-        if ended:
-            self.notify_run(info.status, info.reason)
-        elif newly_stalled:
+        info = self.info
+        if info is None:
+            return
+        if previous is not None and previous.status != info.status:
+            if info.status in NOTIFY_STATUSES:
+                self.notify_run(info.status, info.reason)
+        elif self.stalled and not was_stalled:
             self.notify_run("stalled", f"no new step for {self.watcher.stall_after_s:.0f} s")
 
     def action_next_log(self) -> None:

@@ -17,10 +17,11 @@ KILL_GRACE_S = 10.0
 class RunActionFinished(Message):
     """A stop, kill or resume finished; `text` is what the user is told."""
 
-    def __init__(self, text: str, severity: str = "information") -> None:
+    def __init__(self, text: str, severity: str = "information", resumed: bool = False) -> None:
         super().__init__()
         self.text = text
         self.severity = severity
+        self.resumed = resumed
 
 
 class RunActions:
@@ -76,10 +77,12 @@ class RunActions:
         except Exception as error:  # the launcher says why it refuses (changed settings, ...)
             self.post_message(RunActionFinished(f"Resume refused: {error}", "error"))  # type: ignore[attr-defined]
             return
-        self._stop_requested = False
-        self.post_message(RunActionFinished("Resumed from the newest complete checkpoint."))  # type: ignore[attr-defined]
+        text = "Resumed from the newest complete checkpoint."
+        self.post_message(RunActionFinished(text, resumed=True))  # type: ignore[attr-defined]
 
     def on_run_action_finished(self, message: RunActionFinished) -> None:
+        if message.resumed:
+            self._stop_requested = False  # a new attempt: the next s asks again before killing
         self.notify(message.text, severity=message.severity)  # type: ignore[attr-defined]
 
     def notify_run(self, status: str, reason: str) -> None:

@@ -25,7 +25,7 @@ class MetricChart(PlotextPlot):
         title: str,
         color: str = "cyan",
         *,
-        id: str | None = None,  # noqa: A002 - Textual's name
+        id: str | None = None,
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
@@ -70,7 +70,7 @@ class MetricChart(PlotextPlot):
 class LossChart(MetricChart):
     """Training loss raw (thin line) and smoothed (EMA), with eval loss on the same axes."""
 
-    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:  # noqa: A002
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__("loss", "loss", "gray", id=id, classes=classes)
 
     def draw(self, history: RunHistory) -> None:

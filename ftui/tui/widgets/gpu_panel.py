@@ -1,6 +1,6 @@
 """Per-GPU utilisation, memory, temperature and power; CPU and RAM when there is no GPU.
 
-Sampling (NVML or /proc) runs in a thread worker every few seconds; the widget only renders.
+Sampling (ftui.core.hardware: NVML, /proc) runs in a thread worker every few seconds; the widget only renders.
 """
 
 from __future__ import annotations
@@ -25,37 +25,13 @@ class HostSample:
     ram_total: int | None
 
 
-_cpu_last: tuple[int, int] | None = None
-
-
-def _proc_cpu_ram() -> tuple[float | None, int | None, int | None]:
-    """CPU busy % since the previous call and RAM used/total, from /proc (Linux)."""
-    global _cpu_last
-    cpu = None
-    try:
-        fields = [int(v) for v in open("/proc/stat").readline().split()[1:]]
-        idle, total = fields[3] + (fields[4] if len(fields) > 4 else 0), sum(fields)
-        if _cpu_last is not None and total > _cpu_last[1]:
-            cpu = 100.0 * (1 - (idle - _cpu_last[0]) / (total - _cpu_last[1]))
-        _cpu_last = (idle, total)
-        info = {}
-        for line in open("/proc/meminfo"):
-            key, _, rest = line.partition(":")
-            info[key] = int(rest.split()[0]) * 1024
-        return cpu, info["MemTotal"] - info["MemAvailable"], info["MemTotal"]
-    except (OSError, ValueError, KeyError, IndexError):
-        return cpu, None, None
-
-
 def sample_host() -> HostSample:
-    """GPUs from ftui.core.hardware (NVML) when present, and always CPU/RAM."""
-    try:
-        from ftui.core.hardware import cpu_ram_sample, sample_gpus
-    except ImportError:
-        return HostSample([], *_proc_cpu_ram())
+    """GPUs through NVML (none when there is no NVML) and always CPU and RAM."""
+    from ftui.core.hardware import cpu_ram_sample, sample_gpus
+
     try:
         gpus = list(sample_gpus())
-    except Exception:  # NVML missing or failing: show the host instead of crashing
+    except Exception:  # a failing driver must not take the monitor down: show the host
         gpus = []
     return HostSample(gpus, *cpu_ram_sample())
 
@@ -113,7 +89,7 @@ class GpuPanel(Static):
         sampler: Callable[[], HostSample] | None = None,
         interval_s: float = 2.0,
         *,
-        id: str | None = None,  # noqa: A002
+        id: str | None = None,
     ) -> None:
         super().__init__("sampling…", id=id)
         self.sampler = sampler or sample_host

@@ -15,7 +15,7 @@ MAX_LINES = 500
 
 
 class LogView(Vertical):
-    def __init__(self, max_lines: int = MAX_LINES, *, id: str | None = None) -> None:  # noqa: A002
+    def __init__(self, max_lines: int = MAX_LINES, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.max_lines = max_lines
         self.path: Path | None = None

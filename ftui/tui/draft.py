@@ -1,0 +1,102 @@
+"""The spec being edited: a plain dict that may hold invalid values, validated on every change.
+
+A RunSpec cannot hold an invalid value, but a half-typed field is one; so the wizard edits a
+dict and builds a RunSpec from it after each change. Each error line from `spec_from_dict`
+starts with the field it is about (`train.learning_rate: expected ...`); contradictions name
+a second field in the text, and both are marked.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ftui.core.spec import RunSpec, SpecError, spec_from_dict
+from ftui.tui.fields import is_field
+from ftui.tui.steps import step_for_field
+
+_SECTIONS = "name|model|data|template|method|train|launch|output|generation"
+_PATH = re.compile(rf"\b(?:{_SECTIONS})(?:\.[a-z_]+)*")
+
+
+@dataclass(frozen=True)
+class Validation:
+    """The result of validating a draft: the spec when valid, and every error by field."""
+
+    spec: RunSpec | None
+    errors: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.spec is not None
+
+    def errors_for(self, prefix: str) -> list[str]:
+        """Errors on `prefix` or anything below it (data.columns covers data.columns.prompt)."""
+        out: list[str] = []
+        for path, lines in self.errors.items():
+            if path == prefix or path.startswith(prefix + "."):
+                out.extend(line for line in lines if line not in out)
+        return out
+
+    def invalid_steps(self) -> set[str]:
+        return {step_for_field(path) for path in self.errors}
+
+    def all_errors(self) -> list[str]:
+        out: list[str] = []
+        for lines in self.errors.values():
+            out.extend(line for line in lines if line not in out)
+        return out
+
+    def first_error_field(self) -> str | None:
+        return next(iter(self.errors), None)
+
+
+def error_fields(line: str) -> list[str]:
+    """The fields an error line is about: its `field:` prefix, then other fields it names."""
+    head, sep, rest = line.partition(":")
+    found: list[str] = []
+    if sep and _PATH.fullmatch(head.strip()):
+        found.append(head.strip())
+    for match in _PATH.finditer(rest if sep else line):
+        path = match.group(0).rstrip(".")
+        if "." in path and is_field(path) and path not in found:
+            found.append(path)
+    return found or ["spec"]
+
+
+def map_errors(problems: list[str]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for line in problems:
+        for path in error_fields(line):
+            errors.setdefault(path, []).append(line)
+    return errors
+
+
+class SpecDraft:
+    """A RunSpec as an editable dict. `get`/`set` take dotted paths (`train.learning_rate`)."""
+
+    def __init__(self, spec: RunSpec | None = None) -> None:
+        self.data: dict[str, Any] = (spec or RunSpec()).model_dump(mode="json")
+
+    def get(self, path: str) -> Any:
+        node: Any = self.data
+        for part in path.split("."):
+            if not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        return copy.deepcopy(node)
+
+    def set(self, path: str, value: Any) -> None:
+        parts = path.split(".")
+        node = self.data
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = copy.deepcopy(value)
+
+    def validate(self) -> Validation:
+        try:
+            return Validation(spec_from_dict(copy.deepcopy(self.data)))
+        except SpecError as exc:
+            return Validation(None, map_errors(exc.problems))

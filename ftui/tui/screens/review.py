@@ -1,0 +1,111 @@
+"""Review: the YAML that will be written, the exact torchrun command, what is still wrong;
+save as preset (ctrl+s) and Launch (ctrl+l), which runs preflight first."""
+
+from __future__ import annotations
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Button, LoadingIndicator, Static
+
+from ftui.tui.draft import Validation
+from ftui.tui.screens.base import StepScreen
+from ftui.tui.steps import get_step, step_for_field
+from ftui.tui.widgets.spec_form import SpecForm
+from ftui.tui.workers import Loaded
+
+FIELDS = [
+    "name",
+    "output.root",
+    "template.name",
+    "template.system_prompt",
+    "template.train_on_input",
+]
+
+
+def problems_text(validation: Validation) -> Text:
+    text = Text()
+    for path, lines in validation.errors.items():
+        for line in lines:
+            text.append(f"✗ [{get_step(step_for_field(path)).title}] ", style="bold red")
+            text.append(line + "\n")
+    return text
+
+
+class ReviewScreen(StepScreen):
+    STEP_ID = "review"
+    BINDINGS = [Binding("ctrl+l", "app.launch", "Launch", priority=True)]
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="problems")
+        yield SpecForm(FIELDS, self.values(FIELDS), full_labels=True)
+        with Horizontal(id="actions"):
+            yield Button("Save preset  ctrl+s", id="save", variant="default")
+            yield Button("Launch  ctrl+l", id="launch", variant="success")
+        yield LoadingIndicator(id="launch-loading")
+        yield Static("", id="launch-status")
+        yield Static("Command", classes="section-title")
+        yield Static("", id="command")
+        yield Static("config.yaml", classes="section-title")
+        yield Static("", id="yaml")
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "launch_state", self._launch_state_changed)
+
+    def validation_changed(self, validation: Validation) -> None:
+        problems = self.query_one("#problems", Static)
+        problems.update(problems_text(validation))
+        problems.display = not validation.ok
+        self.query_one("#launch", Button).disabled = not validation.ok
+        spec = validation.spec
+        if spec is None:
+            self.query_one("#yaml", Static).update("(fix the marked fields to see the YAML)")
+            self.query_one("#command", Static).update("")
+            return
+        self.query_one("#yaml", Static).update(Syntax(spec.to_yaml(), "yaml", theme="ansi_dark"))
+        self.query_one("#command", Static).update(Text(self._command(spec), style="bold"))
+
+    def _command(self, spec: object) -> str:
+        from ftui.core.torchrun import display_command, resolve_nproc, torchrun_argv
+
+        report = self.wizard.hardware.value
+        nproc = resolve_nproc(spec, cuda_count=len(report.gpus) if report else 0)  # type: ignore[arg-type]
+        config = f"{self.wizard.runs_root}/{spec.name}-<timestamp>/config.yaml"  # type: ignore[attr-defined]
+        argv = torchrun_argv(spec, config, nproc_per_node=nproc)  # type: ignore[arg-type]
+        gpus = spec.launch.gpus  # type: ignore[attr-defined]
+        prefix = f"CUDA_VISIBLE_DEVICES={','.join(map(str, gpus))} " if gpus else ""
+        return prefix + display_command(argv)
+
+    def _launch_state_changed(self, state: Loaded) -> None:
+        self.query_one("#launch-loading").display = state.loading
+        status = self.query_one("#launch-status", Static)
+        text = Text()
+        if state.error:
+            text.append(state.error + "\n", style="bold red")
+        report = state.value
+        for field, message in getattr(report, "errors", []) or []:
+            text.append(f"✗ {field}: {message}\n", style="red")
+        for warning in getattr(report, "warnings", []) or []:
+            field, message = warning if isinstance(warning, tuple) else ("", warning)
+            text.append(f"! {field}: {message}\n" if field else f"! {message}\n", style="yellow")
+        if isinstance(report, str):
+            text.append(report, style="dim")
+        elif (
+            report is not None
+            and not state.loading
+            and not state.error
+            and not hasattr(report, "ok")
+        ):
+            text.append(f"Run started: {report}", style="bold green")
+        status.update(text)
+
+    @on(Button.Pressed, "#save")
+    def _save(self) -> None:
+        self.app.action_save_preset()  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#launch")
+    def _launch(self) -> None:
+        self.app.action_launch()  # type: ignore[attr-defined]

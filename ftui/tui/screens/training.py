@@ -1,0 +1,128 @@
+"""Training: optimisation settings, the effective batch, and whether it fits in memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.widgets import Static
+
+from ftui.tui.draft import Validation
+from ftui.tui.screens.base import StepScreen
+from ftui.tui.widgets.memory_panel import MemoryPanel, verdict_line
+from ftui.tui.widgets.spec_form import SpecForm
+from ftui.tui.workers import Loaded, core
+
+FIELDS = [
+    "train.epochs",
+    "train.max_steps",
+    "train.per_device_batch_size",
+    "train.gradient_accumulation_steps",
+    "train.learning_rate",
+    "train.lr_scheduler",
+    "train.warmup_steps",
+    "train.optimizer",
+    "train.weight_decay",
+    "model.dtype",
+    "train.gradient_checkpointing",
+    "train.eval_steps",
+    "train.save_steps",
+    "train.save_total_limit",
+    "train.logging_steps",
+    "train.seed",
+]
+
+
+def world_size(spec: Any, hardware: Loaded) -> int:
+    from ftui.core.torchrun import resolve_nproc
+
+    report = hardware.value
+    gpus = len(report.gpus) if report is not None else 0
+    return resolve_nproc(spec, cuda_count=gpus) * spec.launch.nnodes
+
+
+def free_memory(spec: Any, hardware: Loaded) -> tuple[int | None, str]:
+    """The least free memory among the chosen GPUs (or free RAM on CPU), and what it is."""
+    report = hardware.value
+    if report is None:
+        return None, "unknown"
+    if not report.gpus:
+        return report.ram_available, "CPU RAM"
+    chosen = spec.launch.gpus
+    gpus = [g for g in report.gpus if chosen is None or g.index in chosen] or report.gpus
+    return min(g.memory_free for g in gpus), f"least free of {len(gpus)} GPU(s)"
+
+
+class TrainingScreen(StepScreen):
+    STEP_ID = "training"
+
+    def compose_body(self) -> ComposeResult:
+        yield Static("", id="effective-batch", classes="summary")
+        yield Static("", id="memory-verdict", classes="summary")
+        yield Static("", id="precision-note", classes="notice")
+        yield SpecForm(FIELDS, self.values(FIELDS))
+        yield Static("Memory per device, estimated", classes="section-title")
+        yield MemoryPanel(id="memory")
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "hardware", lambda _: self._update())
+        self.watch(self.app, "model_facts", lambda _: self._update())
+
+    def validation_changed(self, validation: Validation) -> None:
+        self._update()
+
+    def _update(self) -> None:
+        spec, hardware = self.wizard.spec, self.wizard.hardware
+        batch = self.query_one("#effective-batch", Static)
+        verdict = self.query_one("#memory-verdict", Static)
+        memory = self.query_one(MemoryPanel)
+        if spec is None:
+            batch.update("Effective batch: fix the marked fields first")
+            verdict.update("")
+            memory.show(None, "fix the marked fields first")
+            return
+        world = world_size(spec, hardware)
+        per, accum = spec.train.per_device_batch_size, spec.train.gradient_accumulation_steps
+        batch.update(
+            Text.assemble(
+                f"Effective batch = {per} per device × {accum} accumulation × {world} "
+                "process(es) = ",
+                (str(per * accum * world), "bold"),
+                " rows per optimizer step",
+            )
+        )
+        self._precision_note(spec)
+        facts = self.wizard.model_facts
+        try:
+            if facts.value is None:
+                raise ValueError(facts.error or "reading the model…")
+            estimate = core("memory", "estimate_memory")(spec, facts.value, world)
+        except Exception as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            verdict.update(Text(f"Memory per device: not available ({reason})", style="dim"))
+            memory.show(None, reason)
+            return
+        free, where = free_memory(spec, hardware)
+        verdict.update(verdict_line(estimate, free, where, self._suggestion(estimate, free)))
+        memory.show(estimate)
+
+    def _precision_note(self, spec: Any) -> None:
+        """bf16 is only offered where it works: say so when the spec asks for it elsewhere."""
+        report = self.wizard.hardware.value
+        note = self.query_one("#precision-note", Static)
+        unsupported = report is not None and not report.bf16_supported
+        if spec.model.dtype == "bf16" and unsupported:
+            note.update("model.dtype bf16: not supported on this machine; use auto or fp16")
+        else:
+            note.update("")
+        note.display = bool(spec.model.dtype == "bf16" and unsupported)
+
+    def _suggestion(self, estimate: Any, free: int | None) -> str | None:
+        report = self.wizard.hardware.value
+        gpus = len(report.gpus) if report is not None else 0
+        bnb = bool(report is not None and report.bitsandbytes and gpus)
+        try:
+            return estimate.suggestion(free, gpus_available=max(gpus, 1), qlora=bnb)
+        except Exception:
+            return None

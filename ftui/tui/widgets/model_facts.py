@@ -1,0 +1,56 @@
+"""What the model is, from its config and tokenizer files: the parent calls `show(loaded)`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+from ftui.tui.workers import Loaded
+
+
+def human_count(n: int | None) -> str:
+    if n is None:
+        return "unknown"
+    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= size:
+            return f"{n / size:.2f}{unit}"
+    return str(n)
+
+
+def facts_table(facts: Any) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("architecture", f"{facts.architecture} ({facts.model_type})")
+    table.add_row("parameters", human_count(facts.num_params))
+    table.add_row("context length", str(facts.context_length or "unknown"))
+    table.add_row("layers / hidden", f"{facts.num_layers} layers · hidden {facts.hidden_size}")
+    table.add_row("chat template", "yes" if facts.has_chat_template else "no (base model)")
+    table.add_row("LoRA can target", ", ".join(facts.linear_module_names) or "none found")
+    where = (
+        "built in (made on this machine)"
+        if facts.name_or_path.startswith("builtin:")
+        else ("local files" if facts.is_local else "Hugging Face hub / cache")
+    )
+    table.add_row("source", where)
+    return table
+
+
+class ModelFactsPanel(Static):
+    def show(self, loaded: Loaded) -> None:
+        if loaded.loading:
+            self.update(Text("Reading the model's config and tokenizer…", style="dim"))
+        elif loaded.error:
+            self.update(Text(loaded.error, style="bold red"))
+        elif loaded.value is None:
+            self.update(Text("No model facts yet.", style="dim"))
+        else:
+            facts = loaded.value
+            parts: list[Any] = [facts_table(facts)]
+            if getattr(facts, "gated_hint", None):
+                parts.append(Text(f"Gated: {facts.gated_hint}", style="yellow"))
+            self.update(Group(*parts))

@@ -1,0 +1,207 @@
+"""Walk the whole wizard with the keyboard only and check the RunSpec it produces."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ftui.core.presets import resolve_spec
+from ftui.tui.screens.data import DataScreen
+from ftui.tui.screens.hardware import HardwareScreen
+from ftui.tui.screens.method import MethodScreen
+from ftui.tui.screens.model import ModelScreen
+from ftui.tui.screens.review import ReviewScreen
+from ftui.tui.screens.start import StartScreen
+from ftui.tui.screens.training import TrainingScreen
+from ftui.tui.widgets.spec_form import FieldRow, row_id
+from ftui.tui.widgets.step_list import StepList
+
+from .conftest import make_app, settle
+
+SCRATCH_YAML = """\
+name: scratch
+model:
+  name_or_path: builtin:demo-tiny-llama
+  revision: null
+  dtype: auto
+  attn_implementation: auto
+  trust_remote_code: false
+  quantization: none
+data:
+  source: my-data.jsonl
+  subset: null
+  split: train
+  eval_split: null
+  format: auto
+  columns:
+    prompt: question
+    response: answer
+  max_seq_len: 1024
+  packing: false
+template:
+  name: chatml
+  system_prompt: null
+  custom: null
+  train_on_input: false
+method:
+  kind: full
+  lora:
+    r: 8
+    alpha: 16.0
+    dropout: 0.05
+    target_modules:
+    - q_proj
+    - v_proj
+    modules_to_save: []
+    use_dora: false
+    use_rslora: false
+train:
+  epochs: 2.0
+  max_steps: null
+  per_device_batch_size: 4
+  gradient_accumulation_steps: 1
+  learning_rate: 0.0001
+  optimizer: adamw
+  weight_decay: 0.0
+  lr_scheduler: cosine
+  warmup_steps: 0
+  gradient_checkpointing: false
+  seed: 42
+  logging_steps: 10
+  eval_steps: null
+  save_steps: 500
+  save_total_limit: 2
+launch:
+  nproc_per_node: auto
+  gpus: null
+  nnodes: 1
+  node_rank: 0
+  rdzv_endpoint: null
+  strategy: ddp
+output:
+  root: runs
+generation:
+  max_new_tokens: 128
+  temperature: 0.0
+  top_k: 50
+  top_p: 1.0
+"""
+
+
+async def next_step(pilot, screen_type):  # type: ignore[no-untyped-def]
+    await pilot.press("ctrl+n")
+    await settle(pilot)
+    assert isinstance(pilot.app.screen, screen_type), pilot.app.screen
+
+
+def focused_row(app) -> str:  # type: ignore[no-untyped-def]
+    rows = [a for a in app.focused.ancestors if isinstance(a, FieldRow)]
+    return rows[0].path if rows else ""
+
+
+async def tab_to(pilot, path: str, limit: int = 40) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(limit):
+        if focused_row(pilot.app) == path:
+            return
+        await pilot.press("tab")
+    raise AssertionError(f"tab never reached {path}")
+
+
+async def test_walk_from_demo_preset_with_keyboard_only() -> None:
+    app = make_app(gpus=0, preset="demo")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, StartScreen)
+        for screen in (HardwareScreen, ModelScreen, DataScreen, MethodScreen):
+            await next_step(pilot, screen)
+        await next_step(pilot, TrainingScreen)
+        await tab_to(pilot, "train.learning_rate")
+        await pilot.press(*"0.001")
+        await tab_to(pilot, "train.warmup_steps")
+        await pilot.press("1", "0")
+        await next_step(pilot, ReviewScreen)
+        # back and forth keeps what was typed
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        row = app.screen.query_one(f"#{row_id('train.learning_rate')}", FieldRow)
+        assert row.control.value == "0.001"
+        await next_step(pilot, ReviewScreen)
+        expected = resolve_spec(
+            "demo", ["train.learning_rate=0.001", "train.warmup_steps=10"]
+        ).to_yaml()
+        assert app.spec is not None
+        assert app.spec.to_yaml() == expected
+
+
+async def test_walk_from_scratch_with_keyboard_only() -> None:
+    app = make_app(gpus=0)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("enter")  # "Start fresh" is the first preset option
+        await settle(pilot)
+        assert isinstance(app.screen, HardwareScreen)
+        assert app.preset_name is None
+        await next_step(pilot, ModelScreen)
+        await next_step(pilot, DataScreen)
+        await tab_to(pilot, "data.source")
+        await pilot.press(*"my-data.jsonl")
+        for _ in range(7):  # past the data fields to the prompt role of the column picker
+            if app.focused.id == "role-prompt":
+                break
+            await pilot.press("tab")
+        assert app.focused.id == "role-prompt"
+        await pilot.press(*"question", "tab", "tab", *"answer")
+        await next_step(pilot, MethodScreen)
+        # the method radio set has the cursor; full fine-tune is the first choice
+        await pilot.press("up", "up", "enter")
+        await settle(pilot)
+        await next_step(pilot, TrainingScreen)
+        await pilot.press(*"2")  # epochs (first field, its text selected on focus)
+        await tab_to(pilot, "train.learning_rate")
+        await pilot.press(*"1e-4")
+        await next_step(pilot, ReviewScreen)
+        await pilot.press(*"scratch")  # run name is the first field of Review
+        await settle(pilot)
+        assert app.validation.errors == {}
+        assert app.spec is not None
+        assert app.spec.to_yaml() == SCRATCH_YAML
+
+
+async def test_invalid_field_is_marked_in_place_and_on_the_step_list() -> None:
+    app = make_app(gpus=0, preset="demo", step="training", field="train.learning_rate")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"fast")
+        await pilot.pause()
+        row = app.screen.query_one(f"#{row_id('train.learning_rate')}", FieldRow)
+        assert row.has_class("-invalid")
+        assert "train.learning_rate: expected a positive number, got 'fast'" in row.errors
+        assert "training" in app.screen.query_one(StepList).invalid
+        assert app.spec is None
+        # another step still shows Training as invalid, and the typed text survives the trip
+        await pilot.press("ctrl+p")
+        await settle(pilot)
+        assert "training" in app.screen.query_one(StepList).invalid
+        await pilot.press("ctrl+n")
+        await settle(pilot)
+        row = app.screen.query_one(f"#{row_id('train.learning_rate')}", FieldRow)
+        assert row.control.value == "fast" and row.has_class("-invalid")
+
+
+async def test_contradiction_marks_both_fields() -> None:
+    app = make_app(gpus=0, preset="demo", step="training", field="train.eval_steps")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("5", "0")
+        await pilot.pause()
+        assert set(app.validation.errors) >= {"train.eval_steps", "data.eval_split"}
+        assert app.screen.query_one(StepList).invalid >= {"training", "data"}
+
+
+async def test_open_field_focuses_it(tmp_path: Path) -> None:
+    app = make_app(gpus=0, preset="demo")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        app.open_field("method.lora.r")
+        await settle(pilot)
+        assert isinstance(app.screen, MethodScreen)
+        assert focused_row(app) == "method.lora.r"
