@@ -66,9 +66,9 @@ def default_template(tokenizer: Any) -> tuple[str, str]:
     family = chat_template_family(getattr(tokenizer, "chat_template", None))
     if family is None:
         return "alpaca", "the model has no chat template (a base model): an instruction template"
-    label = FAMILY_LABELS.get(family, "its own")
+    label = FAMILY_LABELS.get(family, "custom")
     if _renders_prefixes(tokenizer):
-        return "tokenizer", f"the model's tokenizer carries a chat template ({label}): use it"
+        return "tokenizer", f"the model's tokenizer carries its own {label} chat template"
     if family in CHAT_FAMILIES:
         return family, (
             f"the model's {label} chat template does not render conversation prefixes "

@@ -75,9 +75,9 @@ def sparkline(bins: list[Any], cut: int, suggested: int, width: int = SPARK_WIDT
         else:
             char = BLOCKS[level] if level else "·"
             out.append(char, style="dim" if not level else "red" if b.lo > cut else "cyan")
-    out.append(f"  0–{shown[-1].hi}", style="dim")
-    out.append(f"   ┃ max_seq_len {cut}", style="yellow")
-    out.append(f"   99% of rows fit in {suggested}", style="bold")
+    out.append(f" 0–{shown[-1].hi}", style="dim")
+    out.append(f"  ┃ cut {cut}", style="yellow")
+    out.append(f"  99% fit in {suggested}", style="bold")
     return out
 
 
@@ -117,7 +117,12 @@ class MaskLens(Vertical, can_focus=True):
         yield Static("", id="lens-stats")
         with Horizontal(id="lens-histogram-line"):
             yield Static("", id="lens-histogram")
-            yield Button("Use it", id="lens-use-len", compact=True)
+            yield Button(
+                "max_seq_len",
+                id="lens-use-len",
+                compact=True,
+                tooltip="Set data.max_seq_len to the length that keeps 99% of rows whole",
+            )
         with Horizontal(id="lens-nav"):
             yield Button("◀", id="lens-prev", compact=True)
             yield Static("", id="lens-position")
@@ -162,7 +167,7 @@ class MaskLens(Vertical, can_focus=True):
         self.query_one("#lens-histogram", Static).update(
             sparkline(st.histogram(bins=40), st.max_seq_len, st.suggested_max_len())
         )
-        self.query_one("#lens-use-len", Button).label = f"Use {st.suggested_max_len()}"
+        self.query_one("#lens-use-len", Button).label = f"max_seq_len={st.suggested_max_len()}"
         self._refresh_row()
 
     def _refresh_row(self) -> None:
