@@ -288,9 +288,15 @@ def _tokenizer_template(
     return out
 
 
-def stop_strings(spec: TemplateSection) -> list[str]:
-    """Text that ends an answer at generation time (besides the tokenizer's EOS)."""
-    return {"chatml": ["<|im_end|>"], "llama3": ["<|eot_id|>"]}.get(spec.name, [])
+def stop_strings(spec: TemplateSection, tokenizer: Any = None) -> list[str]:
+    """Text that ends an answer at generation time (besides the tokenizer's EOS). For the
+    model's own template (`tokenizer`) the end-of-turn marker of its family."""
+    name = spec.name
+    if name == "tokenizer" and tokenizer is not None:
+        from ftui.core.template_check import chat_template_family
+
+        name = chat_template_family(getattr(tokenizer, "chat_template", None)) or name
+    return {"chatml": ["<|im_end|>"], "llama3": ["<|eot_id|>"]}.get(name, [])
 
 
 def tokenize_segments(

@@ -243,3 +243,12 @@ def test_custom_template_checked_as_you_type(text, roles, problem):
         assert found == []
     else:
         assert any(problem in p for p in found), found
+
+
+def test_stop_strings_of_the_models_own_template_follow_its_family():
+    from ftui.core.templates import stop_strings
+
+    assert stop_strings(TemplateSection(name="tokenizer"), tokenizer("chatml")) == ["<|im_end|>"]
+    assert stop_strings(TemplateSection(name="tokenizer"), tokenizer("llama3")) == ["<|eot_id|>"]
+    assert stop_strings(TemplateSection(name="chatml")) == ["<|im_end|>"]
+    assert stop_strings(TemplateSection(name="alpaca"), tokenizer("chatml")) == []

@@ -173,3 +173,25 @@ def test_snapshot(
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(120, 36), run_before=show)
+
+
+async def test_a_fresh_spec_takes_the_template_the_model_suggests(tmp_path: Path) -> None:
+    from ftui.core.spec import spec_from_dict
+    from ftui.tui.app import FtuiApp
+
+    source = write_odd_csv(tmp_path)
+    spec = spec_from_dict(
+        {"model": {"name_or_path": str(tiny_model("base"))}, "data": {"source": str(source)}}
+    )
+    app = FtuiApp(spec, preset_name=None, nvml=FakeNvml(0), step="template")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert app.spec.template.name == "alpaca"  # a base model: an instruction template
+        app.apply_changes({"template.name": "chatml"})  # the user's choice is kept
+        app.open_step("template")
+        await settle(pilot)
+        assert app.spec.template.name == "chatml"
+    preset = wizard(source, "template")  # a preset's template is never replaced
+    async with preset.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert preset.spec.template.name == "chatml"

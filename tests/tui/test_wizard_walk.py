@@ -42,7 +42,7 @@ data:
   max_seq_len: 1024
   packing: false
 template:
-  name: chatml
+  name: tokenizer
   system_prompt: null
   custom: null
   train_on_input: false

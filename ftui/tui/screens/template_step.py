@@ -9,6 +9,7 @@ template, the mapping, max_seq_len or the model change.
 from __future__ import annotations
 
 import json
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Button, Label, Static, TextArea
 
+from ftui.core.spec import TemplateSection
 from ftui.tui.draft import Validation
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.base import StepScreen
@@ -26,6 +28,11 @@ from ftui.tui.widgets.spec_form import FieldRow, SpecForm
 
 FIELDS = ["template.name", "template.system_prompt", "template.train_on_input"]
 LENS_ROWS = 20
+DEFAULT_TEMPLATE = TemplateSection().name
+# Drafts whose template already followed the model once: a fresh spec (no preset) takes the
+# model's suggested template the first time this step shows it, and never again after, so a
+# choice the user makes here is kept. Keyed weakly by the app's draft object.
+_FOLLOWED: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 class TemplateStepScreen(StepScreen):
@@ -105,7 +112,19 @@ class TemplateStepScreen(StepScreen):
             lens.fail(event.error or "\n".join(report.errors))
         else:
             lens.show(report.lens)
+        self._follow_model()
         self._show_advice()
+
+    def _follow_model(self) -> None:
+        """A fresh spec still on the default template takes the one the model suggests."""
+        draft = self.wizard.draft
+        name = self.report.suggested[0] if self.report is not None else ""
+        if draft in _FOLLOWED or not name or self.wizard.preset_name is not None:
+            return
+        _FOLLOWED.add(draft)
+        if self.value("template.name") == DEFAULT_TEMPLATE and name != DEFAULT_TEMPLATE:
+            self._set_template(name)
+            self.notify(f"Template {name}: {self.report.suggested[1]}", title="Follows the model")
 
     def _show_advice(self) -> None:
         report = self.report
@@ -147,14 +166,16 @@ class TemplateStepScreen(StepScreen):
     def _use_suggested(self, event: Button.Pressed) -> None:
         event.stop()
         if self.report is not None and self.report.suggested[0]:
-            name = self.report.suggested[0]
-            changes: dict[str, Any] = {"template.name": name}
-            if name != "custom":
-                changes["template.custom"] = None
-            self.post_message(SpecChanged(changes))
-            for row in self.query(FieldRow):
-                if row.path == "template.name":
-                    row.set_value(name)
+            self._set_template(self.report.suggested[0])
+
+    def _set_template(self, name: str) -> None:
+        changes: dict[str, Any] = {"template.name": name}
+        if name != "custom":
+            changes["template.custom"] = None
+        self.post_message(SpecChanged(changes))
+        for row in self.query(FieldRow):
+            if row.path == "template.name":
+                row.set_value(name)
 
     @on(MaskLens.MaxLenSuggested)
     def _max_len(self, event: MaskLens.MaxLenSuggested) -> None:
