@@ -81,11 +81,11 @@ def _parquet_rows(path: Path, skip: int, n: int) -> tuple[list[dict[str, Any]], 
     return rows, list(pf.schema_arrow.names), pf.metadata.num_rows
 
 
-def _count_lines(path: Path) -> int | None:
+def _count_lines(path: Path, blank: bool = False) -> int | None:
     if path.stat().st_size > 256 * 2**20:
         return None
     with path.open("rb") as fh:
-        return sum(1 for line in fh if line.strip())
+        return sum(1 for line in fh if blank or line.strip())
 
 
 def preview_rows(data: DataSection, n: int = 20, split: str | None = None) -> DataPreview:
@@ -121,10 +121,10 @@ def preview_rows(data: DataSection, n: int = 20, split: str | None = None) -> Da
         rows, columns = _csv_rows(first, start, take), _csv_columns(first)
         total = None if (c := _count_lines(first)) is None else max(0, c - 1)
     elif suffix == ".txt":
-        with first.open(encoding="utf-8") as fh:
-            lines = (ln.rstrip("\n") for ln in fh if ln.strip())
+        with first.open(encoding="utf-8") as fh:  # blank lines are rows, as datasets reads them
+            lines = (ln.rstrip("\n") for ln in fh)
             rows = [{"text": t} for t in itertools.islice(lines, start, start + take)]
-        columns, total = ["text"], _count_lines(first)
+        columns, total = ["text"], _count_lines(first, blank=True)
     else:  # a small .json file: parse it whole
         value = json.loads(first.read_text("utf-8") or "[]")
         items = (

@@ -165,5 +165,27 @@ def test_eval_split_as_named_split_slice_and_fraction(tmp_path):
 def test_hub_choices_offline_say_so():
     from ftui.core.data_preview import hub_choices
 
-    with pytest.raises(DataError, match="offline \\(HF_HUB_OFFLINE=1\\): type the subset and split"):
+    with pytest.raises(
+        DataError, match="offline \\(HF_HUB_OFFLINE=1\\): type the subset and split"
+    ):
         hub_choices("EdinburghNLP/xsum")
+
+
+def test_plain_text_file_and_tsv(tmp_path):
+    txt = tmp_path / "corpus.txt"
+    txt.write_text("The first line of text.\n\nThe second line.\n")
+    pv = preview_rows(DataSection(source=str(txt)), n=10)
+    texts = [{"text": "The first line of text."}, {"text": ""}, {"text": "The second line."}]
+    assert pv.rows == texts and pv.total_rows == 3
+    assert load_split(DataSection(source=str(txt)))[:] == {"text": [t["text"] for t in texts]}
+    det = detect_format(pv.columns, pv.rows)
+    assert (det.format, det.style, det.columns) == ("text", "plain", {"text": "text"})
+    tsv = tmp_path / "pairs.tsv"
+    tsv.write_text("question\tanswer\nWhy?\tBecause.\nHow?\tLike this.\n")
+    pv = preview_rows(DataSection(source=str(tsv)), n=10)
+    assert pv.total_rows == 2 and pv.rows[1] == {"question": "How?", "answer": "Like this."}
+    assert detect_format(pv.columns, pv.rows).columns == {
+        "prompt": "question",
+        "response": "answer",
+    }
+    assert len(load_split(DataSection(source=str(tsv)))) == 2  # what training reads agrees
