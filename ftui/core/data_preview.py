@@ -126,12 +126,13 @@ def preview_rows(data: DataSection, n: int = 20, split: str | None = None) -> Da
             rows = [{"text": t} for t in itertools.islice(lines, start, start + take)]
         columns, total = ["text"], _count_lines(first, blank=True)
     else:  # a small .json file: parse it whole
-        value = json.loads(first.read_text("utf-8") or "[]")
-        items = (
-            value
-            if isinstance(value, list)
-            else next((v for v in value.values() if isinstance(v, list)), [])
-        )
+        try:
+            value = json.loads(first.read_text("utf-8") or "[]")
+        except ValueError:  # JSON lines in a .json file: datasets reads those too
+            return _via_datasets(data, source, split, n)
+        if not isinstance(value, list):  # read it the way training will
+            return _via_datasets(data, source, split, n)
+        items = value
         rows = [r for r in items[start : start + take] if isinstance(r, dict)]
         columns, total = list(dict.fromkeys(k for r in rows for k in r)), len(items)
     if total is not None:
