@@ -228,8 +228,20 @@ def _disk_needed(spec: RunSpec) -> int:
     return int(estimate_disk(spec, facts))
 
 
+def check_strategy(spec: RunSpec, report: PreflightReport) -> None:
+    if spec.launch.strategy == "ddp":
+        return
+    from ftui.core.hardware import detect_hardware
+    from ftui.core.sharding import strategy_problem
+
+    problem = strategy_problem(spec, detect_hardware().backend)
+    if problem:
+        report.error("launch.strategy", problem)
+
+
 def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
     report = PreflightReport()
+    check_strategy(spec, report)
     tokenizer = check_model(spec, report)
     if tokenizer is not None:
         if tokenizer.pad_token_id is None and tokenizer.eos_token is not None:

@@ -249,6 +249,11 @@ def _sharding_args(spec: RunSpec) -> dict[str, Any]:
         raise RuntimeError(
             f"launch.strategy: {spec.launch.strategy} is not available: {exc}"
         ) from None
+    from ftui.core.sharding import strategy_problem
+
+    problem = strategy_problem(spec, "cuda" if cuda_available() else "cpu")
+    if problem:  # never fall back to DDP silently
+        raise RuntimeError(problem)
     return sharding_training_args(spec, None)
 
 

@@ -97,6 +97,9 @@ def test_workflow_preset_trains(preset, data_kind, tiny_llama, tmp_path):
             "train.save_steps=3",
             "train.eval_steps=null" if not extra else "train.eval_steps=2",
             "launch.nproc_per_node=1",
+            # accelerate enables FSDP only on GPUs (preflight and the worker refuse it on a
+            # CPU rather than fall back silently): the CPU run uses DDP.
+            "launch.strategy=ddp",
             *extra,
         ],
     )
@@ -105,6 +108,7 @@ def test_workflow_preset_trains(preset, data_kind, tiny_llama, tmp_path):
     assert spec.data.columns == original.data.columns and spec.data.format == original.data.format
     assert spec.train.optimizer == original.train.optimizer
     assert spec.train.learning_rate == original.train.learning_rate
+    assert spec.train.gradient_checkpointing == original.train.gradient_checkpointing
     run_dir = launch(spec)
     status = wait_for_status(run_dir)
     assert status["status"] == "completed", _logs(run_dir)
@@ -130,3 +134,16 @@ def test_8bit_preset_needs_cuda():
 
     with pytest.raises(RuntimeError, match="needs a CUDA GPU and bitsandbytes"):
         _quantization_kwargs(spec, torch.float32)
+
+
+def test_fsdp_is_refused_on_cpu_not_silently_dropped(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("has CUDA: FSDP runs there")
+    from ftui.core.preflight import PreflightReport, check_strategy
+
+    report = PreflightReport()
+    check_strategy(resolve_spec("llama2-13b-full"), report)
+    assert report.errors and report.errors[0][0] == "launch.strategy"
+    assert "needs GPUs" in report.errors[0][1]

@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_monitor import SIZE, fixed_sample, poll_until
+from .test_monitor import SIZE, fixed_sample, poll_until
 
 from ftui.core.checkpoints import checkpoint_problem, list_checkpoints
 from ftui.core.events import read_events
