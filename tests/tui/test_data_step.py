@@ -128,6 +128,8 @@ async def test_custom_template_is_checked_as_you_type(tmp_path: Path) -> None:
         await settle(pilot)
         problems = app.screen.query_one("#template-problems", Static)
         assert not problems.display
+        hint = text_of(app, "#custom-hint")
+        assert hint.startswith("placeholders: {prompt} {system}")  # no input column mapped
         area = app.screen.query_one("#custom-template", TextArea)
         area.text = "Doc: {prompt}\n{input}\nSum: {respons}"
         await settle(pilot)

@@ -59,6 +59,7 @@ class TemplateStepScreen(StepScreen):
         with Horizontal(id="custom-line", classes="field-line"):
             yield Label("custom", classes="field-label")
             yield TextArea(self.value("template.custom") or "", id="custom-template", compact=True)
+        yield Static("", id="custom-hint", classes="note")
         yield Static("", id="template-problems")
         with Horizontal(id="template-actions"):
             yield Static("", id="template-suggestion")
@@ -114,6 +115,7 @@ class TemplateStepScreen(StepScreen):
             lens.show(report.lens)
         self._follow_model()
         self._show_advice()
+        self._show_custom_problems()  # the detected mapping may be new
 
     def _follow_model(self) -> None:
         """A fresh spec still on the default template takes the one the model suggests."""
@@ -145,12 +147,20 @@ class TemplateStepScreen(StepScreen):
 
         is_custom = self.value("template.name") == "custom"
         self.query_one("#custom-line").display = is_custom
+        self.query_one("#custom-hint").display = is_custom
         problems: list[str] = []
         if is_custom:
             roles = self.value("data.columns") or {}
             if not roles and self.report is not None and self.report.detection is not None:
                 roles = self.report.detection.columns
             problems = check_custom(self.value("template.custom") or "", set(roles) or None)
+            mapped = set(roles) | ({"prompt", "response"} if "messages" in roles else set())
+            usable = [p for p in ("prompt", "input", "system") if p in mapped or p == "system"]
+            self.query_one("#custom-hint", Static).update(
+                "placeholders: "
+                + " ".join("{" + p + "}" for p in usable)
+                + "  and {response} once, at the end"
+            )
         box = self.query_one("#template-problems", Static)
         box.update("\n".join(problems))
         box.display = bool(problems)
