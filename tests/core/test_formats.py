@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ftui.core.data import DataError, load_split, resolve_mapping, row_to_conversation
 from ftui.core.data_preview import preview_rows
@@ -189,3 +191,27 @@ def test_plain_text_file_and_tsv(tmp_path):
         "response": "answer",
     }
     assert len(load_split(DataSection(source=str(tsv)))) == 2  # what training reads agrees
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.text(alphabet="abcdefgh_ ", min_size=1, max_size=12), min_size=1, max_size=5, unique=True
+    ),
+    st.data(),
+)
+def test_detection_maps_only_real_columns_and_explains_itself(columns, data):
+    cell = st.one_of(st.text(max_size=40), st.none(), st.integers())
+    rows = data.draw(
+        st.lists(st.fixed_dictionaries({c: cell for c in columns}), min_size=1, max_size=6)
+    )
+    try:
+        det = detect_format(columns, rows)
+    except DataError as exc:
+        assert str(exc).startswith("data.format: cannot tell the format from columns")
+        return
+    assert set(det.columns.values()) <= set(columns)
+    assert sorted(det.ignored + list(dict.fromkeys(det.columns.values()))) == sorted(columns)
+    assert det.reasons and det.format in ("chat", "instruction", "prompt_completion", "text")
+    for row in rows:
+        row_to_conversation(row, det)  # never raises on the rows it was detected from

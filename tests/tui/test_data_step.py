@@ -197,3 +197,15 @@ async def test_a_fresh_spec_takes_the_template_the_model_suggests(tmp_path: Path
     async with preset.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         assert preset.spec.template.name == "chatml"
+
+
+async def test_a_hub_dataset_offline_says_so() -> None:
+    app = wizard("nobody/nothing-here", "data")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert "offline (HF_HUB_OFFLINE=1): type the subset and split" in text_of(
+            app, "#hub-choices"
+        )
+        caption = text_of(app, "#preview-caption")
+        assert caption.startswith("data.") and "cannot preview 'nobody/nothing-here'" in caption
+        assert app.screen.query_one(ColumnMapper).available == []
