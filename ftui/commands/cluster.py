@@ -52,13 +52,18 @@ def _emit(text: str, out: str | None, executable: bool = False) -> None:
 
 
 def _config_path(args, spec) -> str:  # type: ignore[no-untyped-def]
-    """SPEC itself when it is a file used as is; else the resolved spec written to --config."""
-    given = Path(args.spec)
-    if args.config is None and given.is_file() and not args.overrides:
-        return str(given.resolve())
-    target = Path(args.config or f"{spec.name}.yaml")
+    """The worker's run dir is its config's folder, so the resolved spec is written to a new
+    run dir under output.root (or to --config, whose folder becomes the run dir)."""
+    from ftui.core.launch import new_run_dir
+
+    target = Path(args.config) if args.config else new_run_dir(spec) / "config.yaml"
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     spec.save(target)
-    print(f"wrote the resolved spec to {target}; every node reads it there", file=sys.stderr)
+    print(
+        f"wrote {target}: every node reads it at this path (shared storage, or copy it); "
+        "events, logs and checkpoints go next to it",
+        file=sys.stderr,
+    )
     return str(target.resolve())
 
 
@@ -80,6 +85,7 @@ def _slurm(args, spec) -> int:  # type: ignore[no-untyped-def]
         args.config or default_slurm_config_path(spec),
         args.nnodes or spec.launch.nnodes,
         gpus,
+        python=sys.executable,
         partition=args.partition,
         time_limit=args.time_limit,
         account=args.account,

@@ -12,8 +12,6 @@ from typing import Any
 
 from ftui.commands._common import fail
 
-DEFAULT_ROOT = "runs"
-
 
 def register(sub: argparse._SubParsersAction) -> None:
     runs = sub.add_parser("runs", help="list runs with their status")
@@ -31,6 +29,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--plain",
         action="store_true",
         help="print progress lines without the UI until the run ends",
+    )
+    monitor.add_argument(
+        "--stall-after",
+        type=float,
+        default=600.0,
+        metavar="SECONDS",
+        help="flag the run as stalled after this long without a new step (default: 600)",
     )
     monitor.set_defaults(handler=cmd_monitor)
 
@@ -51,21 +56,31 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _add_root(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--root", default=DEFAULT_ROOT, help=f"where runs live (default: {DEFAULT_ROOT}/)"
+        "--root",
+        type=Path,
+        default=None,
+        help="where runs live (default: runs/ in this directory, or $FTUI_RUNS)",
     )
+
+
+def _root(args: argparse.Namespace) -> Path:
+    from ftui.core.locations import default_runs_root
+
+    return args.root if args.root is not None else default_runs_root()
 
 
 def _resolve(args: argparse.Namespace) -> Path | int:
     from ftui.core.runs import RunNotFound, find_run, list_runs
 
+    root = _root(args)
     if getattr(args, "run", None) is None:
-        runs = list_runs(args.root)
+        runs = list_runs(root)
         if not runs:
-            return fail(f"no runs under {args.root}/ (use --root DIR)")
+            return fail(f"no runs under {root}/ (use --root DIR)")
         live = [r for r in runs if r.live]
         return (live or runs)[0].path
     try:
-        return find_run(args.run, args.root)
+        return find_run(args.run, root)
     except RunNotFound as error:
         return fail(str(error))
 
@@ -76,15 +91,15 @@ def cmd_runs(args: argparse.Namespace) -> int:
     if args.ui:
         from ftui.tui.monitor_app import RunsApp
 
-        RunsApp(args.root).run()
+        RunsApp(_root(args)).run()
         return 0
-    runs = list_runs(args.root)
+    runs = list_runs(_root(args))
     if args.json:
         for info in runs:
             print(json.dumps({**asdict(info), "path": str(info.path)}))
         return 0
     if not runs:
-        print(f"no runs under {args.root}/")
+        print(f"no runs under {_root(args)}/")
         return 0
     width = max(len(r.name) for r in runs)
     for info in runs:
@@ -126,13 +141,23 @@ def describe(event: dict[str, Any], total: Any) -> str | None:
     return None
 
 
-def follow_plain(run_dir: Path, poll_s: float = 1.0, out: Any = None) -> int:
-    """Print the run's history, then new lines, until it ends. 0 when it completed."""
+def follow_plain(
+    run_dir: Path, poll_s: float = 1.0, out: Any = None, stall_after_s: float = 600.0
+) -> int:
+    """Print the run's history, then new lines, until it ends. 0 when it completed.
+    A run seen live here rings the bell and notifies the desktop when it ends or stalls."""
+    from ftui.core.notify import desktop_notify, run_event_message, terminal_bell
     from ftui.core.watch import RunWatcher
 
     out = out or sys.stdout
-    watcher = RunWatcher(run_dir)
+    watcher = RunWatcher(run_dir, stall_after_s=stall_after_s)
     total: Any = None
+    stalled = seen_live = False
+
+    def announce(status: str, reason: str) -> None:
+        terminal_bell(out)
+        desktop_notify(*run_event_message(run_dir.name, status, reason))
+
     print(f"run {run_dir}", file=out, flush=True)
     while True:
         update = watcher.poll()
@@ -142,15 +167,20 @@ def follow_plain(run_dir: Path, poll_s: float = 1.0, out: Any = None) -> int:
             line = describe(event, total)
             if line:
                 print(line, file=out, flush=True)
-        if update.stalled:
-            print("stalled: no new step for a while", file=out, flush=True)
         info = update.info
+        seen_live = seen_live or info.live
+        if update.stalled and not stalled:
+            print(f"stalled: no new step for {stall_after_s:.0f} s", file=out, flush=True)
+            announce("stalled", f"no new step for {stall_after_s:.0f} s")
+        stalled = update.stalled
         if not info.live and info.status in ("completed", "stopped", "failed", "unknown"):
             print(f"run {info.status}" + (f": {info.reason}" if info.reason else ""), file=out)
             if update.failure is not None:
                 print(f"{update.failure.message}\nfix: {update.failure.hint}", file=out)
             if info.resumable:
                 print(f"resume with: ftui resume {run_dir}", file=out)
+            if seen_live and info.status != "stopped":
+                announce(info.status, info.reason)
             return 0 if info.status == "completed" else 1
         time.sleep(poll_s)
 
@@ -160,21 +190,31 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if isinstance(run_dir, int):
         return run_dir
     if args.plain:
-        return follow_plain(run_dir)
+        return follow_plain(run_dir, stall_after_s=args.stall_after)
     from ftui.tui.monitor_app import MonitorApp
 
-    MonitorApp(run_dir).run()
+    MonitorApp(run_dir, stall_after_s=args.stall_after).run()
     return 0
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
     from ftui.core.launch import kill_run, request_stop
-    from ftui.core.runs import run_status
+    from ftui.core.runs import kill_leftovers, run_status
 
     run_dir = _resolve(args)
     if isinstance(run_dir, int):
         return run_dir
     info = run_status(run_dir)
+    if not info.live and info.leftover_pids:
+        if not args.kill:
+            return fail(
+                f"{info.name}'s launcher is gone but {len(info.leftover_pids)} of its processes"
+                " still run; `--kill` ends them",
+                code=1,
+            )
+        count = kill_leftovers(run_dir)
+        print(f"killed the {count} processes left behind by {info.name}")
+        return 0
     if not info.live:
         return fail(f"{info.name} is not running (status: {info.status})", code=1)
     if args.kill:

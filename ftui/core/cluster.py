@@ -10,7 +10,6 @@ from the rendezvous itself).
 from __future__ import annotations
 
 import errno
-import hashlib
 import shlex
 import socket
 from dataclasses import dataclass, field
@@ -45,11 +44,9 @@ class NodeCommand:
 
 
 def default_rdzv_id(spec: RunSpec) -> str:
-    """The same on every node that computes it from the same spec, different between specs."""
-    same = spec.model_copy(deep=True)
-    same.launch.node_rank = 0  # the one launch field that differs between nodes
-    digest = hashlib.sha1(same.to_yaml().encode()).hexdigest()[:8]
-    return f"{spec.name}-{digest}"
+    """The run name, as torchrun_argv (and so `ftui run` on each node) uses: every node that
+    starts the same spec, whichever way, joins the same rendezvous."""
+    return spec.name
 
 
 def parse_endpoint(endpoint: str) -> tuple[str, int]:
@@ -262,3 +259,24 @@ def default_slurm_config_path(spec: RunSpec) -> str:
     root = spec.output.root.rstrip("/") or "."
     base = root if root.startswith("/") else f"$SLURM_SUBMIT_DIR/{root}"
     return f"{base}/{spec.name}-slurm-$SLURM_JOB_ID/config.yaml"
+
+
+def launch_problems(spec: RunSpec, backend: str, timeout: float = 5.0) -> list[str]:
+    """What stops this node from starting its part of the run (for preflight): the sharding
+    strategy on this hardware (HardwareReport.backend) and, with several nodes, the
+    rendezvous endpoint (node 0 must be able to listen on it, the others to reach it)."""
+    from ftui.core.sharding import strategy_problem
+
+    problems = []
+    strategy = strategy_problem(spec, backend)
+    if strategy:
+        problems.append(strategy)
+    la = spec.launch
+    if la.nnodes > 1:
+        if backend == "mps":
+            problems.append("launch.nnodes: multi-node runs need CUDA or ROCm GPUs, not MPS")
+        if la.rdzv_endpoint:
+            found = check_rendezvous(la.rdzv_endpoint, timeout, hosting=la.node_rank == 0)
+            if found:
+                problems.append(f"launch.rdzv_endpoint: {found}")
+    return problems

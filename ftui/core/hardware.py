@@ -98,8 +98,11 @@ def _nvml_gpus(nvml: Any) -> tuple[list[GpuInfo], bool] | None:
         gpus: list[GpuInfo] = []
         bf16 = True
         for i in range(int(nvml.nvmlDeviceGetCount())):
-            h = nvml.nvmlDeviceGetHandleByIndex(i)
-            mem = nvml.nvmlDeviceGetMemoryInfo(h)
+            try:
+                h = nvml.nvmlDeviceGetHandleByIndex(i)
+                mem = nvml.nvmlDeviceGetMemoryInfo(h)
+            except Exception:  # a GPU that fell off the bus: list the others
+                continue
             util = _try(nvml.nvmlDeviceGetUtilizationRates, h)
             temp = _try(nvml.nvmlDeviceGetTemperature, h, getattr(nvml, "NVML_TEMPERATURE_GPU", 0))
             power = _try(nvml.nvmlDeviceGetPowerUsage, h)
@@ -233,11 +236,18 @@ def detect_hardware(nvml: Any = None) -> HardwareReport:
         report.backend = "nvml"
         report.gpus, report.bf16_supported = found
         report.bitsandbytes = _has_bitsandbytes()
-        report.notice = (
-            ""
-            if report.bf16_supported
-            else ("bf16 needs compute capability 8.0 (Ampere) or newer: these GPUs train in fp16.")
-        )
+        notes = []
+        if not report.bf16_supported:
+            notes.append(
+                "bf16 needs compute capability 8.0 (Ampere) or newer: these GPUs train in fp16."
+            )
+        visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+        if visible is not None:
+            notes.append(
+                f"CUDA_VISIBLE_DEVICES={visible} is set here; the indices shown are the "
+                "physical (nvidia-smi) ones, and launch.gpus replaces it for the run."
+            )
+        report.notice = " ".join(notes)
         return report
     try:
         return _torch_report(report)

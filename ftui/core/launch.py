@@ -125,53 +125,35 @@ def request_stop(run_dir: Path) -> bool:
 
 
 def kill_run(run_dir: Path, grace_s: float = 10.0) -> bool:
-    """SIGTERM the whole process group, then SIGKILL after grace_s. True if it was live."""
+    """End the whole process tree: SIGTERM to the run's process group, SIGKILL after grace_s,
+    then wait until no member is left. Also ends ranks left behind by a supervisor that died.
+    True if anything was running."""
+    from ftui.core.runs import group_members, kill_leftovers
+
     info = read_run_json(run_dir)
     pid, start = info.get("pid"), info.get("pid_start_time")
     if not is_process_alive(pid, start):
-        return False
+        return kill_leftovers(run_dir) > 0
+    pgid = int(pid)
     try:
-        os.killpg(int(pid), signal.SIGTERM)
+        os.killpg(pgid, signal.SIGTERM)
     except ProcessLookupError:
         return False
-    deadline = time.time() + grace_s
-    while time.time() < deadline:
-        if not _group_alive(int(pid)):
-            break
+    deadline = time.monotonic() + grace_s
+    while group_members(pgid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if _group_alive(int(pid)):
+    if group_members(pgid):
         try:
-            os.killpg(int(pid), signal.SIGKILL)
+            os.killpg(pgid, signal.SIGKILL)
         except ProcessLookupError:
             pass
+        deadline = time.monotonic() + 5.0
+        while group_members(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
     status = last_status(read_events(run_dir))
     if not status or status.get("status") not in TERMINAL_STATUSES:
         append_event(run_dir, "status", status="stopped", reason="killed by the user")
     return True
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # Zombies keep the group "alive" for killpg(0); look for a live member in /proc.
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return True
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = raw.rsplit(")", 1)[-1].split()
-        if len(fields) > 2 and fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
-            return True
-    return False
 
 
 def resume(run_dir: Path) -> Path:

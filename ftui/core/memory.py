@@ -154,7 +154,7 @@ def _optimizer_bytes(spec: Any, param_bytes: float) -> float:
 def _layer_activation_bytes(spec: Any, facts: ModelFacts, act: int) -> float:
     """Bytes autograd keeps per token for one decoder layer without checkpointing."""
     h, i = facts.hidden_size, facts.intermediate_size or 4 * facts.hidden_size
-    kv = facts.num_kv_heads * (h // max(1, facts.num_heads))
+    kv = facts.num_kv_heads * (facts.head_dim or h // max(1, facts.num_heads))
     lse = 4 * facts.num_heads  # sdpa's fp32 logsumexp
     if spec.method.kind == "full":
         if spec.model.dtype == "fp16":  # fp32 residual stream and norms; fp16 linear inputs
@@ -284,3 +284,33 @@ def check_disk(path: str | Path, needed: int) -> str | None:
 def with_world_size(est: MemoryEstimate, world_size: int) -> MemoryEstimate:
     """The same spec across a different number of ranks."""
     return estimate_memory(est.spec, est.facts, world_size)  # type: ignore[arg-type]
+
+
+@dataclass
+class FitReport:
+    """The Training step's line: what one rank needs against the chosen GPUs' free memory."""
+
+    estimate: MemoryEstimate
+    free_bytes: int
+    needed_bytes: int
+    verdict: str
+    suggestion: str | None
+    device: str  # "GPU" or "RAM"
+
+
+def fit_on(spec: Any, facts: ModelFacts, report: Any, gpus: list[int] | None = None) -> FitReport:
+    """Estimate for the GPUs chosen out of a HardwareReport (default: all), against the
+    smallest free memory among them; on a CPU-only machine against available RAM."""
+    chosen = [g for g in report.gpus if gpus is None or g.index in gpus]
+    nodes = spec.launch.nnodes
+    if not chosen:
+        est = estimate_memory(spec, facts, max(1, nodes))
+        needed = est.total - CUDA_CONTEXT  # no CUDA context on a CPU
+        free = int(report.ram_available)
+        verdict = est.verdict(free + CUDA_CONTEXT)
+        hint = est.suggestion(free + CUDA_CONTEXT, qlora=False)
+        return FitReport(est, free, needed, verdict, hint, "RAM")
+    est = estimate_memory(spec, facts, len(chosen) * nodes)
+    free = min(g.memory_free for g in chosen)
+    hint = est.suggestion(free, gpus_available=len(report.gpus), qlora=bool(report.bitsandbytes))
+    return FitReport(est, free, est.total, est.verdict(free), hint, "GPU")

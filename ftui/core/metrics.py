@@ -13,7 +13,7 @@ from typing import Any
 
 from ftui.core.events import TERMINAL_STATUSES, to_float
 
-EMA_ALPHA = 0.1
+EMA_ALPHA = 0.2  # weight of the newest point: about the last 10 logged steps count
 DISPLAY_POINTS = 500
 
 
@@ -75,10 +75,6 @@ class Progress:
     elapsed_s: float
     eta_s: float | None
 
-    @property
-    def fraction(self) -> float | None:
-        return min(1.0, self.step / self.total) if self.total else None
-
 
 class RunHistory:
     """Everything the monitor shows, folded from events in order."""
@@ -120,6 +116,7 @@ class RunHistory:
             self.plan = event
         elif kind == "status":
             self.status = event
+            self._step_times.clear()  # a (re)start: the time stopped must not slow the ETA
         elif kind == "sample":
             self.samples.append(event)
 

@@ -54,6 +54,7 @@ class ModelFacts:
     output_layer: str = "lm_head"
     decoder_layer_classes: list[str] = field(default_factory=list)
     resolved_path: str = ""
+    head_dim: int = 0  # attention head width (hidden_size / num_heads unless set apart)
 
 
 def _resolve_ref(name: str) -> str:
@@ -183,6 +184,39 @@ def _shapes(model: Any) -> tuple[dict[str, list[tuple[int, int, int]]], dict[str
     return shapes, module_params, output_layer
 
 
+def _llama_like_shapes(
+    text: Any, config: Any
+) -> tuple[dict[str, list[tuple[int, int, int]]], dict[str, int]]:
+    """Shapes of a Llama-style decoder from the config alone, for models that cannot be built
+    on the meta device: close enough for a parameter count and a memory estimate."""
+    h = int(getattr(text, "hidden_size", 0) or 0)
+    layers = int(getattr(text, "num_hidden_layers", 0) or 0)
+    heads = int(getattr(text, "num_attention_heads", 0) or 0)
+    vocab = int(getattr(text, "vocab_size", 0) or 0)
+    if not (h and layers and heads and vocab):
+        return {}, {}
+    head_dim = int(getattr(text, "head_dim", None) or h // heads)
+    kv = int(getattr(text, "num_key_value_heads", None) or heads) * head_dim
+    i = int(getattr(text, "intermediate_size", None) or 4 * h)
+    shapes = {
+        "q_proj": [(h, heads * head_dim, layers)],
+        "k_proj": [(h, kv, layers)],
+        "v_proj": [(h, kv, layers)],
+        "o_proj": [(heads * head_dim, h, layers)],
+        "gate_proj": [(h, i, layers)],
+        "up_proj": [(h, i, layers)],
+        "down_proj": [(i, h, layers)],
+        "lm_head": [(h, vocab, 1)],
+    }
+    tied = bool(getattr(config, "tie_word_embeddings", False))
+    params = {leaf: sum(a * b * n for a, b, n in s) for leaf, s in shapes.items()}
+    params["embed_tokens"] = vocab * h
+    params["norm"] = (2 * layers + 1) * h
+    if tied:
+        params["lm_head"] = 0
+    return shapes, params
+
+
 def inspect_model(
     name_or_path: str,
     revision: str | None = None,
@@ -213,6 +247,7 @@ def inspect_model(
         _fetch_tokenizer_files(ref, revision, cache_dir)
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
     heads = int(getattr(text, "num_attention_heads", 0) or 0)
+    hidden = int(getattr(text, "hidden_size", 0) or 0)
     num_params = None
     shapes: dict[str, list[tuple[int, int, int]]] = {}
     module_params: dict[str, int] = {}
@@ -224,8 +259,9 @@ def inspect_model(
         num_params = sum(p.numel() for p in model.parameters())
         shapes, module_params, output_layer = _shapes(model)
         decoder = sorted(getattr(model, "_no_split_modules", None) or [])
-    except Exception:  # not a causal LM, or remote code that cannot build on meta
-        pass
+    except Exception:  # remote code that cannot build on meta, or not a causal LM
+        shapes, module_params = _llama_like_shapes(text, config)
+        num_params = sum(module_params.values()) if module_params else None
     template = _read_chat_template(folder)
     dtype = config.dtype if hasattr(config, "dtype") else getattr(config, "torch_dtype", None)
     org = ref.split("/", 1)[0]
@@ -234,7 +270,7 @@ def inspect_model(
         architecture=architecture or type(config).__name__,
         model_type=str(getattr(config, "model_type", "")),
         num_params=num_params,
-        hidden_size=int(getattr(text, "hidden_size", 0) or 0),
+        hidden_size=hidden,
         num_layers=int(getattr(text, "num_hidden_layers", 0) or 0),
         num_heads=heads,
         num_kv_heads=int(getattr(text, "num_key_value_heads", None) or heads),
@@ -249,12 +285,13 @@ def inspect_model(
         is_local=is_local,
         gated_hint=None
         if is_local or org not in GATED_ORGS
-        else f"{org} models are gated: {LOGIN_HINT.format(name=ref)}",
+        else f"{org} models are often gated: {LOGIN_HINT.format(name=ref)}",
         linear_shapes=shapes,
         module_params=module_params,
         output_layer=output_layer,
         decoder_layer_classes=decoder,
         resolved_path=str(folder),
+        head_dim=int(getattr(text, "head_dim", None) or hidden // max(1, heads)),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -17,7 +18,7 @@ from typing import Any
 from ftui.core.checkpoints import newest_complete_checkpoint
 from ftui.core.events import EVENTS_FILE, TERMINAL_STATUSES
 from ftui.core.failures import failing_log
-from ftui.core.rundir import is_process_alive, read_run_json
+from ftui.core.rundir import is_process_alive, process_start_time, read_run_json
 
 RUN_MARKERS = ("run.json", EVENTS_FILE, "config.yaml")
 STALL_AFTER_S = 600.0
@@ -36,6 +37,7 @@ class RunInfo:
     updated: float | None
     live: bool
     resumable: bool
+    leftover_pids: tuple[int, ...] = ()  # processes of a run whose leader died (kill_leftovers)
 
 
 class RunNotFound(LookupError):
@@ -130,6 +132,7 @@ def run_status(
     reason = str(status_event.get("reason") or "")
     pid = info.get("pid")
     live = is_process_alive(pid, info.get("pid_start_time"))
+    leftovers: list[int] = []
     if status not in TERMINAL_STATUSES and not live:
         if not pid and not summary:
             status, reason = "unknown", "run.json holds no process id: the launch did not finish"
@@ -138,10 +141,17 @@ def run_status(
             where = f"logs/{log.name}" if log else "logs/"
             status = "failed"
             reason = f"the training process exited without a final status; see {where}"
+            leftovers = leftover_processes(root)
+            if leftovers:
+                reason += (
+                    f"; {len(leftovers)} of its processes still run"
+                    " (`ftui stop RUN --kill` ends them)"
+                )
     elif not status:
         status = "starting"
     resumable = (
         not live
+        and not leftovers
         and status in ("stopped", "failed")
         and newest_complete_checkpoint(root, set_aside_incomplete=False) is not None
     )
@@ -160,6 +170,7 @@ def run_status(
         updated=_number(summary.get("last_t")),
         live=live,
         resumable=resumable,
+        leftover_pids=tuple(leftovers),
     )
 
 
@@ -223,3 +234,47 @@ def is_stalled(
     if last is None:
         return False
     return (time.time() if now is None else now) - last > after_s
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes whose process group is pgid, from /proc ([] elsewhere)."""
+    members = []
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[-1].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[0] not in (b"Z", b"X") and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return sorted(members)
+
+
+def leftover_processes(run_dir: str | os.PathLike[str]) -> list[int]:
+    """Processes of a run whose group leader (run.json pid) is gone, e.g. ranks left behind
+    when the supervisor was killed. Linux never reuses a pid while a process group of that
+    number has members, so every member of that group belongs to this run."""
+    pid = read_run_json(run_dir).get("pid")
+    if not isinstance(pid, int) or pid <= 0 or process_start_time(pid) is not None:
+        return []
+    return group_members(pid)
+
+
+def kill_leftovers(run_dir: str | os.PathLike[str], timeout_s: float = 5.0) -> int:
+    """SIGKILL what is left of a run whose leader died; returns how many processes were left."""
+    leftovers = leftover_processes(run_dir)
+    if leftovers:
+        pgid = int(read_run_json(run_dir)["pid"])
+        try:
+            os.killpg(pgid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + timeout_s
+        while group_members(pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return len(leftovers)

@@ -141,6 +141,9 @@ def train(
         }
     if callback.stop_requested:
         return {"status": "stopped", "step": step}
+    if spec.launch.strategy == "fsdp":
+        # Gather the shards so final/ is one safetensors model or adapter, loadable anywhere.
+        trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
     trainer.save_model(str(paths.final))  # adapter (peft) or full model, safetensors
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(paths.final))

@@ -84,12 +84,17 @@ def test_multi_node_argv_exact(nnodes):
     )
 
 
-def test_rdzv_id_shared_and_stable():
+def test_rdzv_id_shared_with_the_launcher():
+    """`ftui command` and `ftui run` on each node (torchrun_argv) must join one rendezvous."""
+    from ftui.core.torchrun import torchrun_argv
+
     a = node_commands(make_spec(), "c.yaml", 2, "h:1234")
-    b = node_commands(make_spec(node_rank=1, nnodes=2, rdzv_endpoint="h:1234"), "c.yaml", 2, None)
-    ids = {arg for cmd in a + b for arg in cmd.argv if arg.startswith("--rdzv-id=")}
-    assert len(ids) == 1  # every node, whichever way it was asked, joins the same rendezvous
-    assert default_rdzv_id(make_spec()) != default_rdzv_id(spec_from_dict({"name": "other"}))
+    spec = make_spec(node_rank=1, nnodes=2, rdzv_endpoint="h:1234")
+    b = node_commands(spec, "c.yaml", 2, None)
+    launcher = torchrun_argv(spec, "c.yaml", nproc_per_node=2)
+    ids = {arg for argv in [c.argv for c in a + b] + [launcher] for arg in argv if "rdzv-id" in arg}
+    assert ids == {"--rdzv-id=sft"}
+    assert default_rdzv_id(spec) == "sft"
 
 
 def test_multi_node_needs_endpoint_and_ipv6():
@@ -221,19 +226,31 @@ def run_cli(*args, cwd):
 
 def test_cli_prints_every_node_and_writes_config(tmp_path):
     spec = tmp_path / "s.yaml"
-    spec.write_text("name: cli\nlaunch: {gpus: [0, 1, 2, 3]}\n")
+    spec.write_text("name: cli\noutput: {root: out}\nlaunch: {gpus: [0, 1, 2, 3]}\n")
     proc = run_cli(str(spec), "--nnodes", "2", "--rdzv-endpoint", "n0:29400", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    [run_dir] = (tmp_path / "out").iterdir()  # a fresh run dir: the worker writes next to it
+    assert run_dir.name.startswith("cli-") and run_dir.stat().st_mode & 0o777 == 0o700
     lines = proc.stdout.splitlines()
     assert lines[0] == "# node 0 of 2 (hosts the rendezvous)"
     assert "--node-rank=0" in lines[1] and "--node-rank=1" in lines[3]
-    assert lines[1].endswith(f"-m ftui.train {tmp_path / 'cli.yaml'}")
-    written = (tmp_path / "cli.yaml").read_text()
+    assert lines[1].endswith(f"-m ftui.train {run_dir / 'config.yaml'}")
+    written = (run_dir / "config.yaml").read_text()
     assert "nnodes: 2" in written and "rdzv_endpoint: n0:29400" in written
     only = run_cli(
-        str(spec), "--nnodes", "2", "--rdzv-endpoint", "n0:1", "--node-rank", "1", cwd=tmp_path
+        str(spec),
+        "--nnodes",
+        "2",
+        "--rdzv-endpoint",
+        "n0:1",
+        "--node-rank",
+        "1",
+        "--config",
+        str(tmp_path / "mine" / "config.yaml"),
+        cwd=tmp_path,
     )
     assert "# node 1 of 2" in only.stdout and "--node-rank=0" not in only.stdout
+    assert only.stdout.splitlines()[1].endswith(str(tmp_path / "mine" / "config.yaml"))
 
 
 def test_cli_slurm_and_bad_spec(tmp_path):
@@ -271,3 +288,16 @@ def test_cli_node_rank_out_of_range(tmp_path):
         str(spec), "--nnodes", "2", "--rdzv-endpoint", "n0:1", "--node-rank", "2", cwd=tmp_path
     )
     assert proc.returncode == 2 and "--node-rank" in proc.stderr
+
+
+def test_launch_problems():
+    from ftui.core.cluster import launch_problems
+
+    port = free_port()
+    assert launch_problems(make_spec(), "nvml") == []
+    assert "needs GPUs" in launch_problems(make_spec(strategy="fsdp"), "cpu")[0]
+    worker = make_spec(nnodes=2, node_rank=1, rdzv_endpoint=f"127.0.0.1:{port}")
+    [problem] = launch_problems(worker, "nvml", timeout=2)
+    assert problem.startswith("launch.rdzv_endpoint: rendezvous") and "node 0 first" in problem
+    host = make_spec(nnodes=2, node_rank=0, rdzv_endpoint=f"127.0.0.1:{port}")
+    assert launch_problems(host, "nvml") == []

@@ -83,7 +83,8 @@ def gpu(name="NVIDIA A100-SXM4-80GB", total=80 * GiB, used=GiB // 2, util=0, tem
     return dict(name=name, total=total, used=used, util=util, temp=temp, procs=procs)
 
 
-def test_one_gpu_every_field():
+def test_one_gpu_every_field(monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     fake = FakeNVML([gpu()])
     r = detect_hardware(nvml=fake)
     assert r.backend == "nvml"
@@ -170,3 +171,16 @@ def test_import_does_not_import_torch():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip() == "False"
+
+
+def test_lost_gpu_is_skipped_and_visible_devices_noted(monkeypatch):
+    class Lost(FakeNVML):
+        def nvmlDeviceGetMemoryInfo(self, h):
+            if h["name"] == "lost":
+                raise FakeNVMLError("GPU is lost")
+            return super().nvmlDeviceGetMemoryInfo(h)
+
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "1")
+    r = detect_hardware(nvml=Lost([gpu(), gpu(name="lost"), gpu()]))
+    assert [g.index for g in r.gpus] == [0, 2]
+    assert "CUDA_VISIBLE_DEVICES=1" in r.notice

@@ -189,3 +189,20 @@ def test_check_disk(tmp_path):
     assert check_disk(tmp_path / "runs" / "not-yet", 1024) is None
     msg = check_disk(tmp_path / "runs", 1 << 60)
     assert msg is not None and "output.root" in msg and "save_total_limit" in msg
+
+
+def test_fit_on_gpus_and_cpu(facts):
+    from ftui.core.hardware import GpuInfo, HardwareReport
+    from ftui.core.memory import fit_on
+
+    gpus = [GpuInfo(i, "H100", "nvidia", 80 * GiB, 0, 80 * GiB) for i in range(4)]
+    gpus[3].memory_free = GiB // 4  # busy: the smallest free memory decides
+    report = HardwareReport("nvml", gpus, bitsandbytes=True)
+    two = fit_on(spec(), facts, report, [0, 1])
+    assert two.estimate.world_size == 2 and two.verdict == "fits" and two.suggestion is None
+    assert two.free_bytes == 80 * GiB and two.device == "GPU"
+    busy = fit_on(spec(), facts, report, [0, 3])
+    assert busy.free_bytes == GiB // 4 and busy.verdict == "will not fit"
+    cpu = fit_on(spec(), facts, HardwareReport("cpu", [], ram_available=8 * GiB))
+    assert cpu.device == "RAM" and cpu.verdict == "fits"
+    assert cpu.needed_bytes == cpu.estimate.total - CUDA_CONTEXT

@@ -76,3 +76,18 @@ def test_ema_and_formatting() -> None:
     assert format_duration(3725) == "1:02:05"
     assert format_duration(65) == "1:05"
     assert format_duration(None) == "--:--"
+
+
+def test_eta_ignores_the_time_a_run_was_stopped() -> None:
+    history = RunHistory()
+    history.add([{"t": 0.0, "type": "plan", "total_steps": 100}])
+    history.add([{"t": float(s), "type": "metrics", "step": s} for s in range(1, 11)])
+    history.add(
+        [
+            {"t": 10.5, "type": "status", "status": "stopped"},
+            {"t": 5000.0, "type": "status", "status": "running"},
+        ]
+    )
+    history.add([{"t": 5000.0 + s, "type": "metrics", "step": 10 + s} for s in range(1, 6)])
+    eta = history.progress(now=5006.0, live=True).eta_s
+    assert eta is not None and abs(eta - 85.0) < 1e-6  # 1 step/s, not 15 steps in 5000 s

@@ -71,7 +71,7 @@ def test_facts_from_config(tmp_path, family, params, arch):
         4,
         2,
     )
-    assert facts.vocab_size == 256 and facts.context_length == 512
+    assert facts.vocab_size == 256 and facts.context_length == 512 and facts.head_dim == 16
     assert facts.tie_word_embeddings is (family == "qwen2")
     assert facts.has_chat_template and facts.chat_template == CHATML
     assert facts.is_local and facts.gated_hint is None
@@ -177,3 +177,16 @@ def test_gated_error_tells_login(tmp_path, monkeypatch):
     with pytest.raises(ModelError) as err:
         inspect_model("meta-llama/Llama-3.2-1B", cache_dir=str(tmp_path))
     assert "hf auth login" in str(err.value) and "never stores" in str(err.value)
+
+
+def test_shapes_from_config_when_meta_build_fails(tmp_path, monkeypatch):
+    """Remote-code models that cannot be built on meta still get counts from the config."""
+    import ftui.core.models as models
+
+    def cannot_build(config, trust_remote_code):
+        raise RuntimeError("custom code needs CUDA")
+
+    monkeypatch.setattr(models, "_meta_model", cannot_build)
+    facts = inspect_model(str(save_tiny(tmp_path, "llama")))
+    assert facts.num_params == LLAMA_PARAMS
+    assert lora_trainable_params(facts, lora_spec(r=8)) == (3584, LLAMA_PARAMS + 3584)

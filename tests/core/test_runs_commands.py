@@ -58,3 +58,53 @@ def test_stop_a_run_that_is_not_running(tmp_path: Path) -> None:
     out = run_ftui("stop", "demo", "--root", str(tmp_path))
     assert out.returncode == 1 and "not running" in out.stderr
     assert not (tmp_path / "demo-20261124-080000" / "STOP").exists()
+
+
+def test_monitor_plain_follows_a_live_run_until_it_ends(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from fake_runs import append_events
+
+    from ftui.core.rundir import process_start_time
+
+    sleeper = subprocess.Popen(["sleep", "120"], start_new_session=True)
+    try:
+        run = make_run(
+            tmp_path,
+            "live-20261124-080000",
+            steps=5,
+            total_steps=8,
+            final=None,
+            pid=sleeper.pid,
+            pid_start_time=process_start_time(sleeper.pid),
+        )
+        out_path = tmp_path / "out.txt"
+        with open(out_path, "w") as out:
+            follower = subprocess.Popen(
+                [sys.executable, "-m", "ftui", "monitor", str(run), "--plain"],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=os.environ,
+            )
+        deadline = time.monotonic() + 30
+        while "step 5/8" not in out_path.read_text():
+            assert time.monotonic() < deadline and follower.poll() is None, out_path.read_text()
+            time.sleep(0.1)
+        append_events(
+            run,
+            {"t": T0 + 30, "type": "metrics", "step": 8, "loss": "nan"},
+            {"t": T0 + 31, "type": "status", "status": "completed", "step": 8},
+        )
+        sleeper.kill()
+        sleeper.wait()
+        assert follower.wait(timeout=30) == 0
+        text = out_path.read_text()
+        assert "step 8/8 · loss nan" in text and "run completed" in text
+    finally:
+        if sleeper.poll() is None:
+            sleeper.kill()
+            sleeper.wait()

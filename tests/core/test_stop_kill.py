@@ -15,7 +15,7 @@ from fake_runs import make_run  # noqa: E402
 from ftui.core.events import last_status, read_events  # noqa: E402
 from ftui.core.launch import kill_run, request_stop  # noqa: E402
 from ftui.core.rundir import process_start_time  # noqa: E402
-from ftui.core.runs import run_status  # noqa: E402
+from ftui.core.runs import group_members, run_status  # noqa: E402
 
 # A leader that ignores SIGTERM and a child in the same group: only SIGKILL ends them, and the
 # child would be an orphaned worker if only the leader were signalled.
@@ -27,21 +27,6 @@ STUBBORN = (
     "print('ready', flush=True)\n"
     "time.sleep(60)\n"
 )
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes in a process group, from /proc."""
-    members = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[-1].split()
-        except OSError:
-            continue
-        if len(fields) > 2 and fields[0] not in (b"Z", b"X") and int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return members
 
 
 def _spawn(tmp_path: Path, code: str) -> subprocess.Popen:
@@ -104,3 +89,28 @@ def test_kill_run_with_reused_pid_signals_nothing(tmp_path: Path) -> None:
         assert proc.poll() is None  # the unrelated process is untouched
     finally:
         os.killpg(proc.pid, 9)
+
+
+def test_processes_left_behind_by_a_dead_leader_are_found_and_killed(tmp_path: Path) -> None:
+    from ftui.core.runs import kill_leftovers, leftover_processes
+
+    proc = _spawn(tmp_path, STUBBORN)
+    try:
+        run = make_run(
+            tmp_path, final=None, pid=proc.pid, pid_start_time=process_start_time(proc.pid)
+        )
+        assert leftover_processes(run) == []  # the leader lives: nothing is left over
+        os.kill(proc.pid, 9)  # only the leader, as when the supervisor is SIGKILLed
+        deadline = time.monotonic() + 10
+        while process_start_time(proc.pid) is not None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        left = leftover_processes(run)
+        assert len(left) == 1 and left[0] != proc.pid
+        info = run_status(run)
+        assert info.status == "failed" and not info.live and info.leftover_pids == tuple(left)
+        assert "1 of its processes still run" in info.reason and not info.resumable
+        assert kill_leftovers(run) == 1
+        assert group_members(proc.pid) == [] and leftover_processes(run) == []
+    finally:
+        for pid in group_members(proc.pid):
+            os.kill(pid, 9)

@@ -8,14 +8,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from .test_monitor import SIZE, fixed_sample, poll_until
 
 from ftui.core.checkpoints import checkpoint_problem, list_checkpoints
 from ftui.core.events import read_events
-from ftui.core.runs import run_status
+from ftui.core.runs import leftover_processes, run_status
 from ftui.tui.monitor_app import MonitorApp
 from ftui.tui.screens.monitor import MonitorScreen
 from ftui.tui.widgets.charts import LossChart
+
+from .test_monitor import SIZE, fixed_sample, poll_until
 
 pytestmark = pytest.mark.slow
 
@@ -106,6 +107,12 @@ async def test_killing_the_launcher_shows_failed_not_running(tmp_path: Path, dem
             await poll_until(pilot, lambda: screen.info.status == "failed", 30)
             assert not screen.info.live
             assert "exited without a final status" in screen.info.reason
+            # torchrun and the ranks were left behind in the run's group: s, s ends them
+            assert screen.info.leftover_pids and "still run" in screen.info.reason
+            await pilot.press("s")
+            await pilot.press("s")
+            await poll_until(pilot, lambda: not screen.info.leftover_pids, 30)
+        assert leftover_processes(run) == []
     finally:
         try:
             os.killpg(leader, signal.SIGKILL)  # torchrun and the ranks, orphaned in its group

@@ -33,6 +33,9 @@ class RunActions:
     _stop_requested: bool = False
 
     def action_stop(self) -> None:
+        if self.info is not None and not self.info.live and self.info.leftover_pids:
+            self._end_leftovers(len(self.info.leftover_pids))
+            return
         if self.info is None or not self.info.live:
             self.notify("The run is not running: nothing to stop.")  # type: ignore[attr-defined]
             return
@@ -47,6 +50,25 @@ class RunActions:
             return
         self.notify("Killing the run's process tree…", severity="warning")  # type: ignore[attr-defined]
         self._kill()
+
+    def _end_leftovers(self, count: int) -> None:
+        """The launcher died and left processes behind: the first s says so, the second kills."""
+        if not self._stop_requested:
+            self._stop_requested = True
+            self.notify(  # type: ignore[attr-defined]
+                f"The launcher is gone but {count} of the run's processes still run. "
+                "Press s again to kill them.",
+                severity="warning",
+            )
+            return
+        self._kill_leftovers()
+
+    @work(thread=True, exit_on_error=False, group="run-action")
+    def _kill_leftovers(self) -> None:
+        from ftui.core.runs import kill_leftovers
+
+        count = kill_leftovers(self.run_dir)
+        self.post_message(RunActionFinished(f"Killed {count} processes left behind."))  # type: ignore[attr-defined]
 
     @work(thread=True, exit_on_error=False, group="run-action")
     def _kill(self) -> None:

@@ -18,7 +18,6 @@ class LogView(Vertical):
     def __init__(self, max_lines: int = MAX_LINES, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.max_lines = max_lines
-        self.path: Path | None = None
 
     def compose(self) -> ComposeResult:
         yield Label("logs: none yet", id="log-title")
@@ -26,7 +25,6 @@ class LogView(Vertical):
 
     def show_log(self, path: Path | None, lines: list[str]) -> None:
         """Switch to another log file, showing its last lines."""
-        self.path = path
         name = path.name if path else "none yet"
         self.query_one("#log-title", Label).update(f"logs: {name}   (l: next log)")
         log = self.query_one("#log-lines", Log)
@@ -36,7 +34,3 @@ class LogView(Vertical):
     def append(self, lines: list[str]) -> None:
         if lines:
             self.query_one("#log-lines", Log).write_lines(lines[-self.max_lines :])
-
-    @property
-    def line_count(self) -> int:
-        return self.query_one("#log-lines", Log).line_count
