@@ -150,8 +150,10 @@ def load_train_eval(spec: RunSpec):  # type: ignore[no-untyped-def]
 FORMAT_ROLES = {
     "chat": ("messages",),
     "text": ("text",),
-    "instruction": ("prompt", "response"),
-    "prompt_completion": ("prompt", "response"),
+    # no response column is allowed: each prompt is trained on itself (train_on_input), as
+    # the llama2-7b-full-wikitext preset does; preflight refuses when nothing is trained
+    "instruction": ("prompt",),
+    "prompt_completion": ("prompt",),
 }
 
 

@@ -166,7 +166,9 @@ def lens_row(
         users = [m.content for m in conv.turns if m.role == "user"]
         answers = [m.content for m in conv.turns if m.role == "assistant"]
         empty_p = not any(u.strip() for u in users)
-        empty_r = not any(a.strip() for a in answers)
+        # a prompt-only mapping (language modelling on the prompt) has no response to be empty
+        has_response = "response" in det.columns or "messages" in det.columns
+        empty_r = has_response and not any(a.strip() for a in answers)
         preview = (users or answers or [""])[0]
     preview = " ".join(preview.split())[:80]
     try:

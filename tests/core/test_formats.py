@@ -108,9 +108,16 @@ def test_mapped_column_that_does_not_exist_names_the_real_ones():
 
 
 def test_mapping_missing_a_role_the_format_needs():
-    data = DataSection(source="x", columns={"prompt": "question"})
-    with pytest.raises(DataError, match="format prompt_completion needs a 'response' column"):
+    data = DataSection(source="x", columns={"response": "answer"})
+    with pytest.raises(DataError, match="format prompt_completion needs a 'prompt' column"):
         resolve_mapping(data, ["question", "answer"], [{"question": "q", "answer": "a"}])
+    chat = DataSection(source="x", format="chat", columns={"system": "question"})
+    with pytest.raises(DataError, match="format chat needs a 'messages' column"):
+        resolve_mapping(chat, ["question", "answer"], [{"question": "q", "answer": "a"}])
+    # a prompt alone is allowed: each prompt is trained on itself (train_on_input)
+    only = DataSection(source="x", columns={"prompt": "question"})
+    det = resolve_mapping(only, ["question", "answer"], [{"question": "q", "answer": "a"}])
+    assert det.format == "prompt_completion" and det.ignored == ["answer"]
 
 
 def test_no_text_columns_is_a_clear_error():

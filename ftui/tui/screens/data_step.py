@@ -115,6 +115,8 @@ class DataStepScreen(StepScreen):
 
     @on(HubChoicesListed)
     def _hub_choices(self, event: HubChoicesListed) -> None:
+        if event.source != self.value("data.source"):
+            return
         if event.error:
             text = event.error.split(": ", 1)[-1]
         else:
@@ -126,9 +128,14 @@ class DataStepScreen(StepScreen):
         from ftui.core.data_preview import inspect_dataset
         from ftui.core.spec import DataSection
 
+        keys = ("source", "subset", "split", "format", "columns")
+        try:  # a half-typed field elsewhere in the section must not hide the rows
+            section = DataSection(**{k: data[k] for k in keys if k in data})
+        except Exception:
+            section = DataSection(**{k: data[k] for k in keys[:3] if k in data})
         try:
-            result = inspect_dataset(DataSection(**data), n=PREVIEW_ROWS)
-        except Exception as exc:  # DataError, or a bad half-typed section: show its line
+            result = inspect_dataset(section, n=PREVIEW_ROWS)
+        except Exception as exc:  # DataError, or a bad half-typed source: show its line
             self.post_message(self.DataInspected(key, None, str(exc).strip().splitlines()[0]))
             return
         self.post_message(self.DataInspected(key, result))
