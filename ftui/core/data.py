@@ -233,7 +233,9 @@ def row_to_conversation(row: dict[str, Any], det: Detection) -> Conversation:
     prompt = str(row.get(cols.get("prompt", ""), "") or "")
     response = str(row.get(cols.get("response", ""), "") or "")
     extra = str(row.get(cols["input"]) or "") if "input" in cols else ""
-    msgs = [Message("user", prompt), Message("assistant", response)]
+    msgs = [Message("user", prompt)]
+    if "response" in cols:  # a prompt-only mapping trains the prompt itself (train_on_input)
+        msgs.append(Message("assistant", response))
     if system:
         msgs.insert(0, Message("system", system))
     return Conversation(msgs, input=extra or None)

@@ -209,7 +209,9 @@ def _alpaca(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
     out: list[Segment] = [Segment(BOS, False)]
     pending = preamble + "\n\n"
     first = True
+    last = ""
     for msg in conv.turns:
+        last = msg.role
         if msg.role == "user":
             pending += f"### Instruction:\n{msg.content}\n\n"
             if first and conv.input:
@@ -221,7 +223,7 @@ def _alpaca(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
             out.append(Segment(msg.content, True))
             out.append(Segment(EOS, True))
             pending = "\n\n"
-    if gen:
+    if gen or last == "user":
         out.append(Segment(pending, False))
     return out
 

@@ -199,3 +199,13 @@ def test_preview_text_colours_trained_and_masked_tokens(tmp_path):
     assert "\x1b[90mWhat\x1b[0m" in r.stdout  # masked: grey
     plain = run_ftui("preview", spec, "--rows", "1", "--tokens", cwd=tmp_path).stdout
     assert "|The| capital| of| France| is| Paris|.|<|im_end|>" in plain.replace("⟧", "")
+
+
+def test_prompt_only_mapping_trains_the_prompt_or_is_refused(tmp_path):
+    path = write_jsonl(tmp_path, "t.jsonl", [{"text": f"line {i} of text"} for i in range(10)])
+    lm = {"name": "llama2", "train_on_input": True}
+    r = _report(path, data={"columns": {"prompt": "text"}}, template=lm)
+    assert r.ok and not [w for w in r.warnings if w[0] != "template.name"], r.lines()
+    assert r.stats["trained_share"] == 1.0 and r.stats["empty_response"] == 0
+    r = _report(path, data={"columns": {"prompt": "text"}}, template={"name": "alpaca"})
+    assert not r.ok and "10 of 10 rows (100%) have no token to train" in r.errors[0][1]
