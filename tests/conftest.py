@@ -83,3 +83,19 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory, demo_model: Path) -> Path
     status = wait_for_status(run_dir)
     assert status["status"] == "completed", (status, _logs(run_dir))
     return run_dir
+
+
+SESSION_HOME = Path(os.environ["FTUI_HOME"])
+
+
+@pytest.fixture(scope="session")
+def demo_home() -> Path:
+    """The FTUI_HOME the session's demo run was trained under (its cache holds the base)."""
+    return SESSION_HOME
+
+
+@pytest.fixture
+def demo(demo_run: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`demo_run`, with FTUI_HOME pointed back at the session home for this test."""
+    monkeypatch.setenv("FTUI_HOME", str(SESSION_HOME))
+    return demo_run

@@ -52,17 +52,39 @@ def demo_corpus() -> list[str]:
     return [f"{r['question']}\n{r['answer']}" for r in rows]
 
 
-def ensure_demo_model() -> Path:
-    """Build the demo model into the cache once; later calls return the cached directory."""
-    target = locations.demo_model_dir()
-    marker = target / "ftui_demo.json"
+def _demo_ready(target: Path) -> bool:
     try:
-        if json.loads(marker.read_text())["version"] == BUILD_VERSION:
-            return target
+        return json.loads((target / "ftui_demo.json").read_text())["version"] == BUILD_VERSION
     except (OSError, ValueError, KeyError):
-        pass
-    build_tiny_model(target, corpus=demo_corpus(), chat_template=CHATML_TEMPLATE)
-    atomic_write_json(marker, {"version": BUILD_VERSION, "note": "random init, not pretrained"})
+        return False
+
+
+def ensure_demo_model() -> Path:
+    """Build the demo model into the cache once; later calls return the cached directory.
+
+    Safe when several processes (the ranks of a run) ask at once: one builds into a temp
+    directory under a lock and renames it into place; the others wait and reuse it.
+    """
+    import fcntl
+    import shutil
+
+    target = locations.demo_model_dir()
+    if _demo_ready(target):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.parent / ".demo-build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _demo_ready(target):
+            return target
+        tmp = target.with_name(f"{target.name}.tmp-{os.getpid()}")
+        shutil.rmtree(tmp, ignore_errors=True)
+        build_tiny_model(tmp, corpus=demo_corpus(), chat_template=CHATML_TEMPLATE)
+        atomic_write_json(
+            tmp / "ftui_demo.json",
+            {"version": BUILD_VERSION, "note": "random init, not pretrained"},
+        )
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
     return target
 
 

@@ -6,7 +6,9 @@ as training, so the prompt tokens match the masked span the model learned after.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,23 @@ class ChatModel:
     spec: RunSpec
     has_adapter: bool
     source: str
+    # One model serves the chat, the compare view and the probes: generation and adapter
+    # switches take this lock so they never interleave.
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    # adapter name -> weights dir; the one loaded first is "default".
+    adapters: dict[str, str] = field(default_factory=dict)
+    device: str = "cpu"
+
+    @property
+    def context_length(self) -> int | None:
+        cfg = getattr(self.model, "config", None)
+        value = getattr(cfg, "max_position_embeddings", None)
+        return int(value) if isinstance(value, int) and value > 0 else None
+
+
+# Whatever the spec says, one answer is never longer than this many tokens.
+MAX_NEW_TOKENS_CAP = 4096
+Progress = Callable[[str, float], None]
 
 
 def run_weights_dir(run_dir: Path, checkpoint: int | None = None) -> Path:
@@ -46,9 +65,18 @@ def run_weights_dir(run_dir: Path, checkpoint: int | None = None) -> Path:
 
 
 def load_chat_model(
-    target: str | Path, base: bool = False, checkpoint: int | None = None, device: str | None = None
+    target: str | Path,
+    base: bool = False,
+    checkpoint: int | None = None,
+    device: str | None = None,
+    progress: Progress | None = None,
 ) -> ChatModel:
-    """target is a run directory (config.yaml inside) or a model name/path."""
+    """target is a run directory (config.yaml inside) or a model name/path.
+
+    progress(label, fraction) is called between the loading steps (for a progress bar).
+    """
+    report = progress or (lambda label, fraction: None)
+    report("importing torch and transformers", 0.05)
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -66,6 +94,8 @@ def load_chat_model(
     dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
     kw = {"revision": spec.model.revision, "trust_remote_code": spec.model.trust_remote_code}
     has_adapter = weights is not None and (weights / "adapter_config.json").is_file()
+    report(f"loading {Path(ref).name if Path(ref).exists() else ref}", 0.2)
+    model: Any
     if weights is not None and not has_adapter:  # a full fine-tune: the weights are the model
         model = AutoModelForCausalLM.from_pretrained(weights, dtype=dtype, use_safetensors=True)
         tok_src: str | Path = weights
@@ -76,14 +106,35 @@ def load_chat_model(
             if weights is not None and (weights / "tokenizer_config.json").is_file()
             else ref
         )
-        if has_adapter:
+        if has_adapter and weights is not None:
             from peft import PeftModel
 
+            report(f"loading adapter {weights.name}", 0.6)
             model = PeftModel.from_pretrained(model, str(weights))
+    report("loading tokenizer", 0.75)
     tokenizer = AutoTokenizer.from_pretrained(tok_src, **({} if tok_src != ref else kw))
+    report(f"moving to {device}", 0.85)
     model.to(device)
     model.eval()
-    return ChatModel(model, tokenizer, spec, has_adapter, str(weights or ref))
+    report("ready", 1.0)
+    cm = ChatModel(model, tokenizer, spec, has_adapter, str(weights or ref), device=device)
+    if has_adapter:
+        cm.adapters["default"] = str(weights)
+    return cm
+
+
+def bound_max_new_tokens(cm: ChatModel, prompt_len: int, requested: int) -> int:
+    """requested, capped by MAX_NEW_TOKENS_CAP and by what is left of the model's context."""
+    limit = min(max(1, requested), MAX_NEW_TOKENS_CAP)
+    ctx = cm.context_length
+    if ctx is not None:
+        if prompt_len >= ctx:
+            raise InferenceError(
+                f"the conversation is {prompt_len} tokens, the model's context is {ctx}: "
+                "clear the conversation"
+            )
+        limit = min(limit, ctx - prompt_len)
+    return limit
 
 
 def prompt_ids(cm: ChatModel, messages: list[Message]) -> list[int]:
@@ -108,6 +159,7 @@ def generate_ids(
     max_new_tokens: int | None = None,
     streamer: Any = None,
     adapter: bool = True,
+    stopping_criteria: Any = None,
     **overrides: Any,
 ) -> list[int]:
     """New token ids for a prompt (greedy when temperature is 0). EOS/stop tokens end it."""
@@ -128,6 +180,8 @@ def generate_ids(
         else tokenizer.eos_token_id,
         streamer=streamer,
     )
+    if stopping_criteria is not None:
+        kwargs["stopping_criteria"] = stopping_criteria
     if sample:
         kwargs.update(temperature=g.temperature, top_k=g.top_k or None, top_p=g.top_p)
     ctx = (
@@ -154,7 +208,8 @@ def answer(
     cm: ChatModel, prompt: str, system: str | None = None, adapter: bool = True, **gen: Any
 ) -> str:
     messages = ([Message("system", system)] if system else []) + [Message("user", prompt)]
-    new = generate_ids(
-        cm.model, cm.tokenizer, prompt_ids(cm, messages), cm.spec, adapter=adapter, **gen
-    )
+    with cm.lock:
+        new = generate_ids(
+            cm.model, cm.tokenizer, prompt_ids(cm, messages), cm.spec, adapter=adapter, **gen
+        )
     return cm.tokenizer.decode(new, skip_special_tokens=True).strip()

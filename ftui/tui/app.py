@@ -20,13 +20,14 @@ from ftui.core import locations
 from ftui.core.spec import RunSpec, SpecError
 from ftui.tui import messages as m
 from ftui.tui.draft import SpecDraft, Validation
+from ftui.tui.launch_flow import LaunchFlow
 from ftui.tui.steps import screen_class, step_for_field, step_ids
-from ftui.tui.workers import CoreWorkers, Loaded
+from ftui.tui.workers import Loaded
 
 MODEL_KEYS = ("model.name_or_path", "model.revision", "model.trust_remote_code")
 
 
-class FtuiApp(CoreWorkers):
+class FtuiApp(LaunchFlow):
     TITLE = "ftui"
     CSS_PATH = "styles/app.tcss"
     COMMAND_PALETTE_BINDING = "ctrl+backslash"
@@ -43,7 +44,6 @@ class FtuiApp(CoreWorkers):
     cached_models: reactive[Loaded] = reactive(Loaded(loading=True), always_update=True)
     model_facts: reactive[Loaded] = reactive(Loaded(loading=True), always_update=True)
     runs: reactive[Loaded] = reactive(Loaded(loading=True), always_update=True)
-    launch_state: reactive[Loaded] = reactive(Loaded(), always_update=True)
 
     def __init__(
         self,
@@ -80,7 +80,7 @@ class FtuiApp(CoreWorkers):
         self.detect_hardware()
         self.list_cached_models()
         self.refresh_runs()
-        self.request_model_facts(delay=0)
+        self.request_model_facts()
         step, field = self._first
         self.open_step(step, field)
 
@@ -122,14 +122,14 @@ class FtuiApp(CoreWorkers):
 
     @on(m.SpecChanged)
     def _spec_changed(self, event: m.SpecChanged) -> None:
-        self.apply_changes(event.changes)
+        self.apply_changes(event.changes, typing=event.typing)
 
-    def apply_changes(self, changes: dict[str, Any]) -> None:
+    def apply_changes(self, changes: dict[str, Any], typing: bool = False) -> None:
         for path, value in changes.items():
             self.draft.set(path, value)
         self.validation = self.draft.validate()
         if any(path in MODEL_KEYS for path in changes):
-            self.request_model_facts()
+            self.request_model_facts(delay=0.4 if typing else 0)
 
     def load_spec(self, spec: RunSpec, preset_name: str | None) -> None:
         self.draft = SpecDraft(spec)
@@ -137,7 +137,7 @@ class FtuiApp(CoreWorkers):
         self.sub_title = preset_name or "new run"
         self.validation = self.draft.validate()
         self._default_gpus(self.hardware.value)
-        self.request_model_facts(delay=0)
+        self.request_model_facts()
 
     @on(m.PresetChosen)
     def _preset_chosen(self, event: m.PresetChosen) -> None:
@@ -153,7 +153,7 @@ class FtuiApp(CoreWorkers):
 
     # --- slow facts -------------------------------------------------------------------------
 
-    def request_model_facts(self, delay: float = 0.4) -> None:
+    def request_model_facts(self, delay: float = 0) -> None:
         """Inspect the model once typing pauses; a result for an older name is dropped."""
         key = tuple(self.draft.get(k) for k in MODEL_KEYS)
         key = (str(key[0] or ""), key[1], bool(key[2]))
@@ -205,11 +205,12 @@ class FtuiApp(CoreWorkers):
         if isinstance(self.screen, ModalScreen):
             return
         if self.spec is None:
-            self._refuse(self.validation.all_errors(), self.validation.first_error_field())
+            self.refuse(self.validation.all_errors(), self.validation.first_error_field())
             return
         from ftui.tui.screens.save_preset import SavePresetScreen
 
-        name = self.preset_name or self.spec.name
+        # a preset opened by path (ftui --preset configs/x.yaml) is offered as "x"
+        name = Path(self.preset_name).stem if self.preset_name else self.spec.name
         if (locations.builtin_presets_dir() / f"{name}.yaml").exists():
             name = f"{name}-mine"  # built-in presets are read-only
         self.push_screen(SavePresetScreen(self.spec, name))
@@ -220,80 +221,8 @@ class FtuiApp(CoreWorkers):
         self.sub_title = event.name
         self.notify(f"Saved preset {event.name} to {event.path}")
 
-    def action_launch(self) -> None:
-        if self.spec is None:
-            self._refuse(self.validation.all_errors(), self.validation.first_error_field())
-            return
-        if self.launch_state.loading:
-            return
-        self.launch_state = Loaded("Running preflight checks…", loading=True)
-        self.preflight(self.spec)
-
-    @on(m.PreflightFinished)
-    def _preflight_finished(self, event: m.PreflightFinished) -> None:
-        report = event.report
-        if report is None:
-            self.launch_state = Loaded(None, f"Preflight could not run: {event.error}")
-            return
-        if not report.ok:
-            lines = [f"{field}: {message}" for field, message in report.errors]
-            self.launch_state = Loaded(report, "Preflight refused the launch")
-            self._refuse(lines, report.errors[0][0] if report.errors else None)
-            return
-        self.launch_state = Loaded(report, loading=True)
-        if self.spec is not None:
-            self.launch(self.spec)
-
-    def _refuse(self, lines: list[str], field: str | None) -> None:
+    def refuse(self, lines: list[str], field: str | None) -> None:
+        """Say why not, and open the field to fix when it is one."""
         self.notify("\n".join(lines[:4]) or "invalid spec", title="Not yet", severity="error")
         if field and field not in ("spec", "") and field.split(".")[0] in self.draft.data:
             self.open_field(field)
-
-    @on(m.LaunchFailed)
-    def _launch_failed(self, event: m.LaunchFailed) -> None:
-        self.launch_state = Loaded(None, f"Launch failed: {event.error}")
-
-    @on(m.RunLaunched)
-    def _run_launched(self, event: m.RunLaunched) -> None:
-        self.launch_state = Loaded(event.run_dir)
-        self.refresh_runs()
-        if not self._show_monitor(event.run_dir):
-            self.notify(f"Run started: {event.run_dir}", title="Launched")
-
-    @on(m.RunChosen)
-    def _run_chosen(self, event: m.RunChosen) -> None:
-        if not self._show_monitor(event.run_dir):
-            self.notify(f"No monitor in this install; run: ftui monitor {event.run_dir}")
-
-    def _show_monitor(self, run_dir: Path) -> bool:
-        try:
-            from ftui.tui.screens.monitor import MonitorScreen
-        except ImportError:
-            return False
-        self.push_screen(MonitorScreen(run_dir))
-        return True
-
-    def action_show_runs(self) -> None:
-        if isinstance(self.screen, ModalScreen) or type(self.screen).__name__ == "RunsScreen":
-            return
-        try:
-            from ftui.tui.screens.runs import RunsScreen
-        except ImportError:
-            self.notify("The runs list is not available in this install", severity="warning")
-            return
-        self.push_screen(RunsScreen(self.runs_root))
-
-    def on_monitor_screen_edit_setting_requested(self, event: Any) -> None:
-        """The monitor's "fix setting": edit that run's config, on the field to change."""
-        from ftui.core.spec import load_spec_file
-
-        try:
-            spec = load_spec_file(Path(event.run_dir) / "config.yaml")
-        except SpecError as exc:
-            self.notify(
-                "\n".join(exc.problems), title="Cannot read the run's config", severity="error"
-            )
-            return
-        self.load_spec(spec, None)
-        self.sub_title = f"settings of {Path(event.run_dir).name}"
-        self.open_field(event.setting)

@@ -1,6 +1,6 @@
 """Messages shared between screens, in the past tense. A widget's own messages live in it.
 
-The chain: SpecChanged -> (app validates) -> PreflightFinished -> RunLaunched.
+The chain: SpecChanged -> (app validates) -> PreflightFinished -> ModelFetched -> RunLaunched.
 Core results from workers: HardwareDetected, CachedModelsListed, ModelInspected, RunsListed.
 """
 
@@ -15,9 +15,11 @@ from textual.message import Message
 
 @dataclass
 class SpecChanged(Message):
-    """The user changed fields of the draft spec: dotted path -> new value (maybe invalid)."""
+    """The user changed fields of the draft spec: dotted path -> new value (maybe invalid).
+    `typing`: a keystroke in a text field, so slow follow-ups wait for a pause."""
 
     changes: dict[str, Any]
+    typing: bool = False
 
 
 @dataclass
@@ -70,6 +72,24 @@ class RunsListed(Message):
 class PreflightFinished(Message):
     report: Any  # ftui.core.preflight.PreflightReport, or None with error
     error: str | None = None
+
+
+@dataclass
+class ModelDownloadProgressed(Message):
+    """Bytes of the model fetched so far; a burst coalesces to the newest."""
+
+    done: int
+    total: int
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ModelDownloadProgressed)
+
+
+@dataclass
+class ModelFetched(Message):
+    """The model is on disk (error None), or why it could not be fetched."""
+
+    error: str | None
 
 
 @dataclass

@@ -7,7 +7,6 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -28,6 +27,10 @@ def ftui_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (home / "cache").symlink_to(SHARED_CACHE)
     monkeypatch.setenv("FTUI_HOME", str(home))
     monkeypatch.setenv("FTUI_RUNS", str(tmp_path / "runs"))
+    # Specs write runs under a relative output.root (runs/): never into the checkout.
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
     return home
 
 
@@ -35,25 +38,3 @@ def ftui_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def fixed_python(monkeypatch: pytest.MonkeyPatch) -> None:
     """The Review step shows the exact command, which starts with the interpreter's path."""
     monkeypatch.setattr(sys, "executable", "/usr/bin/python3")
-
-
-def make_app(gpus: int | None = 0, preset: str | None = None, **kwargs: Any) -> Any:
-    """An FtuiApp on `preset` (None = defaults) with a fake NVML of `gpus` GPUs."""
-    from ftui.core.presets import resolve_spec
-    from ftui.tui.app import FtuiApp
-
-    from .fake_nvml import FakeNvml
-
-    spec = resolve_spec(preset) if preset else None
-    nvml = FakeNvml(gpus) if gpus is not None else None
-    kwargs.setdefault("runs_root", Path("runs"))
-    return FtuiApp(spec, preset_name=preset, nvml=nvml, **kwargs)
-
-
-async def settle(pilot: Any) -> None:
-    """Let workers finish and their messages be handled (never a sleep)."""
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()

@@ -8,7 +8,7 @@ from ftui.tui.screens.hardware import HardwareScreen
 from ftui.tui.screens.method import MethodScreen
 from ftui.tui.widgets.gpu_table import GpuTable
 
-from .conftest import make_app, settle
+from .wizard_helpers import make_app, settle
 
 pytest.importorskip("ftui.core.hardware")
 

@@ -9,7 +9,7 @@ from ftui.tui import messages as m
 from ftui.tui.screens.data_step import DataStepScreen
 from ftui.tui.screens.review import ReviewScreen
 
-from .conftest import make_app, settle
+from .wizard_helpers import make_app, settle
 
 
 async def test_failed_preflight_refuses_and_opens_the_field(tmp_path: Path) -> None:
@@ -43,6 +43,8 @@ async def test_launch_starts_a_real_run(tmp_path: Path) -> None:
         await settle(pilot)
         launched = [x for x in seen if isinstance(x, m.RunLaunched)]
         assert launched, [str(app.launch_state)]
+        fetched = [x for x in seen if isinstance(x, m.ModelFetched)]
+        assert fetched and fetched[0].error is None  # the built-in model needs no download
         run_dir = launched[0].run_dir
         try:
             paths = RunPaths(run_dir)
@@ -54,3 +56,18 @@ async def test_launch_starts_a_real_run(tmp_path: Path) -> None:
             kill_run(run_dir, grace_s=2.0)
         if isinstance(app.screen, ReviewScreen):  # no monitor screen in this checkout
             assert str(run_dir) in str(app.screen.query_one("#launch-status").render())
+
+
+async def test_check_runs_preflight_without_launching(tmp_path: Path) -> None:
+    seen: list[object] = []
+    app = make_app(gpus=0, preset="demo", step="review")
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
+        await settle(pilot)
+        app.apply_changes({"output.root": str(tmp_path / "runs")})
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        finished = [x for x in seen if isinstance(x, m.PreflightFinished)]
+        assert finished and finished[0].report.ok, finished
+        assert not any(isinstance(x, (m.ModelFetched, m.RunLaunched)) for x in seen)
+        assert "Preflight passed" in str(app.screen.query_one("#launch-status").render())
+        assert not (tmp_path / "runs").exists()

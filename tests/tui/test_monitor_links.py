@@ -3,21 +3,19 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from fake_runs import make_run
 
 from ftui.core.presets import resolve_spec
 from ftui.tui.messages import RunChosen
 from ftui.tui.screens.training import TrainingScreen
 from ftui.tui.widgets.runs_table import RunsTable
 
-from .conftest import make_app, settle
+from .wizard_helpers import make_app, settle
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 monitor = pytest.importorskip("ftui.tui.screens.monitor")
-from fake_runs import make_run  # noqa: E402
 
 
 async def test_start_lists_runs_and_enter_opens_the_monitor(tmp_path: Path) -> None:

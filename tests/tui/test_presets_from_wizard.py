@@ -9,7 +9,7 @@ from ftui.tui.screens.hardware import HardwareScreen
 from ftui.tui.screens.save_preset import SavePresetScreen
 from ftui.tui.screens.start import StartScreen
 
-from .conftest import make_app, settle
+from .wizard_helpers import make_app, settle
 
 
 async def test_save_preset_and_reload_round_trips(ftui_home: Path) -> None:

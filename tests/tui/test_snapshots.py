@@ -12,7 +12,7 @@ from textual.widgets import Input
 
 from ftui.tui.steps import step_ids
 
-from .conftest import make_app, settle
+from .wizard_helpers import make_app, settle
 
 GIB = 1024**3
 
@@ -37,3 +37,30 @@ def test_step_snapshot(step: str, snap_compare, fixed_machine: None) -> None:  #
             widget.cursor_blink = False
 
     assert snap_compare(app, terminal_size=(120, 36), run_before=show)
+
+
+def test_invalid_field_snapshot(snap_compare, fixed_machine: None) -> None:  # type: ignore[no-untyped-def]
+    """An invalid value is marked where it is, and its step is marked in the step list."""
+    app = make_app(gpus=2, preset="demo", step="training", field="train.learning_rate")
+
+    async def type_bad_value(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press(*"fast")
+        await settle(pilot)
+        for widget in app.screen.query(Input):
+            widget.cursor_blink = False
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=type_bad_value)
+
+
+def test_save_preset_dialog_snapshot(snap_compare, fixed_machine: None) -> None:  # type: ignore[no-untyped-def]
+    app = make_app(gpus=2, preset="demo", step="review")
+
+    async def open_dialog(pilot) -> None:  # type: ignore[no-untyped-def]
+        await settle(pilot)
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        for widget in app.screen.query(Input):
+            widget.cursor_blink = False
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=open_dialog)

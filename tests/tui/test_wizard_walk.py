@@ -19,7 +19,7 @@ from ftui.tui.screens.training import TrainingScreen
 from ftui.tui.widgets.spec_form import FieldRow, row_id
 from ftui.tui.widgets.step_list import StepList
 
-from .conftest import make_app, settle
+from .wizard_helpers import make_app, settle
 
 SCRATCH_YAML = """\
 name: scratch
@@ -224,3 +224,18 @@ async def test_open_field_focuses_it(tmp_path: Path) -> None:
         await settle(pilot)
         assert isinstance(app.screen, MethodScreen)
         assert focused_row(app) == "method.lora.r"
+
+
+async def test_launch_with_an_invalid_field_jumps_to_it() -> None:
+    app = make_app(gpus=0, preset="demo", step="training", field="train.warmup_steps")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press(*"-3")
+        app.open_step("review")
+        await settle(pilot)
+        assert "train.warmup_steps" in str(app.screen.query_one("#problems").render())
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert isinstance(app.screen, TrainingScreen)
+        assert focused_row(app) == "train.warmup_steps"
+        assert app.launch_state.value is None and not app.launch_state.loading

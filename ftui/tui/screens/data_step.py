@@ -63,7 +63,7 @@ class DataStepScreen(StepScreen):
         self._timer: Any = None
 
     def compose_body(self) -> ComposeResult:
-        yield SpecForm(FIELDS, self.values(FIELDS))
+        yield SpecForm(FIELDS, self.values(FIELDS), wide=("data.source",))
         with Horizontal(id="data-actions"):
             yield Button("Browse files…", id="browse-data", compact=True)
             yield Button("Reload rows", id="reload-data", compact=True)

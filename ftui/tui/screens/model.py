@@ -13,6 +13,7 @@ from textual.widgets.option_list import Option
 
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.base import StepScreen
+from ftui.tui.widgets.hub_search import HubSearch
 from ftui.tui.widgets.model_facts import ModelFactsPanel
 from ftui.tui.widgets.spec_form import FieldRow, SpecForm, row_id
 from ftui.tui.workers import Loaded
@@ -44,7 +45,13 @@ class ModelScreen(StepScreen):
     INTRO = "Type a hub id or a local path, or pick a model already on this machine."
 
     def compose_body(self) -> ComposeResult:
-        yield SpecForm(FIELDS, self.values(FIELDS), {"model.trust_remote_code": TRUST_WHY})
+        yield SpecForm(
+            FIELDS,
+            self.values(FIELDS),
+            helps={"model.trust_remote_code": TRUST_WHY},
+            wide=("model.name_or_path",),
+        )
+        yield HubSearch(id="hub-search")
         yield Static("This model", classes="section-title")
         yield LoadingIndicator(id="facts-loading")
         yield ModelFactsPanel(id="facts")
@@ -77,6 +84,17 @@ class ModelScreen(StepScreen):
             note.update(f"The Hugging Face cache scan is not available: {cached.error}")
         else:
             note.update(f"{len(cached.value or [])} model(s) in the Hugging Face cache")
+
+    @on(SpecChanged)
+    def _name_typed(self, event: SpecChanged) -> None:
+        # Not stopped: the app applies the change; the search only looks at it.
+        if event.typing and "model.name_or_path" in event.changes:
+            self.query_one(HubSearch).query = str(event.changes["model.name_or_path"] or "")
+
+    @on(HubSearch.ModelChosen)
+    def _hub_chosen(self, event: HubSearch.ModelChosen) -> None:
+        event.stop()
+        self._use(event.repo_id)
 
     @on(OptionList.OptionSelected, "#cached")
     def _cached_selected(self, event: OptionList.OptionSelected) -> None:

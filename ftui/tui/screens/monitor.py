@@ -40,6 +40,7 @@ class MonitorScreen(RunActions, Screen):
         Binding("r", "resume", "Resume"),
         Binding("e", "edit_setting", "Fix setting"),
         Binding("l", "next_log", "Next log"),
+        Binding("c", "chat", "Chat with it"),
         Binding("q,escape", "leave", "Leave (training goes on)"),
     ]
 
@@ -218,6 +219,21 @@ class MonitorScreen(RunActions, Screen):
             self.notify("Nothing to fix here: the run has no recognised failure.")
             return
         self.post_message(self.EditSettingRequested(self.failure.setting, self.run_dir))
+
+    def action_chat(self) -> None:
+        """Open the playground on this run (final/, or its newest complete checkpoint)."""
+        from ftui.core.checkpoints import newest_complete_checkpoint
+
+        has_final = (self.run_dir / "final").is_dir()
+        if (
+            not has_final
+            and newest_complete_checkpoint(self.run_dir, set_aside_incomplete=False) is None
+        ):
+            self.notify("Nothing to chat with yet: no final model and no complete checkpoint.")
+            return
+        from ftui.tui.screens.playground import PlaygroundScreen
+
+        self.app.push_screen(PlaygroundScreen(self.run_dir))
 
     def action_leave(self) -> None:
         """Leave the monitor; training goes on (it is its own process tree)."""

@@ -3,14 +3,17 @@ save as preset (ctrl+s) and Launch (ctrl+l), which runs preflight first."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from rich.syntax import Syntax
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import Button, LoadingIndicator, Static
+from textual.widgets import Button, LoadingIndicator, ProgressBar, Static
 
+from ftui.core.spec import RunSpec
 from ftui.tui.draft import Validation
 from ftui.tui.screens.base import StepScreen
 from ftui.tui.steps import get_step, step_for_field
@@ -31,15 +34,20 @@ def problems_text(validation: Validation) -> Text:
 
 class ReviewScreen(StepScreen):
     STEP_ID = "review"
-    BINDINGS = [Binding("ctrl+l", "app.launch", "Launch", priority=True)]
+    BINDINGS = [
+        Binding("ctrl+l", "app.launch", "Launch", priority=True),
+        Binding("ctrl+t", "app.check", "Check", priority=True),
+    ]
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="problems")
         yield SpecForm(FIELDS, self.values(FIELDS), full_labels=True)
         with Horizontal(id="actions"):
-            yield Button("Save preset  ctrl+s", id="save", variant="default")
+            yield Button("Save preset  ctrl+s", id="save")
+            yield Button("Check  ctrl+t", id="check")
             yield Button("Launch  ctrl+l", id="launch", variant="success")
         yield LoadingIndicator(id="launch-loading")
+        yield ProgressBar(id="download", show_eta=True)
         yield Static("", id="launch-status")
         yield Static("Command", classes="section-title")
         yield Static("", id="command")
@@ -48,6 +56,13 @@ class ReviewScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "launch_state", self._launch_state_changed)
+        self.watch(self.app, "download", self._download_changed)
+
+    def _download_changed(self, download: tuple[int, int] | None) -> None:
+        bar = self.query_one("#download", ProgressBar)
+        bar.display = download is not None
+        if download is not None:
+            bar.update(total=max(download[1], 1), progress=download[0])
 
     def validation_changed(self, validation: Validation) -> None:
         problems = self.query_one("#problems", Static)
@@ -62,14 +77,15 @@ class ReviewScreen(StepScreen):
         self.query_one("#yaml", Static).update(Syntax(spec.to_yaml(), "yaml", theme="ansi_dark"))
         self.query_one("#command", Static).update(Text(self._command(spec), style="bold"))
 
-    def _command(self, spec: object) -> str:
+    def _command(self, spec: RunSpec) -> str:
+        """What the launcher will run (the run dir's timestamp is only known at launch)."""
         from ftui.core.torchrun import display_command, resolve_nproc, torchrun_argv
 
         report = self.wizard.hardware.value
-        nproc = resolve_nproc(spec, cuda_count=len(report.gpus) if report else 0)  # type: ignore[arg-type]
-        config = f"{self.wizard.runs_root}/{spec.name}-<timestamp>/config.yaml"  # type: ignore[attr-defined]
-        argv = torchrun_argv(spec, config, nproc_per_node=nproc)  # type: ignore[arg-type]
-        gpus = spec.launch.gpus  # type: ignore[attr-defined]
+        nproc = resolve_nproc(spec, cuda_count=len(report.gpus) if report else 0)
+        config = f"{spec.output.root}/{spec.name}-<timestamp>/config.yaml"
+        argv = torchrun_argv(spec, config, nproc_per_node=nproc)
+        gpus = spec.launch.gpus
         prefix = f"CUDA_VISIBLE_DEVICES={','.join(map(str, gpus))} " if gpus else ""
         return prefix + display_command(argv)
 
@@ -87,18 +103,21 @@ class ReviewScreen(StepScreen):
             text.append(f"! {field}: {message}\n" if field else f"! {message}\n", style="yellow")
         if isinstance(report, str):
             text.append(report, style="dim")
-        elif (
-            report is not None
-            and not state.loading
-            and not state.error
-            and not hasattr(report, "ok")
-        ):
+        elif isinstance(report, Path):
             text.append(f"Run started: {report}", style="bold green")
+        elif getattr(report, "ok", False) and not state.loading:
+            text.append("Preflight passed: ctrl+l launches.", style="green")
+        elif getattr(report, "ok", False):
+            text.append("Preflight passed; fetching the model and launching…", style="dim")
         status.update(text)
 
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
         self.app.action_save_preset()  # type: ignore[attr-defined]
+
+    @on(Button.Pressed, "#check")
+    def _check(self) -> None:
+        self.app.action_check()  # type: ignore[attr-defined]
 
     @on(Button.Pressed, "#launch")
     def _launch(self) -> None:

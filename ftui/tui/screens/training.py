@@ -61,7 +61,7 @@ class TrainingScreen(StepScreen):
         yield Static("", id="effective-batch", classes="summary")
         yield Static("", id="memory-verdict", classes="summary")
         yield Static("", id="precision-note", classes="notice")
-        yield SpecForm(FIELDS, self.values(FIELDS))
+        yield SpecForm(FIELDS, self.values(FIELDS), choices={"model.dtype": self._dtypes()})
         yield Static("Memory per device, estimated", classes="section-title")
         yield MemoryPanel(id="memory")
 
@@ -80,6 +80,7 @@ class TrainingScreen(StepScreen):
         if spec is None:
             batch.update("Effective batch: fix the marked fields first")
             verdict.update("")
+            verdict.display = False
             memory.show(None, "fix the marked fields first")
             return
         world = world_size(spec, hardware)
@@ -101,11 +102,20 @@ class TrainingScreen(StepScreen):
         except Exception as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             verdict.update(Text(f"Memory per device: not available ({reason})", style="dim"))
+            verdict.display = True
             memory.show(None, reason)
             return
         free, where = free_memory(spec, hardware)
         verdict.update(verdict_line(estimate, free, where, self._suggestion(estimate, free)))
+        verdict.display = True
         memory.show(estimate)
+
+    def _dtypes(self) -> list[tuple[str, str]]:
+        """bf16 is offered only where the hardware supports it (or when already chosen)."""
+        report = self.wizard.hardware.value
+        current = self.value("model.dtype")
+        bf16 = report is None or report.bf16_supported or current == "bf16"
+        return [(d, d) for d in ("auto", "bf16", "fp16", "fp32") if d != "bf16" or bf16]
 
     def _precision_note(self, spec: Any) -> None:
         """bf16 is only offered where it works: say so when the spec asks for it elsewhere."""

@@ -39,8 +39,11 @@ class FieldRow(Vertical):
         help: str | None = None,
         choices: list[tuple[str, str]] | None = None,
         disabled: bool = False,
+        wide: bool = False,
     ) -> None:
-        super().__init__(id=row_id(path), classes="field-row", disabled=disabled)
+        classes = "field-row -wide" if wide else "field-row"
+        super().__init__(id=row_id(path), classes=classes, disabled=disabled)
+        self.wide = wide
         self.path = path
         self.info = field_info(path)
         self._value = value
@@ -52,7 +55,10 @@ class FieldRow(Vertical):
         with Horizontal(classes="field-line"):
             yield Label(self._label, classes="field-label")
             yield self._control()
-            yield Static(self._help, classes="field-help")
+            if not self.wide:
+                yield Static(self._help, classes="field-help")
+        if self.wide:  # a long value gets the whole line; its help goes underneath
+            yield Static(self._help, classes="field-help field-help-below")
         yield Static("", classes="field-error")
 
     def _control(self) -> Widget:
@@ -78,15 +84,15 @@ class FieldRow(Vertical):
     def focus_input(self) -> None:
         self.control.focus()
 
-    def _changed(self, value: Any) -> None:
+    def _changed(self, value: Any, typing: bool = False) -> None:
         if value != self._value:
             self._value = value
-            self.post_message(SpecChanged({self.path: value}))
+            self.post_message(SpecChanged({self.path: value}, typing=typing))
 
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         event.stop()
-        self._changed(parse_text(self.info, event.value))
+        self._changed(parse_text(self.info, event.value), typing=True)
 
     @on(Checkbox.Changed)
     def _checkbox_changed(self, event: Checkbox.Changed) -> None:
@@ -121,7 +127,8 @@ class FieldRow(Vertical):
 
 
 class SpecForm(Vertical):
-    """Rows for `paths`, filled from `values` (path -> value); `helps` replaces a docstring."""
+    """Rows for `paths`, filled from `values` (path -> value). Per path, `helps` replaces the
+    docstring and `choices` the options of a choice field; `wide` paths get a full-width input."""
 
     def __init__(
         self,
@@ -129,6 +136,8 @@ class SpecForm(Vertical):
         values: dict[str, Any],
         helps: dict[str, str] | None = None,
         full_labels: bool = False,
+        choices: dict[str, list[tuple[str, str]]] | None = None,
+        wide: tuple[str, ...] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(classes="spec-form", **kwargs)
@@ -136,8 +145,16 @@ class SpecForm(Vertical):
         self.values = values
         self.helps = helps or {}
         self.full_labels = full_labels
+        self.choices = choices or {}
+        self.wide = wide
 
     def compose(self) -> ComposeResult:
         for path in self.paths:
-            label = path if self.full_labels else None
-            yield FieldRow(path, self.values.get(path), label=label, help=self.helps.get(path))
+            yield FieldRow(
+                path,
+                self.values.get(path),
+                label=path if self.full_labels else None,
+                help=self.helps.get(path),
+                choices=self.choices.get(path),
+                wide=path in self.wide,
+            )

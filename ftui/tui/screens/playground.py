@@ -1,0 +1,304 @@
+"""The playground: chat with a run's model, and compare it with its base and its checkpoints.
+
+Thin by design: the widgets show, the workers in `playground_workers` call the core
+(`ChatSession`, `compare`) in threads and post past-tense messages; the handlers here own
+the state. One model is in memory; the base is the same weights with the adapter off.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Input, ProgressBar, Static, TabbedContent, TabPane
+
+from ftui.core.chat_session import BASE, ChatSession
+from ftui.core.compare import Probe
+from ftui.tui.screens.playground_workers import PlaygroundWorkers
+from ftui.tui.widgets.chat_compare import ComparePane, ProbeTable
+from ftui.tui.widgets.chat_gpu_warning import ConfirmLoad
+from ftui.tui.widgets.chat_log import ChatLog, printable
+from ftui.tui.widgets.chat_settings import FIELDS, ChatSettings
+
+
+class PlaygroundScreen(PlaygroundWorkers, Screen):
+    CSS_PATH = "../styles/playground.tcss"
+    BINDINGS = [
+        Binding("escape", "stop", "Stop generating"),
+        Binding("ctrl+l", "clear", "Clear chat", priority=True),
+        Binding("ctrl+b", "toggle_base", "Base / fine-tuned", priority=True),
+        Binding("ctrl+r", "run_probes", "Run probes", priority=True),
+        Binding("f1", "tab('chat')", "Chat", priority=True),
+        Binding("f2", "tab('compare')", "Compare", priority=True),
+        Binding("ctrl+o", "export", "Export", priority=True),
+    ]
+
+    def __init__(
+        self,
+        run_dir: str | Path,
+        base: bool = False,
+        checkpoint: int | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+        device: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.target = Path(run_dir)
+        self.device = device  # None: cuda when there is one, else cpu
+        self.start_base = base
+        self.checkpoint = checkpoint
+        self.clock = clock
+        self.session: ChatSession | None = None
+        self.chat_choice = BASE
+        self.generating = False
+        self.turn = 0
+        self.clear_pending = False
+        self.probes: list[Probe] = []
+        self.sources = {}
+        self.pending_question = None
+
+    def compose(self) -> ComposeResult:
+        yield Static(f"Playground · {self.target.name}", id="pg-title")
+        with Horizontal(id="load-row"):
+            yield ProgressBar(total=100, show_eta=False, id="load-bar")
+            yield Static("loading…", id="load-label")
+        with TabbedContent(initial="chat", id="pg-tabs"):
+            with TabPane("Chat", id="chat"), Horizontal():
+                with Vertical(id="chat-main"):
+                    yield ChatLog(id="chat-log")
+                    yield Static("", id="chat-stats")
+                    yield Input(
+                        placeholder="Ask something · Enter sends · Esc stops", id="chat-input"
+                    )
+                yield ChatSettings(self._spec_generation(), None, id="chat-settings")
+            with TabPane("Compare", id="compare"), Vertical():
+                yield Input(
+                    placeholder="A prompt for both sides · Enter compares", id="compare-input"
+                )
+                with Horizontal(id="compare-panes"):
+                    yield ComparePane(id="left")
+                    yield ComparePane(id="right")
+                yield Static(
+                    "Probe prompts × checkpoints · ctrl+r runs them · green: the dataset's answer",
+                    classes="section",
+                )
+                yield Input(placeholder="Add a probe prompt · Enter adds", id="probe-input")
+                yield ProbeTable(id="probe-table", zebra_stripes=True, cursor_type="cell")
+                yield Static("", id="probe-detail")
+        yield Footer()
+
+    def _spec_generation(self):  # type: ignore[no-untyped-def]
+        from ftui.core.spec import GenerationSection, SpecError, load_spec_file
+
+        try:
+            return load_spec_file(self.target / "config.yaml").generation
+        except SpecError:
+            return GenerationSection()
+
+    def on_mount(self) -> None:
+        self.query_one("#chat-log", ChatLog).add_turn(
+            "note", "Loading the model… you can type your first question meanwhile."
+        )
+        self.load_model()
+
+    # --- loading -------------------------------------------------------------------------
+    @on(PlaygroundWorkers.LoadProgressed)
+    def _load_progress(self, msg: PlaygroundWorkers.LoadProgressed) -> None:
+        self.query_one("#load-bar", ProgressBar).update(progress=msg.fraction * 100)
+        self.query_one("#load-label", Static).update(msg.label)
+
+    @on(PlaygroundWorkers.GpuBusy)
+    def _gpu_busy(self, msg: PlaygroundWorkers.GpuBusy) -> None:
+        def answer(load: bool | None) -> None:
+            if load:
+                self.load_model(confirmed=True)
+            else:
+                self.query_one("#load-label", Static).update("not loaded (GPU in use)")
+
+        self.app.push_screen(ConfirmLoad(msg.warning), answer)
+
+    @on(PlaygroundWorkers.LoadFailed)
+    def _load_failed(self, msg: PlaygroundWorkers.LoadFailed) -> None:
+        self.query_one("#load-label", Static).update(f"could not load: {msg.error}")
+        self.query_one("#chat-log", ChatLog).add_turn("note", f"Could not load: {msg.error}")
+
+    @on(PlaygroundWorkers.ModelLoaded)
+    def _loaded(self, msg: PlaygroundWorkers.ModelLoaded) -> None:
+        cm = msg.cm
+        self.session = ChatSession(cm, clock=self.clock)
+        self.probes = msg.probes
+        self.sources = {s.name: s for s in msg.sources}
+        self.query_one("#load-row").display = False
+        options = self.weight_options()
+        self.chat_choice = BASE if self.start_base or not cm.has_adapter else msg.loaded_choice
+        settings = self.query_one(ChatSettings)
+        settings.set_weights(options, self.chat_choice)
+        settings.query_one("#system-prompt", Input).value = self.session.system_prompt or ""
+        self.query_one("#left", ComparePane).set_weights(options, BASE)
+        self.query_one("#right", ComparePane).set_weights(options, msg.loaded_choice)
+        self._setup_probes()
+        kind = "adapter" if cm.has_adapter else "model"
+        self.query_one("#pg-title", Static).update(
+            f"Playground · {self.target.name} · {kind} from {Path(cm.source).name}/ · {cm.device}"
+        )
+        log = self.query_one("#chat-log", ChatLog)
+        log.clear_turns()
+        if cm.spec.model.name_or_path.startswith("builtin:"):
+            log.add_turn("note", "The demo model is not a pretrained LLM: it only knows its data.")
+        if self.pending_question:
+            self._ask(self.pending_question)
+
+    def weight_options(self) -> list[tuple[str, str]]:
+        has_adapter = self.session is not None and self.session.cm.has_adapter
+        first = ("base (adapter off)", BASE) if has_adapter else ("model", BASE)
+        return [first] + [(name, name) for name in self.sources]
+
+    def _setup_probes(self) -> None:
+        columns = [BASE, *self.sources] if self.sources else [BASE]
+        self.query_one(ProbeTable).setup([p.prompt for p in self.probes], columns)
+
+    # --- chat ----------------------------------------------------------------------------
+    @on(Input.Submitted, "#chat-input")
+    def _submitted(self, event: Input.Submitted) -> None:
+        text = event.value.strip()
+        if not text:
+            return
+        if self.generating:
+            self.notify("Still answering: wait, or press Esc to stop", severity="warning")
+            return
+        event.input.value = ""
+        if self.session is None:
+            self.pending_question = text
+            self.query_one("#chat-log", ChatLog).add_turn("user", text)
+            return
+        self._ask(text)
+
+    def _ask(self, text: str) -> None:
+        log = self.query_one("#chat-log", ChatLog)
+        if self.pending_question != text:
+            log.add_turn("user", text)
+        self.pending_question = None
+        label = dict((v, k) for k, v in self.weight_options()).get(self.chat_choice, "model")
+        log.add_turn("assistant", "", label=label)
+        self.turn += 1
+        self.generating = True
+        self.generate(self.turn, text, self.chat_choice)
+
+    @on(PlaygroundWorkers.AnswerGrew)
+    def _grew(self, msg: PlaygroundWorkers.AnswerGrew) -> None:
+        if msg.turn == self.turn:
+            self.query_one("#chat-log", ChatLog).grow(msg.text)
+
+    @on(PlaygroundWorkers.AnswerFinished)
+    def _finished(self, msg: PlaygroundWorkers.AnswerFinished) -> None:
+        self.generating = False
+        line = msg.stats.describe() if msg.stats else ""
+        self.query_one("#chat-log", ChatLog).grow(msg.text, detail=line)
+        self.query_one("#chat-stats", Static).update(line)
+        if self.clear_pending:
+            self.action_clear()
+
+    @on(PlaygroundWorkers.AnswerFailed)
+    def _failed(self, msg: PlaygroundWorkers.AnswerFailed) -> None:
+        self.generating = False
+        self.query_one("#chat-log", ChatLog).grow("", detail=f"error: {msg.error}")
+        self.notify(msg.error, severity="error")
+
+    def action_stop(self) -> None:
+        if self.session is not None and self.generating:
+            self.session.stop()
+
+    def action_clear(self) -> None:
+        if self.generating and self.session is not None:
+            self.clear_pending = True
+            self.session.stop()
+            return
+        self.clear_pending = False
+        if self.session is not None:
+            self.session.clear()
+        self.query_one("#chat-log", ChatLog).clear_turns()
+        self.query_one("#chat-stats", Static).update("")
+
+    def action_toggle_base(self) -> None:
+        options = [v for _, v in self.weight_options()]
+        tuned = next((v for v in reversed(options) if v != BASE), BASE)
+        self._choose(tuned if self.chat_choice == BASE else BASE)
+        self.query_one(ChatSettings).show_weights(self.chat_choice)
+
+    def _choose(self, choice: str) -> None:
+        self.chat_choice = choice
+        label = dict((v, k) for k, v in self.weight_options()).get(choice, choice)
+        self.query_one("#chat-stats", Static).update(f"answering with: {label}")
+
+    @on(ChatSettings.WeightsChosen)
+    def _weights(self, msg: ChatSettings.WeightsChosen) -> None:
+        self._choose(msg.choice)
+
+    @on(ChatSettings.SettingChanged)
+    def _setting(self, msg: ChatSettings.SettingChanged) -> None:
+        if self.session is None or msg.name not in FIELDS:
+            return
+        try:
+            value = float(msg.raw) if msg.name in ("temperature", "top_p") else int(msg.raw)
+            self.session.set_settings(**{msg.name: value})
+            error = None
+        except ValueError as exc:
+            error = str(exc) if "generation." in str(exc) else f"not a number: {msg.raw!r}"
+        self.query_one(ChatSettings).mark(msg.name, error)
+
+    @on(ChatSettings.SystemPromptChanged)
+    def _system(self, msg: ChatSettings.SystemPromptChanged) -> None:
+        if self.session is not None:
+            self.session.set_system_prompt(msg.text)
+
+    # --- compare -------------------------------------------------------------------------
+    @on(Input.Submitted, "#compare-input")
+    def _compare(self, event: Input.Submitted) -> None:
+        if self.session is None or not event.value.strip():
+            return
+        panes = [self.query_one("#left", ComparePane), self.query_one("#right", ComparePane)]
+        for pane in panes:
+            pane.show("…", dim=True)
+        self.compare(event.value.strip(), [(p.id or "", p.choice) for p in panes])
+
+    @on(PlaygroundWorkers.CompareAnswered)
+    def _compared(self, msg: PlaygroundWorkers.CompareAnswered) -> None:
+        self.query_one(f"#{msg.pane}", ComparePane).show(msg.text)
+
+    @on(Input.Submitted, "#probe-input")
+    def _add_probe(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.probes.append(Probe(event.value.strip()))
+            event.input.value = ""
+            self._setup_probes()
+
+    def action_run_probes(self) -> None:
+        if self.session is not None and self.probes:
+            self._setup_probes()
+            self.run_probes(list(self.probes))
+
+    @on(PlaygroundWorkers.ProbeAnswered)
+    def _probe_cell(self, msg: PlaygroundWorkers.ProbeAnswered) -> None:
+        expected = self.probes[msg.row].expected if msg.row < len(self.probes) else None
+        self.query_one(ProbeTable).fill(msg.row, msg.column, msg.text, expected)
+
+    @on(ProbeTable.CellHighlighted)
+    def _probe_detail(self, event: ProbeTable.CellHighlighted) -> None:
+        table = self.query_one(ProbeTable)
+        text = table.full_text(event.coordinate)
+        self.query_one("#probe-detail", Static).update(Text(printable(text)))
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#pg-tabs", TabbedContent).active = tab
+
+    def action_export(self) -> None:
+        if (self.target / "config.yaml").is_file():
+            from ftui.tui.screens.export import ExportScreen
+
+            self.app.push_screen(ExportScreen(self.target))

@@ -1,0 +1,14 @@
+"""Hub search says plainly when it cannot search (offline), instead of finding nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from ftui.core.hub_search import search_models
+from ftui.core.models import ModelError
+
+
+def test_offline_search_explains_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ModelError, match="HF_HUB_OFFLINE=1 is set. Type an exact hub id"):
+        search_models("llama")

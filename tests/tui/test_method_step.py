@@ -1,0 +1,65 @@
+"""The Method step: target-module presets from the model's real module names, a custom pick,
+and the trainable-parameter count computed from the real config."""
+
+from __future__ import annotations
+
+from textual.widgets import RadioSet, SelectionList
+
+from ftui.tui.screens.method import MethodScreen
+
+from .wizard_helpers import make_app, settle
+
+
+async def test_target_presets_and_custom_pick_follow_the_model() -> None:
+    app = make_app(gpus=0, preset="demo", step="method")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, MethodScreen)
+        facts = app.model_facts.value
+        assert facts is not None, app.model_facts.error
+        assert {"q_proj", "v_proj", "down_proj"} <= set(facts.linear_module_names)
+        before = str(app.screen.query_one("#trainable").render())
+        assert "Trainable parameters:" in before and "%" in before
+
+        presets = app.screen.query_one("#target-preset", RadioSet)
+        presets.focus()
+        await pilot.press("home", "enter")  # attention q/v
+        await pilot.pause()
+        assert app.draft.get("method.lora.target_modules") == ["q_proj", "v_proj"]
+        after = str(app.screen.query_one("#trainable").render())
+        assert after != before  # fewer adapters than all-linear
+
+        await pilot.press("down", "enter")  # all attention
+        await pilot.pause()
+        assert sorted(app.draft.get("method.lora.target_modules")) == [
+            "k_proj",
+            "o_proj",
+            "q_proj",
+            "v_proj",
+        ]
+
+        await pilot.press("down", "down", "enter")  # custom: starts from the current list
+        await pilot.pause()
+        picker = app.screen.query_one("#targets-custom", SelectionList)
+        assert picker.display
+        assert set(picker.selected) == {"k_proj", "o_proj", "q_proj", "v_proj"}
+        picker.focus()
+        index = [o.value for o in picker.options].index("down_proj")
+        picker.highlighted = index
+        await pilot.press("space")
+        await pilot.pause()
+        assert "down_proj" in app.draft.get("method.lora.target_modules")
+        assert app.spec is not None
+
+
+async def test_full_fine_tune_hides_the_adapter_and_counts_every_weight() -> None:
+    app = make_app(gpus=0, preset="demo", step="method")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        kinds = app.screen.query_one("#kind", RadioSet)
+        kinds.focus()
+        await pilot.press("home", "enter")
+        await pilot.pause()
+        assert app.draft.get("method.kind") == "full"
+        assert not app.screen.query_one("#lora").display
+        assert "(100%)" in str(app.screen.query_one("#trainable").render())

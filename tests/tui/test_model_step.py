@@ -1,0 +1,48 @@
+"""The Model step: facts read from the model's config in a worker, a clear message for a hub
+model that is not cached while offline, and picking the built-in model from the list."""
+
+from __future__ import annotations
+
+from textual.widgets import OptionList
+
+from ftui.tui.screens.model import DEMO, ModelScreen
+from ftui.tui.widgets.hub_search import worth_searching
+
+from .wizard_helpers import make_app, settle, wait_until
+
+
+async def test_uncached_hub_model_offline_says_what_to_do_then_demo_is_picked() -> None:
+    app = make_app(gpus=0, preset="demo", step="model", field="model.name_or_path")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ModelScreen)
+        assert app.model_facts.value.architecture == "LlamaForCausalLM"
+        await pilot.press(*"meta-llama/Llama-3.1-8B")  # replaces the selected text
+        # inspection and hub search wait for typing to pause
+        await wait_until(pilot, lambda: app.model_facts.key[0] == "meta-llama/Llama-3.1-8B")
+        await wait_until(pilot, lambda: not app.model_facts.loading)
+        await wait_until(pilot, lambda: app.screen.query_one("#hub-note").display)
+        assert "hub search is off: HF_HUB_OFFLINE=1" in str(
+            app.screen.query_one("#hub-note").render()
+        )
+        assert app.model_facts.key[0] == "meta-llama/Llama-3.1-8B"
+        assert app.model_facts.value is None
+        assert "not in the Hugging Face cache" in app.model_facts.error
+        assert "ftui download meta-llama/Llama-3.1-8B" in str(
+            app.screen.query_one("#facts").render()
+        )
+        options = app.screen.query_one("#cached", OptionList)
+        options.focus()
+        options.highlighted = 0
+        await pilot.press("enter")
+        await settle(pilot)
+        assert app.draft.get("model.name_or_path") == DEMO
+        assert app.model_facts.value is not None and app.model_facts.key[0] == DEMO
+
+
+def test_paths_and_the_builtin_model_are_not_searched() -> None:
+    assert worth_searching("meta-llama")
+    assert not worth_searching("ll")
+    assert not worth_searching("builtin:demo-tiny-llama")
+    assert not worth_searching("/models/llama")
+    assert not worth_searching("./llama")
