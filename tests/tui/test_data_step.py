@@ -8,19 +8,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from textual.widgets import Input, Select, Static, TextArea
 
-pytest.importorskip("ftui.tui.app", reason="needs the wizard app (branch wizard)")
+from ftui.core.presets import resolve_spec
+from ftui.tui.messages import SpecChanged
+from ftui.tui.widgets.column_mapper import ColumnMapper
+from ftui.tui.widgets.mask_lens import MaskLens
+from tests.data_fixtures import tiny_model, write_odd_csv, write_xsum_parquet
 
-from textual.widgets import Input, Select, Static, TextArea  # noqa: E402
-
-from ftui.core.presets import resolve_spec  # noqa: E402
-from ftui.tui.messages import SpecChanged  # noqa: E402
-from ftui.tui.widgets.column_mapper import ColumnMapper  # noqa: E402
-from ftui.tui.widgets.mask_lens import MaskLens  # noqa: E402
-from tests.data_fixtures import tiny_model, write_odd_csv, write_xsum_parquet  # noqa: E402
-
-from .conftest import settle  # noqa: E402
-from .fake_nvml import FakeNvml  # noqa: E402
+from .fake_nvml import FakeNvml
+from .wizard_helpers import settle
 
 
 def wizard(source: str | Path, step: str, *overrides: str) -> Any:
