@@ -4,6 +4,7 @@ as it is typed; SVG snapshots of both steps."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,16 @@ def wizard(source: str | Path, step: str, *overrides: str) -> Any:
     sets = [f"data.source={source}", "data.format=auto", "data.columns={}", *overrides]
     spec = resolve_spec("demo", sets)
     return FtuiApp(spec, preset_name="demo", nvml=FakeNvml(0), step=step)
+
+
+async def until(pilot: Any, condition: Any, timeout: float = 15.0) -> None:
+    """Wait for a debounced worker's result: poll the app's state, never a fixed sleep."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "timed out waiting for the screen to update"
+        await pilot.pause(0.05)
+        await settle(pilot)
 
 
 def text_of(app: Any, selector: str) -> str:
@@ -81,9 +92,8 @@ async def test_changing_the_source_reads_the_new_rows(tmp_path: Path) -> None:
         await settle(pilot)
         source = app.screen.query_one("#field-data-source Input", Input)
         source.value = str(xsum)
-        await pilot.pause(0.7)  # the read starts once typing pauses
-        await settle(pilot)
         mapper = app.screen.query_one(ColumnMapper)
+        await until(pilot, lambda: "document" in mapper.available)  # read once typing pauses
         assert mapper.mapping == {"prompt": "document", "response": "summary"}
         assert "`document` looks like the prompt" in text_of(app, "#detection")
 
@@ -107,8 +117,7 @@ async def test_template_step_lens_suggestion_and_max_len(tmp_path: Path) -> None
         await pilot.click("#lens-use-len")
         await settle(pilot)
         assert app.spec.data.max_seq_len == suggested
-        await pilot.pause(0.5)
-        await settle(pilot)
+        await until(pilot, lambda: lens.lens.stats.max_seq_len == suggested)
         assert lens.lens.stats.truncated == 0 and lens.lens.stats.no_trained == 0
         await pilot.click("#use-suggested")
         await settle(pilot)
@@ -134,8 +143,8 @@ async def test_custom_template_is_checked_as_you_type(tmp_path: Path) -> None:
         assert "unknown placeholder {respons}" in shown
         assert "uses {input} but no column is mapped to input" in shown
         area.text = "Doc: {prompt}\nSum: {response}"
-        await pilot.pause(0.5)
-        await settle(pilot)
+        lens = app.screen.query_one(MaskLens)
+        await until(pilot, lambda: "Doc:" in "".join(t.text for t in lens.lens.rows[0].tokens))
         assert not problems.display and app.spec.template.custom == "Doc: {prompt}\nSum: {response}"
         row = app.screen.query_one(MaskLens).lens.rows[0]
         assert "".join(t.text for t in row.tokens if not t.trained).startswith("<s>Doc: Article 0.")

@@ -159,8 +159,11 @@ async def test_walk_from_scratch_with_keyboard_only(
         await next_step(pilot, DataStepScreen)
         await tab_to(pilot, "data.source")
         await pilot.press(*"my-data.jsonl")
-        await pilot.pause(0.7)  # the rows are read once typing pauses
-        await settle(pilot)
+        for _ in range(300):  # the rows are read once typing pauses (a debounce timer)
+            if app.screen.query_one("#accept-mapping").display:
+                break
+            await pilot.pause(0.05)
+            await settle(pilot)
         for _ in range(8):  # past the source fields to the button that takes the proposal
             if app.focused.id == "accept-mapping":
                 break
