@@ -99,3 +99,14 @@ def demo(demo_run: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """`demo_run`, with FTUI_HOME pointed back at the session home for this test."""
     monkeypatch.setenv("FTUI_HOME", str(SESSION_HOME))
     return demo_run
+
+
+_REPO_ENTRIES_AT_START = {p.name for p in REPO.iterdir()}
+
+
+@pytest.fixture(autouse=True)
+def _tests_leave_the_checkout_alone():
+    """Tests write into temp dirs only: a file appearing in the checkout's root is a bug."""
+    yield
+    new = {p.name for p in REPO.iterdir()} - _REPO_ENTRIES_AT_START - {".pytest_cache", "snapshot_report.html"}
+    assert not new, f"this test wrote {sorted(new)} into the checkout"

@@ -50,6 +50,14 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     resume = sub.add_parser("resume", help="continue a run from its newest complete checkpoint")
     resume.add_argument("run", metavar="RUN")
+    resume.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a setting that does not invalidate the checkpoint (e.g. train.max_steps=600)",
+    )
     _add_root(resume)
     resume.set_defaults(handler=cmd_resume)
 
@@ -235,7 +243,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
     from ftui.core.launch import resume
 
     try:
-        resume(run_dir)
+        resume(
+            run_dir,
+            overrides=args.overrides,
+            on_warning=lambda line: print(f"warning: {line}", file=sys.stderr),
+        )
     except Exception as error:
         return fail(f"cannot resume {run_dir.name}: {error}")
     print(f"resumed {run_dir.name}; watch it with: ftui monitor {run_dir.name}")

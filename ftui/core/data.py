@@ -305,6 +305,22 @@ def tokenize_dataset(ds, det: Detection, spec: RunSpec, tokenizer: Any):  # type
     return datasets.Dataset.from_dict(out), stats
 
 
+CONTENT_HASH_LIMIT = 256 * 2**20  # hash files up to this size; bigger ones by size + mtime_ns
+
+
+def _file_identity(f: Path) -> tuple[str, int, str]:
+    """A file's path, size and content hash, so an edit that keeps the size and lands in the
+    same second is still seen (size + mtime_ns for very large files)."""
+    st = f.stat()
+    if st.st_size > CONTENT_HASH_LIMIT:
+        return (str(f), st.st_size, f"mtime:{st.st_mtime_ns}")
+    digest = hashlib.sha256()
+    with open(f, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return (str(f), st.st_size, digest.hexdigest())
+
+
 def data_fingerprint(spec: RunSpec, tokenizer_dir: str) -> str:
     """Identity of the tokenised data: source (and file stats), split, mapping, template,
     tokenizer files and max_seq_len. Resume compares it; the token cache is keyed by it."""
@@ -318,9 +334,7 @@ def data_fingerprint(spec: RunSpec, tokenizer_dir: str) -> str:
     if is_local_source(source):
         p = Path(source)
         files = sorted(p.rglob("*")) if p.is_dir() else [p]
-        parts["files"] = [
-            (str(f), f.stat().st_size, int(f.stat().st_mtime)) for f in files if f.is_file()
-        ]
+        parts["files"] = [_file_identity(f) for f in files if f.is_file()]
     h.update(json.dumps(parts, sort_keys=True).encode())
     tdir = Path(tokenizer_dir)
     for name in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model"):

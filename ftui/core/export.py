@@ -134,7 +134,9 @@ def _write(
 
         dtype = getattr(torch, DTYPES[base_dtype]) if base_dtype else _spec_dtype(spec)
         report(f"loading the base model ({dtype})", 0.1)
-        base = AutoModelForCausalLM.from_pretrained(ref, dtype=dtype, **kw)
+        from ftui.core.safe_load import load_causal_lm
+
+        base = load_causal_lm(AutoModelForCausalLM, ref, dtype=dtype, **kw)
         report("merging the adapter (merge_and_unload)", 0.5)
         merged = PeftModel.from_pretrained(base, str(weights)).merge_and_unload()
         report("writing safetensors", 0.7)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.demo import resolve_model_ref
+from ftui.core.safe_load import load_causal_lm
 from ftui.core.spec import RunSpec, load_spec_file
 from ftui.core.templates import Conversation, Message, render, stop_strings, tokenize_segments
 
@@ -97,10 +98,10 @@ def load_chat_model(
     report(f"loading {Path(ref).name if Path(ref).exists() else ref}", 0.2)
     model: Any
     if weights is not None and not has_adapter:  # a full fine-tune: the weights are the model
-        model = AutoModelForCausalLM.from_pretrained(weights, dtype=dtype, use_safetensors=True)
+        model = load_causal_lm(AutoModelForCausalLM, weights, dtype=dtype)
         tok_src: str | Path = weights
     else:
-        model = AutoModelForCausalLM.from_pretrained(ref, dtype=dtype, **kw)
+        model = load_causal_lm(AutoModelForCausalLM, ref, dtype=dtype, **kw)
         tok_src = (
             weights
             if weights is not None and (weights / "tokenizer_config.json").is_file()
@@ -109,6 +110,10 @@ def load_chat_model(
         if has_adapter and weights is not None:
             from peft import PeftModel
 
+            if not (weights / "adapter_model.safetensors").is_file():
+                raise InferenceError(
+                    f"{weights}: no adapter_model.safetensors (pickled adapters are not loaded)"
+                )
             report(f"loading adapter {weights.name}", 0.6)
             model = PeftModel.from_pretrained(model, str(weights))
     report("loading tokenizer", 0.75)

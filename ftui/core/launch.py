@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from ftui.core.atomic import atomic_write_text
@@ -73,15 +74,36 @@ def child_env(spec: RunSpec) -> dict[str, str]:
 
 
 def launch(spec: RunSpec, detach: bool = True, run_dir: Path | None = None) -> Path:
-    """Write the run dir and start the run. Returns the run dir at once (the run goes on)."""
-    root = run_dir or new_run_dir(spec)
+    """Write the run dir and start the run. Returns the run dir at once (the run goes on).
+
+    A given run_dir must be new or empty: a run directory is only ever reused by resume()."""
+    from ftui.core.resume_key import resume_key
+
+    root = _claim_run_dir(Path(run_dir)) if run_dir else new_run_dir(spec)
     paths = RunPaths(root)
     paths.logs.mkdir(exist_ok=True, mode=0o700)
     spec.save(paths.config)
     nproc = resolve_nproc(spec)
+    update_run_json(root, resume_key=resume_key(spec, nproc))
     argv = torchrun_argv(spec, str(paths.config), nproc_per_node=nproc)
     _spawn(paths, spec, argv, resume=False)
     return root
+
+
+def _claim_run_dir(path: Path) -> Path:
+    """Create path 0700, or accept it only when it exists and is empty; never a live or used one."""
+    if run_is_live(path):
+        raise LaunchError(f"{path} belongs to a live run; a second launch into it is refused")
+    try:
+        path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        if path.is_symlink() or not path.is_dir() or any(path.iterdir()):
+            raise LaunchError(
+                f"{path} already holds a run (or is not an empty directory); only "
+                "`ftui resume` reuses a run directory: launch into a new one"
+            ) from None
+    os.chmod(path, 0o700)
+    return path.resolve()
 
 
 def _spawn(paths: RunPaths, spec: RunSpec, argv: list[str], resume: bool) -> None:
@@ -128,27 +150,22 @@ def kill_run(run_dir: Path, grace_s: float = 10.0) -> bool:
     """End the whole process tree: SIGTERM to the run's process group, SIGKILL after grace_s,
     then wait until no member is left. Also ends ranks left behind by a supervisor that died.
     True if anything was running."""
-    from ftui.core.runs import group_members, kill_leftovers
+    from ftui.core.runs import kill_leftovers, run_processes, signal_run
 
     info = read_run_json(run_dir)
     pid, start = info.get("pid"), info.get("pid_start_time")
     if not is_process_alive(pid, start):
         return kill_leftovers(run_dir) > 0
     pgid = int(pid)
-    try:
-        os.killpg(pgid, signal.SIGTERM)
-    except ProcessLookupError:
-        return False
+    # SIGTERM to the supervisor and torchrun (which forwards it to the ranks) and to the ranks.
+    signal_run(run_dir, pgid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while group_members(pgid) and time.monotonic() < deadline:
+    while run_processes(run_dir, pgid) and time.monotonic() < deadline:
         time.sleep(0.1)
-    if group_members(pgid):
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+    if run_processes(run_dir, pgid):
+        signal_run(run_dir, pgid, signal.SIGKILL)
         deadline = time.monotonic() + 5.0
-        while group_members(pgid) and time.monotonic() < deadline:
+        while run_processes(run_dir, pgid) and time.monotonic() < deadline:
             time.sleep(0.05)
     status = last_status(read_events(run_dir))
     if not status or status.get("status") not in TERMINAL_STATUSES:
@@ -156,24 +173,53 @@ def kill_run(run_dir: Path, grace_s: float = 10.0) -> bool:
     return True
 
 
-def resume(run_dir: Path) -> Path:
-    """Relaunch a stopped or failed run in the same directory from its newest complete checkpoint."""
+def resume(
+    run_dir: Path,
+    overrides: list[str] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> Path:
+    """Relaunch a stopped or failed run in the same directory from its newest complete checkpoint.
+
+    overrides (`key=value`) may change settings that do not invalidate the checkpoint; a change
+    to the model, data, LoRA shape, effective batch or seed is refused with what changed, and
+    changes to anything else (logging/eval/save cadence included) are passed to on_warning."""
+    from ftui.core.resume_key import compare, resume_key
+
     paths = RunPaths(Path(run_dir).resolve())
     if run_is_live(paths.root):
         raise LaunchError(f"{paths.root.name} is still running; stop it before resuming")
     try:
-        spec = load_spec_file(paths.config)
+        old_spec = load_spec_file(paths.config)
+        spec = load_spec_file(paths.config, overrides or [])
     except SpecError as exc:
         raise LaunchError(f"{paths.config}: {exc}") from None
     status = last_status(read_events(paths.root)) or {}
     if status.get("status") == "completed":
         raise LaunchError(f"{paths.root.name} already completed; nothing to resume")
+    nproc = resolve_nproc(spec)
+    info = read_run_json(paths.root)
+    old_key = info.get("resume_key")
+    if not isinstance(old_key, dict):  # a run from before resume keys: what the worker recorded
+        old_key = (
+            {"data_fingerprint": info["data_fingerprint"]} if "data_fingerprint" in info else {}
+        )
+    refusals, warnings = compare(old_key, resume_key(spec, nproc), old_spec, spec)
+    if refusals:
+        raise LaunchError(
+            "; ".join(refusals)
+            + " since the run was launched: its checkpoints belong to the old settings; "
+            "start a new run instead"
+        )
     from ftui.core.checkpoints import newest_complete_checkpoint
 
     if newest_complete_checkpoint(paths.root) is None:
         raise LaunchError(f"{paths.root.name} has no complete checkpoint to resume from")
+    for line in warnings:
+        if on_warning:
+            on_warning(line)
+    if spec != old_spec:
+        spec.save(paths.config)
     paths.stop_file.unlink(missing_ok=True)
-    nproc = resolve_nproc(spec)
     argv = torchrun_argv(spec, str(paths.config), nproc_per_node=nproc, resume=True)
     _spawn(paths, spec, argv, resume=True)
     return paths.root

@@ -67,6 +67,11 @@ def check_model(spec: RunSpec, report: PreflightReport) -> Any:
             "of the form owner/name)",
         )
         return None
+    from ftui.core.safe_load import pickled_only, unsafe_message
+
+    if pickled_only(ref):
+        report.error("model.name_or_path", unsafe_message(ref))
+        return None
     # The submodule, not `from transformers import ...`: transformers' lazy top-level
     # attribute lookup is not thread-safe, and the wizard calls this from a worker thread
     # while other workers import transformers too.
@@ -207,10 +212,18 @@ def check_disk(spec: RunSpec, report: PreflightReport) -> None:
     if needed and needed > free:
         report.error(
             "output.root",
-            f"output.root: checkpoints and final output need about {needed / 2**30:.1f} GiB, "
-            f"but {probe} has {free / 2**30:.1f} GiB free; free space, lower "
+            f"output.root: checkpoints and final output need about {human_size(needed)}, "
+            f"but {probe} has {human_size(free)} free; free space, lower "
             "train.save_total_limit, or point output.root at a larger disk",
         )
+
+
+def human_size(n: int) -> str:
+    """1.5 GiB, 88.0 MiB, 512 KiB: a figure a person can compare at a glance."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n / 1024:.0f} KiB"
 
 
 def _disk_needed(spec: RunSpec) -> int:
@@ -228,6 +241,25 @@ def _disk_needed(spec: RunSpec) -> int:
     return int(estimate_disk(spec, facts))
 
 
+def check_token_file(report: PreflightReport) -> None:
+    """Warn when huggingface_hub's token file can be read by other users of this machine."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return
+    path = Path(constants.HF_TOKEN_PATH)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        report.warn(
+            "model.name_or_path",
+            f"hub token: {path} is readable by other users (mode {oct(mode & 0o777)}); "
+            f"run `chmod 600 {path}`",
+        )
+
+
 def check_strategy(spec: RunSpec, report: PreflightReport) -> None:
     if spec.launch.strategy == "ddp":
         return
@@ -241,6 +273,7 @@ def check_strategy(spec: RunSpec, report: PreflightReport) -> None:
 
 def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
     report = PreflightReport()
+    check_token_file(report)
     check_strategy(spec, report)
     tokenizer = check_model(spec, report)
     if tokenizer is not None:

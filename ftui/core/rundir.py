@@ -8,6 +8,7 @@ runs/<name>-<timestamp>/   (0700)
   logs/            launcher.log, rank<N>.log        (launcher, every rank)
   checkpoints/     checkpoint-N/ + COMPLETE marker  (Trainer, rank 0)
   final/           adapter or model + tokenizer     (rank 0)
+  pids/            rank<N>.json: pid + start time   (every rank)
   STOP             request to save and stop         (monitor, ftui stop)
 """
 
@@ -64,6 +65,12 @@ class RunPaths:
     @property
     def launcher_log(self) -> Path:
         return self.logs / "launcher.log"
+
+    @property
+    def pids(self) -> Path:
+        """pids/rank<N>.json: each rank's pid and start time. torchrun starts ranks in their own
+        sessions, so they are not in the run's process group: this is how stop/kill find them."""
+        return self.root / "pids"
 
 
 def read_run_json(root: str | os.PathLike[str]) -> dict[str, Any]:
@@ -126,3 +133,26 @@ def is_process_alive(pid: int | None, start_time: int | None) -> bool:
 def run_is_live(root: str | os.PathLike[str]) -> bool:
     info = read_run_json(root)
     return is_process_alive(info.get("pid"), info.get("pid_start_time"))
+
+
+def record_rank_process(root: str | os.PathLike[str], rank: int) -> None:
+    paths = RunPaths(Path(root))
+    paths.pids.mkdir(exist_ok=True, mode=0o700)
+    pid = os.getpid()
+    atomic_write_json(
+        paths.pids / f"rank{rank}.json", {"pid": pid, "start_time": process_start_time(pid)}
+    )
+
+
+def live_rank_processes(root: str | os.PathLike[str]) -> list[int]:
+    """Pids of this run's ranks that are still alive (pid and start time both match)."""
+    out = []
+    for f in sorted(RunPaths(Path(root)).pids.glob("rank*.json")):
+        try:
+            info = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        pid, start = info.get("pid"), info.get("start_time")
+        if isinstance(pid, int) and start is not None and is_process_alive(pid, start):
+            out.append(pid)
+    return out

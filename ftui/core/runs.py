@@ -18,7 +18,12 @@ from typing import Any
 from ftui.core.checkpoints import newest_complete_checkpoint
 from ftui.core.events import EVENTS_FILE, TERMINAL_STATUSES
 from ftui.core.failures import failing_log
-from ftui.core.rundir import is_process_alive, process_start_time, read_run_json
+from ftui.core.rundir import (
+    is_process_alive,
+    live_rank_processes,
+    process_start_time,
+    read_run_json,
+)
 
 RUN_MARKERS = ("run.json", EVENTS_FILE, "config.yaml")
 STALL_AFTER_S = 600.0
@@ -257,12 +262,13 @@ def group_members(pgid: int) -> list[int]:
 
 def leftover_processes(run_dir: str | os.PathLike[str]) -> list[int]:
     """Processes of a run whose group leader (run.json pid) is gone, e.g. ranks left behind
-    when the supervisor was killed. Linux never reuses a pid while a process group of that
-    number has members, so every member of that group belongs to this run."""
+    when the supervisor was killed: members of its process group (Linux never reuses a pid
+    while a group of that number has members) and ranks recorded under pids/ that still run
+    (torchrun puts ranks in sessions of their own)."""
     pid = read_run_json(run_dir).get("pid")
     if not isinstance(pid, int) or pid <= 0 or process_start_time(pid) is not None:
         return []
-    return group_members(pid)
+    return sorted(set(group_members(pid)) | set(live_rank_processes(run_dir)))
 
 
 def kill_leftovers(run_dir: str | os.PathLike[str], timeout_s: float = 5.0) -> int:
@@ -270,11 +276,25 @@ def kill_leftovers(run_dir: str | os.PathLike[str], timeout_s: float = 5.0) -> i
     leftovers = leftover_processes(run_dir)
     if leftovers:
         pgid = int(read_run_json(run_dir)["pid"])
-        try:
-            os.killpg(pgid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        signal_run(run_dir, pgid, signal.SIGKILL)
         deadline = time.monotonic() + timeout_s
-        while group_members(pgid) and time.monotonic() < deadline:
+        while run_processes(run_dir, pgid) and time.monotonic() < deadline:
             time.sleep(0.05)
     return len(leftovers)
+
+
+def run_processes(run_dir: str | os.PathLike[str], pgid: int) -> list[int]:
+    """Every live process of a run: its process group and its recorded ranks."""
+    return sorted(set(group_members(pgid)) | set(live_rank_processes(run_dir)))
+
+
+def signal_run(run_dir: str | os.PathLike[str], pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+    for pid in live_rank_processes(run_dir):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass

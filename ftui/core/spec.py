@@ -142,6 +142,9 @@ class TrainSection(_Section):
     """Steps of linear warmup from 0 to the peak learning rate."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass: less memory, about 30% slower."""
+    torch_compile: bool = False
+    """Compile the model with torch.compile: faster steps after a compile of a minute or more
+    at the start (and again for new sequence lengths). Best with fixed-shape batches."""
     seed: int = Field(default=42, ge=0)
     """Seed for init, shuffling and dropout."""
     logging_steps: int = Field(default=10, ge=1)
@@ -306,11 +309,43 @@ def load_yaml_text(text: str, source: str = "spec") -> dict[str, Any]:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise SpecError([f"{source}: not valid YAML: {exc}".splitlines()[0]]) from None
+    except (ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # The YAML parses but a scalar cannot be built (a date like 2020-02-30), or it nests
+        # deeper than the parser's stack.
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise SpecError([f"{source}: not valid YAML: {reason}"[:300]]) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise SpecError([f"{source}: expected a mapping of sections, got {type(data).__name__}"])
+    if _expanded_size(data) > MAX_SPEC_NODES:
+        raise SpecError(
+            [f"{source}: too large once its aliases are expanded (over {MAX_SPEC_NODES} values)"]
+        )
     return data
+
+
+MAX_SPEC_NODES = 100_000
+
+
+def _expanded_size(data: Any, memo: dict[int, int] | None = None, depth: int = 0) -> int:
+    """How many values `data` holds with YAML aliases expanded (a billion-laughs file is tiny
+    on disk and huge in memory), counted without expanding anything."""
+    memo = {} if memo is None else memo
+    if not isinstance(data, (dict, list)):
+        return 1
+    if id(data) in memo:
+        return memo[id(data)]
+    if depth > 200:
+        return MAX_SPEC_NODES + 1
+    items = list(data.values()) if isinstance(data, dict) else data
+    total = 1
+    for item in items:
+        total += _expanded_size(item, memo, depth + 1)
+        if total > MAX_SPEC_NODES:
+            break
+    memo[id(data)] = total
+    return total
 
 
 def parse_override(item: str) -> tuple[list[str], Any]:
@@ -323,8 +358,10 @@ def parse_override(item: str) -> tuple[list[str], Any]:
         raise SpecError([f"--set {item!r}: bad key {key!r}"])
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError):
+        value = raw  # not YAML (or a scalar YAML cannot build, like 2020-02-30): plain text
+    if isinstance(value, (dict, list)) and _expanded_size(value) > MAX_SPEC_NODES:
+        raise SpecError([f"--set {item[:80]!r}: value too large"])
     # YAML 1.1 reads 3e-4 as a string; pydantic coerces numeric strings for number fields.
     return path, value
 

@@ -264,9 +264,17 @@ def _tokenizer_template(
         msgs.insert(0, {"role": "system", "content": system})
 
     def text(upto: int, add_gen: bool) -> str:
-        return tokenizer.apply_chat_template(
-            msgs[:upto], tokenize=False, add_generation_prompt=add_gen
-        )
+        from jinja2.exceptions import SecurityError
+
+        try:  # transformers renders chat templates in jinja's immutable sandbox
+            return tokenizer.apply_chat_template(
+                msgs[:upto], tokenize=False, add_generation_prompt=add_gen
+            )
+        except SecurityError as exc:
+            raise TemplateError(
+                f"template.name: the model's chat template tried something unsafe and the "
+                f"sandbox stopped it (security error: {exc}); pick an explicit template"
+            ) from None
 
     if gen:
         return [Segment(text(len(msgs), True), False)]

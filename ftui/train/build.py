@@ -12,8 +12,10 @@ from ftui.core.rundir import RunPaths
 from ftui.core.spec import RunSpec
 from ftui.train.collator import DynamicPadCollator, PackingCollator, TokenCounter
 
-# Dense bf16 peak FLOP/s by GPU name fragment (for MFU).
+# Dense bf16 peak FLOP/s by GPU name fragment, first match wins (for MFU).
 PEAK_BF16 = {
+    "H100 PCIe": 756e12,
+    "H100 NVL": 835e12,
     "H200": 989e12,
     "H100": 989e12,
     "A100": 312e12,
@@ -75,6 +77,8 @@ def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: 
     """Tokenised train/eval datasets, cached under a fingerprint of data, template, tokenizer
     and max_seq_len, so a relaunch or a resume does not tokenise again."""
     import json
+    import shutil
+    import tempfile
 
     import datasets
 
@@ -102,19 +106,22 @@ def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: 
             "template.train_on_input; rows may be truncated at data.max_seq_len)"
         )
     ev = data.tokenize_dataset(raw_eval, det, spec, tokenizer)[0] if raw_eval is not None else None
-    tmp = cache.with_name(cache.name + ".tmp")
+    # A private temp dir: two runs tokenising the same data at once must not write into one.
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{cache.name}.", suffix=".tmp", dir=cache.parent))
     train.save_to_disk(str(tmp / "train"))
     if ev is not None:
         ev.save_to_disk(str(tmp / "eval"))
     atomic_write_json(tmp / "ftui_stats.json", stats.__dict__)
     try:
         tmp.rename(cache)
-    except OSError:
-        pass  # another run cached the same data meanwhile: theirs is identical
+    except OSError:  # another run cached the same data meanwhile: theirs is identical
+        shutil.rmtree(tmp, ignore_errors=True)
     return train, ev, stats, fp
 
 
 def _attn(spec: RunSpec) -> str:
+    """sdpa by default; flash-attention-2 when it is installed and a CUDA GPU is there."""
     want = spec.model.attn_implementation
     if want != "auto":
         return want
@@ -125,7 +132,7 @@ def _attn(spec: RunSpec) -> str:
 
 def build_model(spec: RunSpec, args: Any):  # type: ignore[no-untyped-def]
     import torch
-    from transformers import AutoModelForCausalLM
+    from transformers import AutoModelForCausalLM, set_seed
 
     ref = resolve_model_ref(spec.model.name_or_path)
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[
@@ -136,11 +143,16 @@ def build_model(spec: RunSpec, args: Any):  # type: ignore[no-untyped-def]
         "trust_remote_code": spec.model.trust_remote_code,
         "attn_implementation": _attn(spec),
         "dtype": dtype if spec.method.kind != "full" or dtype != torch.float16 else torch.float32,
-        "use_safetensors": True if Path(ref).is_dir() else None,
+        "use_safetensors": True,  # never unpickle .bin weights
     }
     if spec.model.quantization != "none":
         kwargs.update(_quantization_kwargs(spec, dtype))
-    model = AutoModelForCausalLM.from_pretrained(ref, **kwargs)
+    from ftui.core.safe_load import load_causal_lm
+
+    # The Trainer seeds only when it is created, after this: seed here so that the adapter's
+    # initialisation (and so the whole run) is the same for the same train.seed.
+    set_seed(spec.train.seed)
+    model = load_causal_lm(AutoModelForCausalLM, ref, **kwargs)
     model.config.use_cache = False
     if spec.method.kind == "full":
         return model
@@ -188,6 +200,14 @@ def _quantization_kwargs(spec: RunSpec, dtype: Any) -> dict[str, Any]:
     }
 
 
+LIGER_KERNELS = {
+    "fused_linear_cross_entropy": True,
+    "cross_entropy": False,
+    "rope": False,
+    "rms_norm": False,
+    "swiglu": False,
+}
+
 OPTIMIZERS = {"sgd": "sgd", "adafactor": "adafactor", "paged_adamw_8bit": "paged_adamw_8bit"}
 
 
@@ -224,6 +244,12 @@ def build_training_args(spec: RunSpec, paths: RunPaths):  # type: ignore[no-unty
         gradient_checkpointing_kwargs={"use_reentrant": False}
         if tr.gradient_checkpointing
         else None,
+        # Liger's fused linear cross-entropy never materialises the full logits tensor: less
+        # memory and time on large vocabularies, the same loss up to float rounding. Only that
+        # kernel (its other kernels replace the model's own norms and activations). CUDA only.
+        use_liger_kernel=(liger := cuda and importlib.util.find_spec("liger_kernel") is not None),
+        liger_kernel_config=LIGER_KERNELS if liger else None,
+        torch_compile=tr.torch_compile,
         bf16=dtype == "bf16" and cuda,
         fp16=dtype == "fp16" and cuda,
         use_cpu=not cuda,
@@ -257,7 +283,11 @@ def _sharding_args(spec: RunSpec) -> dict[str, Any]:
     return sharding_training_args(spec, None)
 
 
-def pick_collator(spec: RunSpec, tokenizer: Any, counter: TokenCounter):  # type: ignore[no-untyped-def]
-    if spec.data.packing:
+def pick_collator(spec: RunSpec, tokenizer: Any, counter: TokenCounter, model: Any = None):  # type: ignore[no-untyped-def]
+    """Padding-free packing when asked for and safe for `model`, else dynamic padding (to the
+    batch's longest row; a multiple of 8 on CUDA for tensor cores). Never to max_length."""
+    from ftui.train.packing_probe import packing_usable
+
+    if packing_usable(spec, model):
         return PackingCollator(counter)
     return DynamicPadCollator(tokenizer.pad_token_id, counter, 8 if cuda_available() else 1)

@@ -63,6 +63,7 @@ class FtuiCallback(TrainerCallback):
         save_total_limit: int | None,
         peak_flops: float | None = None,
         flops_per_token: float | None = None,
+        attn_flops_per_pair: float = 0.0,
     ):
         self.paths = paths
         self.events = events  # None on ranks other than 0
@@ -70,10 +71,12 @@ class FtuiCallback(TrainerCallback):
         self.plan = plan
         self.save_total_limit = save_total_limit
         self.peak_flops = peak_flops
-        self.flops_per_token = flops_per_token
+        self.flops_per_token = flops_per_token  # dense model FLOPs per token (4N LoRA, 6N full)
+        self.attn_flops_per_pair = attn_flops_per_pair  # see ftui.train.flops
         self.side: Side | None = None
         self.stop_requested = False
         self.nonfinite_step: int | None = None
+        self.nonfinite_what = "loss"
         self.last_finite_step = 0
         self._t_last = time.time()
 
@@ -97,12 +100,21 @@ class FtuiCallback(TrainerCallback):
                 self.events.status("stopping", step=state.global_step)
         if control.should_save:
             control.should_log = True  # check the loss is finite before anything is saved
+            # The loss logged at this step was computed before this step's update: the weights
+            # about to be saved can already be NaN/inf. Never save (and mark COMPLETE) those.
+            bad = 0.0 if _weights_finite(kw.get("model")) else 1.0
+            if self.side.reduce([bad], "max")[0] > 0:
+                self.nonfinite_step = state.global_step
+                self.nonfinite_what = "weights"
+                control.should_save = False
+                control.should_training_stop = True
 
     def on_log(self, args, state, control, logs=None, **kw):  # type: ignore[no-untyped-def]
         assert self.side is not None
         logs = logs or {}
+        pairs = self.counter.pairs
         real, padded, samples = self.counter.take()
-        real, padded, samples = self.side.reduce([real, padded, samples])
+        real, padded, samples, pairs = self.side.reduce([real, padded, samples, pairs])
         now = time.time()
         dt = max(now - self._t_last, 1e-9)
         self._t_last = now
@@ -111,11 +123,11 @@ class FtuiCallback(TrainerCallback):
                 self.events.emit("eval", step=state.global_step, eval_loss=logs["eval_loss"])
             return
         loss = float(logs["loss"])
-        if not math.isfinite(loss):
+        if not math.isfinite(loss) and self.nonfinite_step is None:
             self.nonfinite_step = state.global_step
             control.should_save = False
             control.should_training_stop = True
-        else:
+        elif math.isfinite(loss):
             self.last_finite_step = state.global_step
         if self.events:
             tps = real / dt
@@ -131,7 +143,12 @@ class FtuiCallback(TrainerCallback):
                 "mem_gb": _memory_gb(),
             }
             if self.peak_flops and self.flops_per_token:
-                metrics["mfu"] = round(tps * self.flops_per_token / self.peak_flops, 4)
+                from ftui.train.flops import FlopModel, mfu
+
+                fm = FlopModel(self.flops_per_token, self.attn_flops_per_pair)
+                # the token counts are summed over ranks, so the peak is every rank's GPU
+                peak = self.peak_flops * max(1, args.world_size)
+                metrics["mfu"] = round(mfu(fm, real, pairs, dt, peak), 4)
             self.events.emit("metrics", **metrics)
 
     def on_save(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
@@ -143,6 +160,19 @@ class FtuiCallback(TrainerCallback):
             self.events.emit("checkpoint", step=state.global_step, path=str(ckpt))
             rotate_checkpoints(Path(args.output_dir), self.save_total_limit)
         self.side.barrier()
+
+
+def _weights_finite(model: Any) -> bool:
+    """True when every trainable parameter (this rank's shard) is finite."""
+    if model is None:
+        return True
+    import torch
+
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad and p.numel() and not bool(torch.isfinite(p).all()):
+                return False
+    return True
 
 
 def _memory_gb() -> float | None:
@@ -178,18 +208,15 @@ def checkpoint_step(path: Path) -> int:
 
 def rotate_checkpoints(root: Path, limit: int | None) -> None:
     """Delete the oldest complete checkpoints beyond `limit`; never the newest complete one,
-    never an incomplete one (those are set aside by resume, not deleted)."""
+    never an incomplete one (those are set aside by resume, not deleted). "Complete" is the full
+    check (marker plus every file parses), so a marked checkpoint whose file was cut short
+    afterwards (a full disk) never pushes the last good one out."""
     if not limit:
         return
-    complete = sorted(
-        (
-            p
-            for p in root.glob("checkpoint-*")
-            if (p / COMPLETE_MARKER).is_file() and p.name.split("-", 1)[1].isdigit()
-        ),
-        key=checkpoint_step,
-    )
-    for old in complete[: max(0, len(complete) - max(limit, 1))]:
+    from ftui.core.checkpoints import checkpoint_is_complete, list_checkpoints
+
+    complete = [p for p in list_checkpoints(root) if checkpoint_is_complete(p)]  # newest first
+    for old in complete[max(limit, 1) :]:
         shutil.rmtree(old, ignore_errors=True)
 
 

@@ -5,7 +5,9 @@ GPUs for tensor cores). `PackingCollator` concatenates the rows of a batch into 
 with position_ids that restart at every row: attention implementations that honour
 position_ids (flash-attention-2, and sdpa/eager through transformers' packed-sequence masks)
 keep the rows apart, and the first token of every row carries no label, so no row learns to
-predict across a boundary. Both count real (non-padding) tokens for the tokens/s metric.
+predict across a boundary. Whether the model's attention really keeps packed rows apart is
+checked on the model (`ftui.train.packing_probe`); where it does not, the worker pads instead.
+Both count real (non-padding) tokens and causal attention pairs, for tokens/s and MFU.
 """
 
 from __future__ import annotations
@@ -20,10 +22,12 @@ class TokenCounter:
         self.real = 0
         self.padded = 0
         self.samples = 0
+        self.pairs = 0  # causal (query, key) pairs of the real tokens: the attention FLOPs term
 
     def take(self) -> tuple[int, int, int]:
+        """(real, padded, samples) since the last take; read `pairs` before calling it."""
         out = (self.real, self.padded, self.samples)
-        self.real = self.padded = self.samples = 0
+        self.real = self.padded = self.samples = self.pairs = 0
         return out
 
 
@@ -42,14 +46,16 @@ class DynamicPadCollator:
         ids = torch.full((len(rows), longest), self.pad_id, dtype=torch.long)
         labels = torch.full((len(rows), longest), -100, dtype=torch.long)
         mask = torch.zeros((len(rows), longest), dtype=torch.long)
-        real = 0
+        real = pairs = 0
         for i, r in enumerate(rows):
             n = len(r["input_ids"])
             ids[i, :n] = torch.tensor(r["input_ids"], dtype=torch.long)
             labels[i, :n] = torch.tensor(r["labels"], dtype=torch.long)
             mask[i, :n] = 1
             real += n
+            pairs += n * (n + 1) // 2
         self.counter.real += real
+        self.counter.pairs += pairs
         self.counter.padded += len(rows) * longest
         self.counter.samples += len(rows)
         # Padding never carries a label, also when the pad token is the EOS token:
@@ -72,6 +78,7 @@ class PackingCollator:
             ids.extend(r["input_ids"])
             labels.extend([-100] + list(r["labels"][1:]))
             positions.extend(range(n))
+            self.counter.pairs += n * (n + 1) // 2
         self.counter.real += len(ids)
         self.counter.padded += len(ids)
         self.counter.samples += len(rows)

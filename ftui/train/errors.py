@@ -3,9 +3,33 @@
 from __future__ import annotations
 
 import errno
+import os
+import shutil
+
+# A save that hits a full disk does not always say so: torch.save reports
+# "unexpected pos N vs M". Below this much free space, a failure is taken as a full disk.
+DISK_FULL_BELOW = 1 << 20
 
 
-def classify(exc: BaseException) -> tuple[str, str, str]:
+def classify(
+    exc: BaseException, run_dir: str | os.PathLike[str] | None = None
+) -> tuple[str, str, str]:
+    kind, message, hint = _classify(exc)
+    if kind == "exception" and run_dir is not None:
+        try:
+            free = shutil.disk_usage(run_dir).free
+        except OSError:
+            return kind, message, hint
+        if free < DISK_FULL_BELOW:
+            return (
+                "disk_full",
+                f"No space left on device: {free // 1024} KiB free under {run_dir} ({message})",
+                "free disk space or point output.root at a larger disk, then resume the run",
+            )
+    return kind, message, hint
+
+
+def _classify(exc: BaseException) -> tuple[str, str, str]:
     text = f"{type(exc).__name__}: {exc}".strip()
     low = text.lower()
     first = text.splitlines()[0][:500] if text else type(exc).__name__

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.events import EventWriter
-from ftui.core.rundir import RunPaths, update_run_json
+from ftui.core.rundir import RunPaths, record_rank_process, update_run_json
 from ftui.core.spec import RunSpec, load_spec_file
 
 
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     rank = int(os.environ.get("RANK", "0"))
     if os.environ.get("FTUI_WORKER_NO_REDIRECT") != "1":
         _redirect_output(paths, rank)
+    record_rank_process(paths.root, rank)
     events = EventWriter(paths.root) if rank == 0 else None
     if events:
         events.status("starting", resume=args.resume)
@@ -56,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         from ftui.train.errors import classify
 
         traceback.print_exc()
-        kind, message, hint = classify(exc)
+        kind, message, hint = classify(exc, paths.root)
         if events:
             events.emit("error", kind=kind, message=message, hint=hint)
             events.status("failed", reason=message)
@@ -73,7 +74,6 @@ def train(
     spec: RunSpec, paths: RunPaths, events: EventWriter | None, resume: bool
 ) -> dict[str, Any]:
     import torch
-    from transformers import Trainer
 
     from ftui.train.build import (
         build_datasets,
@@ -84,6 +84,7 @@ def train(
     )
     from ftui.train.callbacks import FtuiCallback
     from ftui.train.collator import TokenCounter
+    from ftui.train.sampler import FtuiTrainer
 
     args = build_training_args(spec, paths)
     tokenizer, tokenizer_dir = build_tokenizer(spec)
@@ -93,7 +94,7 @@ def train(
         update_run_json(paths.root, data_fingerprint=fingerprint)
     model = build_model(spec, args)
     counter = TokenCounter()
-    collator = pick_collator(spec, tokenizer, counter)
+    collator = pick_collator(spec, tokenizer, counter, model)
     world = max(1, args.world_size)
     n_params = sum(p.numel() for p in model.parameters())
     plan = {
@@ -108,6 +109,9 @@ def train(
         * world,
         "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "total_params": n_params,
+        # what the data path really does: packing can be refused for this model's attention
+        "packing": type(collator).__name__ == "PackingCollator",
+        "attn_implementation": str(getattr(model.config, "_attn_implementation", "") or ""),
     }
     callback = FtuiCallback(
         paths,
@@ -115,9 +119,9 @@ def train(
         counter,
         plan,
         spec.train.save_total_limit,
-        **_mfu_inputs(spec, n_params),
+        **_mfu_inputs(spec, model),
     )
-    trainer = Trainer(
+    trainer = FtuiTrainer(
         model=model,
         args=args,
         train_dataset=train_ds,
@@ -135,9 +139,7 @@ def train(
     if callback.nonfinite_step is not None:
         return {
             "status": "failed",
-            "reason": f"non-finite loss at step {callback.nonfinite_step} "
-            f"(last finite loss at step {callback.last_finite_step}; checkpoints after it "
-            "were not saved)",
+            "reason": _nonfinite_reason(callback),
         }
     if callback.stop_requested:
         return {"status": "stopped", "step": step}
@@ -157,6 +159,19 @@ def train(
     return {"status": "completed", "step": step}
 
 
+def _nonfinite_reason(callback: Any) -> str:
+    step = callback.nonfinite_step
+    if callback.nonfinite_what == "weights":
+        return (
+            f"non-finite loss at step {step + 1}: the weights became NaN or inf in step {step}'s "
+            "update, which was not saved (the last checkpoint before it is kept)"
+        )
+    return (
+        f"non-finite loss at step {step} (last finite loss at step "
+        f"{callback.last_finite_step}; checkpoints after it were not saved)"
+    )
+
+
 def _resume_checkpoint(paths: RunPaths) -> Path | None:
     from ftui.core.checkpoints import newest_complete_checkpoint
 
@@ -168,15 +183,21 @@ def _resume_checkpoint(paths: RunPaths) -> Path | None:
     return ckpt
 
 
-def _mfu_inputs(spec: RunSpec, n_params: int) -> dict[str, float | None]:
-    """Peak dense bf16 FLOP/s of this GPU and model FLOPs per token (LoRA ~4N, full ~6N)."""
+def _mfu_inputs(spec: RunSpec, model: Any) -> dict[str, Any]:
+    """Peak dense bf16 FLOP/s of this GPU, model FLOPs per token (LoRA ~4N, full ~6N) and
+    attention FLOPs per causal (query, key) pair (`ftui.train.flops`)."""
     from ftui.train.build import gpu_peak_flops
+    from ftui.train.flops import flop_model_for
 
     peak = gpu_peak_flops()
     if not peak:
         return {"peak_flops": None, "flops_per_token": None}
-    per_token = (6 if spec.method.kind == "full" else 4) * n_params
-    return {"peak_flops": peak, "flops_per_token": float(per_token)}
+    fm = flop_model_for(model, full=spec.method.kind == "full")
+    return {
+        "peak_flops": peak,
+        "flops_per_token": fm.dense_per_token,
+        "attn_flops_per_pair": fm.attn_per_pair,
+    }
 
 
 def _emit_samples(spec, model, tokenizer, ds, events: EventWriter, step: int) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,61 @@
+"""Plain helpers for the perf tests (tiny corpora, row files, specs)."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+WORDS = (
+    "the a model learns to answer questions about rivers cities numbers colours and "
+    "short stories while the data has rows of very different lengths so padding matters"
+).split()
+
+
+def sentence(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(n))
+
+
+def corpus(n: int) -> list[str]:
+    rng = random.Random(1)
+    return [sentence(rng, rng.randint(5, 40)) for _ in range(n)]
+
+
+def write_rows(path: Path, n: int, seed: int = 0) -> Path:
+    """Prompt/response rows with lengths from a few tokens to a few hundred (a long tail)."""
+    rng = random.Random(seed)
+    with path.open("w") as fh:
+        for _ in range(n):
+            q = sentence(rng, rng.randint(3, 20))
+            a = sentence(rng, int(rng.lognormvariate(2.5, 0.8)) + 1)
+            fh.write(json.dumps({"question": q, "answer": a}) + "\n")
+    return path
+
+
+def make_spec(model: Path, data: Path, **train: Any):  # type: ignore[no-untyped-def]
+    from ftui.core.spec import spec_from_dict
+
+    return spec_from_dict(
+        {
+            "name": "perf",
+            "model": {"name_or_path": str(model)},
+            "data": {
+                "source": str(data),
+                "format": "prompt_completion",
+                "columns": {"prompt": "question", "response": "answer"},
+                "max_seq_len": 256,
+            },
+            "template": {"name": "chatml"},
+            "method": {"kind": "lora", "lora": {"r": 8, "dropout": 0.0}},
+            "train": {
+                "max_steps": 6,
+                "per_device_batch_size": 4,
+                "learning_rate": 0.01,
+                "logging_steps": 1,
+                "save_steps": None,
+                "seed": 7,
+                **train,
+            },
+        }
+    )

@@ -1,0 +1,93 @@
+"""Item 7: with HF_TOKEN set to a sentinel, a full run (every pickle included), a saved preset,
+the logs and the command lines of the run's processes contain it nowhere. Tokens come only from
+huggingface_hub's store or the environment; a token file readable by others is warned about."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import run_ftui
+
+from ftui.core import locations
+from ftui.core.preflight import PreflightReport, check_token_file
+from ftui.core.spec import SpecError, spec_from_dict
+
+from .conftest import SENTINEL, PtyRun
+
+PICKLES = (".bin", ".pt", ".pth", ".pkl")
+
+
+def _files_with(folder: Path, needle: bytes) -> list[str]:
+    hits = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and not path.is_symlink() and needle in path.read_bytes():
+            hits.append(str(path))
+    return hits
+
+
+def test_the_run_directory_never_holds_the_token(pty_run: PtyRun) -> None:
+    assert pty_run.status.get("status") == "completed", pty_run.status
+    run = pty_run.run_dir
+    assert run is not None
+    pickles = [p.name for p in run.rglob("*") if p.suffix in PICKLES]
+    # training_args.bin, optimizer.pt, scheduler.pt and one rng state per rank were read too
+    assert {"training_args.bin", "optimizer.pt", "rng_state_0.pth", "rng_state_1.pth"} <= set(
+        pickles
+    ), pickles
+    assert _files_with(run, SENTINEL.encode()) == []
+    assert _files_with(run, SENTINEL.encode("utf-16-le")) == []
+    assert (run / "logs" / "rank0.log").stat().st_size > 0  # the logs were written and read
+
+
+def test_no_process_of_the_run_has_the_token_on_its_command_line(pty_run: PtyRun) -> None:
+    assert len(pty_run.processes) >= 4  # supervisor, torchrun, two ranks
+    for pid, proc in pty_run.processes.items():
+        assert SENTINEL not in " ".join(proc["cmdline"]), (pid, proc["cmdline"])
+    assert SENTINEL not in pty_run.terminal_output
+
+
+def test_a_saved_preset_never_holds_the_token(tmp_path: Path) -> None:
+    out = run_ftui("presets", "save", "leak-check", "demo", env={"HF_TOKEN": SENTINEL})
+    assert out.returncode == 0, out.stderr
+    presets = locations.user_presets_dir()
+    assert (presets / "leak-check.yaml").is_file()
+    assert _files_with(presets, SENTINEL.encode()) == []
+
+
+@pytest.mark.parametrize("key", ["token", "hub_token", "use_auth_token", "hf_token"])
+def test_a_spec_has_no_place_for_a_token(key: str) -> None:
+    for section in (None, "model", "data"):
+        data = {key: "hf_x"} if section is None else {section: {key: "hf_x"}}
+        with pytest.raises(SpecError, match="unknown key"):
+            spec_from_dict(data)
+
+
+def test_a_token_file_readable_by_others_is_warned_about(tmp_path: Path) -> None:
+    home = tmp_path / "hf"
+    home.mkdir()
+    token = home / "token"
+    token.write_text("hf_abc\n")
+    os.chmod(token, 0o644)
+    out = run_ftui("validate", "demo", env={"HF_HOME": str(home)})
+    assert out.returncode == 0, out.stderr
+    assert f"{token} is readable by other users" in out.stdout + out.stderr
+    assert "hf_abc" not in out.stdout + out.stderr
+
+
+def test_a_private_token_file_is_not_warned_about(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from huggingface_hub import constants
+
+    token = tmp_path / "token"
+    token.write_text("hf_abc\n")
+    os.chmod(token, 0o600)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(token))
+    report = PreflightReport()
+    check_token_file(report)
+    assert report.warnings == []
+    os.chmod(token, 0o640)
+    check_token_file(report)
+    assert len(report.warnings) == 1
