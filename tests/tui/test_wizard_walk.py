@@ -69,6 +69,7 @@ train:
   lr_scheduler: cosine
   warmup_steps: 0
   gradient_checkpointing: false
+  torch_compile: false
   seed: 42
   logging_steps: 10
   eval_steps: null
