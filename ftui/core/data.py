@@ -14,8 +14,31 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.demo import resolve_data_ref
+from ftui.core.formats import (
+    ASSISTANT_ROLES,
+    USER_ROLES,
+    DataError,
+    Detection,
+    detect_format,
+    split_marked_turns,
+    text_columns,
+)
 from ftui.core.spec import DataSection, RunSpec
 from ftui.core.templates import Conversation, Message, render, tokenize_segments
+
+__all__ = [
+    "DataError",
+    "Detection",
+    "TokenStats",
+    "data_fingerprint",
+    "detect_format",
+    "load_split",
+    "load_train_eval",
+    "resolve_mapping",
+    "row_to_conversation",
+    "tokenize_dataset",
+    "tokenize_row",
+]
 
 LOCAL_BUILDERS = {
     ".json": "json",
@@ -25,52 +48,6 @@ LOCAL_BUILDERS = {
     ".parquet": "parquet",
     ".txt": "text",
 }
-PROMPT_NAMES = (
-    "prompt",
-    "question",
-    "query",
-    "instruction",
-    "input_text",
-    "document",
-    "dialogue",
-    "article",
-    "source",
-    "context",
-    "request",
-    "user",
-    "human",
-    "problem",
-)
-RESPONSE_NAMES = (
-    "response",
-    "answer",
-    "output",
-    "completion",
-    "summary",
-    "target",
-    "reply",
-    "assistant",
-    "gpt",
-    "solution",
-    "label_text",
-    "chosen",
-    "highlights",
-)
-CHAT_NAMES = ("messages", "conversations", "conversation", "chat", "dialog", "turns")
-USER_ROLES = {"user", "human", "prompter", "question"}
-ASSISTANT_ROLES = {"assistant", "gpt", "bot", "model", "chatbot", "answer"}
-
-
-class DataError(ValueError):
-    """A dataset problem, with the field to fix in the message."""
-
-
-@dataclass
-class Detection:
-    format: str
-    columns: dict[str, str]
-    reasons: list[str] = field(default_factory=list)
-    ignored: list[str] = field(default_factory=list)
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -103,8 +80,11 @@ def is_local_source(source: str) -> bool:
     return source.startswith(("/", "./", "../", "~")) or Path(source).exists()
 
 
-def load_split(data: DataSection, split: str | None = None):  # type: ignore[no-untyped-def]
-    """A `datasets.Dataset` for one split expression (e.g. train[:2000])."""
+def load_split(data: DataSection, split: str | None = None, field_name: str = "data.split"):  # type: ignore[no-untyped-def]
+    """A `datasets.Dataset` for one split expression (e.g. train[:2000]).
+
+    Problems raise DataError naming `field_name` (data.split or data.eval_split) or data.source.
+    """
     import datasets
 
     source = resolve_data_ref(data.source)
@@ -116,18 +96,21 @@ def load_split(data: DataSection, split: str | None = None):  # type: ignore[no-
             if not path.exists():
                 raise DataError(f"data.source: {source} does not exist")
             builder, files, extra = _local_builder(path)
+            sizes = [Path(f).stat().st_size for f in ([files] if isinstance(files, str) else files)]
+            if not any(sizes):
+                raise DataError(f"data.source: {source} is empty (0 rows)")
             ds = datasets.load_dataset(builder, data_files=files, split=split, **extra)
         else:
             ds = datasets.load_dataset(source, data.subset, split=split)
     except DataError:
         raise
     except ValueError as exc:
-        msg = str(exc)
+        msg = _first_line(str(exc))
+        if "corresponds to no data" in msg:
+            raise DataError(f"{field_name}: {split!r} selects no rows from {source}") from None
         if "split" in msg.lower():
-            raise DataError(
-                f"data.split: {split!r} does not exist here ({_first_line(msg)})"
-            ) from None
-        raise DataError(f"data.source: cannot load {source!r}: {_first_line(msg)}") from None
+            raise DataError(f"{field_name}: {split!r} does not exist here ({msg})") from None
+        raise DataError(f"data.source: cannot load {source!r}: {msg}") from None
     except FileNotFoundError as exc:
         raise DataError(f"data.source: {source!r} not found: {_first_line(str(exc))}") from None
     except Exception as exc:  # datasets raises many types for hub/offline/parse problems
@@ -135,7 +118,8 @@ def load_split(data: DataSection, split: str | None = None):  # type: ignore[no-
         if os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower():
             hint = " (offline: only local files and datasets already in the cache work)"
         raise DataError(
-            f"data.source: cannot load {source!r}: {type(exc).__name__}: {_first_line(str(exc))}{hint}"
+            f"data.source: cannot load {source!r}: {type(exc).__name__}: "
+            f"{_first_line(str(exc))}{hint}"
         ) from None
     return ds
 
@@ -145,116 +129,79 @@ def _first_line(text: str) -> str:
 
 
 def load_train_eval(spec: RunSpec):  # type: ignore[no-untyped-def]
-    """(train, eval or None) with the eval split resolved: a split, a slice or a fraction."""
+    """(train, eval or None). data.eval_split is a named split (`validation`), a slice
+    (`train[95%:]`) or a held-out fraction of the train split (`0.1`, split with train.seed)."""
     train = load_split(spec.data)
-    ev = spec.data.eval_split
+    ev = (spec.data.eval_split or "").strip()
     if not ev:
         return train, None
-    if re.fullmatch(r"0?\.\d+", ev.strip()):
-        frac = float(ev)
+    if re.fullmatch(r"0?\.\d+|\d+(\.\d+)?%", ev):
+        frac = float(ev[:-1]) / 100 if ev.endswith("%") else float(ev)
         if not 0 < frac < 1 or len(train) < 2:
-            raise DataError(f"data.eval_split: fraction {ev} needs 0 < f < 1 and at least 2 rows")
+            raise DataError(
+                f"data.eval_split: a held-out fraction needs 0 < f < 1 and at least 2 rows "
+                f"(got {ev} of {len(train)} rows)"
+            )
         parts = train.train_test_split(test_size=frac, seed=spec.train.seed)
         return parts["train"], parts["test"]
-    return train, load_split(spec.data, ev)
+    return train, load_split(spec.data, ev, field_name="data.eval_split")
 
 
-# --- format detection ------------------------------------------------------------------------
+FORMAT_ROLES = {
+    "chat": ("messages",),
+    "text": ("text",),
+    # no response column is allowed: each prompt is trained on itself (train_on_input), as
+    # the llama2-7b-full-wikitext preset does; preflight refuses when nothing is trained
+    "instruction": ("prompt",),
+    "prompt_completion": ("prompt",),
+}
 
 
-def _is_chat(value: Any) -> bool:
-    if not isinstance(value, list) or not value:
-        return False
-    first = value[0]
-    return isinstance(first, dict) and (
-        ("role" in first and "content" in first) or ("from" in first and "value" in first)
-    )
-
-
-def _avg_len(rows: list[dict[str, Any]], col: str) -> float:
-    vals = [len(str(r.get(col) or "")) for r in rows]
-    return sum(vals) / max(1, len(vals))
-
-
-def detect_format(columns: list[str], sample: list[dict[str, Any]]) -> Detection:
-    """Propose a format and a role -> column mapping, with the reason for each choice."""
-    lower = {c.lower(): c for c in columns}
-    strings = [
-        c
-        for c in columns
-        if sample and all(isinstance(r.get(c), (str, type(None))) for r in sample)
-    ]
-    for col in columns:
-        if sample and _is_chat(sample[0].get(col)):
-            det = Detection("chat", {"messages": col}, [f"`{col}` holds a list of chat turns"])
-            return _finish(det, columns)
-    if "instruction" in lower and "output" in lower:
-        cols = {"prompt": lower["instruction"], "response": lower["output"]}
-        reasons = ["alpaca-style `instruction`/`output` columns"]
-        if "input" in lower:
-            cols["input"] = lower["input"]
-            reasons.append("`input` is the optional context")
-        return _finish(Detection("instruction", cols, reasons), columns)
-    prompt = next((lower[n] for n in PROMPT_NAMES if n in lower and lower[n] in strings), None)
-    response = next((lower[n] for n in RESPONSE_NAMES if n in lower and lower[n] in strings), None)
-    if prompt and response and prompt != response:
-        det = Detection(
-            "prompt_completion",
-            {"prompt": prompt, "response": response},
-            [f"`{prompt}` is named like a prompt", f"`{response}` is named like a response"],
-        )
-        return _finish(det, columns)
-    if len(strings) == 1 or (strings and "text" in lower and lower["text"] in strings):
-        col = lower.get("text", strings[0])
-        return _finish(
-            Detection("text", {"text": col}, [f"`{col}` is the only text column"]), columns
-        )
-    if len(strings) >= 2:
-        ranked = sorted(strings, key=lambda c: _avg_len(sample, c), reverse=True)
-        p, r = ranked[0], ranked[1]
-        det = Detection(
-            "prompt_completion",
-            {"prompt": p, "response": r},
-            [
-                f"`{p}` looks like the prompt: long text (avg {_avg_len(sample, p):.0f} chars)",
-                f"`{r}` like the response (avg {_avg_len(sample, r):.0f} chars)",
-            ],
-        )
-        return _finish(det, columns)
+def resolve_mapping(
+    data: DataSection, columns: list[str], sample: list[dict[str, Any]]
+) -> Detection:
+    """The spec's format and columns, detecting what is left to auto; checks every column
+    exists (naming the ones that do) and that the format's roles are mapped."""
+    have = ", ".join(columns) or "(none)"
+    if data.columns:
+        for role, col in data.columns.items():
+            if col not in columns:
+                raise DataError(
+                    f"data.columns: column {col!r} (for role {role}) does not exist; "
+                    f"columns: {have}"
+                )
+        fmt = data.format if data.format != "auto" else _format_from_roles(data.columns)
+        missing = [r for r in FORMAT_ROLES[fmt] if r not in data.columns]
+        if missing:
+            raise DataError(
+                f"data.columns: format {fmt} needs a {missing[0]!r} column mapped "
+                f"(mapped: {', '.join(sorted(data.columns))}); columns: {have}"
+            )
+        return _finish(Detection(fmt, dict(data.columns), ["mapped in the spec"]), columns)
+    det = detect_format(columns, sample)
+    want = data.format
+    if want in ("auto", det.format):
+        return det
+    if want == "chat" and det.style == "guanaco":
+        col = det.columns["text"]
+        reasons = [f"`{col}` is split into turns on ### Human: / ### Assistant:"]
+        return _finish(Detection("chat", {"messages": col}, reasons, style="guanaco"), columns)
+    if {want, det.format} <= {"instruction", "prompt_completion"}:
+        det.format = want
+        return det
+    texts = text_columns(columns, sample)
+    if want == "text" and texts:
+        col = "text" if "text" in texts else texts[0]
+        return _finish(Detection("text", {"text": col}, [f"`{col}` is a text column"]), columns)
     raise DataError(
-        f"data.format: cannot tell the format from columns {', '.join(columns) or '(none)'}; "
-        "set data.format and data.columns"
+        f"data.format: {want} but the columns look like {det.format} "
+        f"({'; '.join(det.reasons)}); map data.columns explicitly; columns: {have}"
     )
 
 
 def _finish(det: Detection, columns: list[str]) -> Detection:
     used = set(det.columns.values())
     det.ignored = [c for c in columns if c not in used]
-    return det
-
-
-def resolve_mapping(
-    data: DataSection, columns: list[str], sample: list[dict[str, Any]]
-) -> Detection:
-    """The spec's format and columns, filling what is left to auto; checks every column exists."""
-    if data.columns:
-        missing = [f"{role} -> {col}" for role, col in data.columns.items() if col not in columns]
-        if missing:
-            raise DataError(
-                f"data.columns: column {missing[0].split(' -> ')[1]!r} (for role "
-                f"{missing[0].split(' -> ')[0]}) does not exist; columns: {', '.join(columns)}"
-            )
-        fmt = data.format
-        if fmt == "auto":
-            fmt = _format_from_roles(data.columns)
-        det = Detection(fmt, dict(data.columns), ["mapped in the spec"])
-        return _finish(det, columns)
-    det = detect_format(columns, sample)
-    if data.format != "auto" and data.format != det.format:
-        raise DataError(
-            f"data.format: {data.format} but the columns look like {det.format} "
-            f"({'; '.join(det.reasons)}); map data.columns explicitly"
-        )
     return det
 
 
@@ -275,15 +222,20 @@ def row_to_conversation(row: dict[str, Any], det: Detection) -> Conversation:
     if det.format == "text":
         return Conversation([], text=str(row.get(cols["text"]) or ""))
     if det.format == "chat":
-        msgs = [_message(m) for m in (row.get(cols["messages"]) or [])]
-        msgs = [m for m in msgs if m is not None]
-        if system:
+        value = row.get(cols["messages"]) or []
+        if isinstance(value, str):
+            msgs = [Message(role, text) for role, text in split_marked_turns(value)]
+        else:
+            msgs = [m for m in (_message(x) for x in value) if m is not None]
+        if system and not (msgs and msgs[0].role == "system"):
             msgs.insert(0, Message("system", system))
         return Conversation(msgs)
     prompt = str(row.get(cols.get("prompt", ""), "") or "")
     response = str(row.get(cols.get("response", ""), "") or "")
     extra = str(row.get(cols["input"]) or "") if "input" in cols else ""
-    msgs = [Message("user", prompt), Message("assistant", response)]
+    msgs = [Message("user", prompt)]
+    if "response" in cols:  # a prompt-only mapping trains the prompt itself (train_on_input)
+        msgs.append(Message("assistant", response))
     if system:
         msgs.insert(0, Message("system", system))
     return Conversation(msgs, input=extra or None)

@@ -149,7 +149,7 @@ def prompt_ids(cm: ChatModel, messages: list[Message]) -> list[int]:
 
 def stop_token_ids(tokenizer: Any, spec: RunSpec) -> list[int]:
     ids = {tokenizer.eos_token_id} if tokenizer.eos_token_id is not None else set()
-    for text in stop_strings(spec.template):
+    for text in stop_strings(spec.template, tokenizer):
         piece = tokenizer.encode(text, add_special_tokens=False)
         if len(piece) == 1:
             ids.add(piece[0])

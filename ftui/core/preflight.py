@@ -72,7 +72,10 @@ def check_model(spec: RunSpec, report: PreflightReport) -> Any:
     if pickled_only(ref):
         report.error("model.name_or_path", unsafe_message(ref))
         return None
-    from transformers import AutoTokenizer
+    # The submodule, not `from transformers import ...`: transformers' lazy top-level
+    # attribute lookup is not thread-safe, and the wizard calls this from a worker thread
+    # while other workers import transformers too.
+    from transformers.models.auto.tokenization_auto import AutoTokenizer
 
     try:
         return AutoTokenizer.from_pretrained(
@@ -92,11 +95,27 @@ def check_model(spec: RunSpec, report: PreflightReport) -> Any:
         return None
 
 
+def _example(kind: str, stats: Any, rows: list[dict[str, Any]], det: Any) -> str:
+    """' (e.g. row 7: "What is ...")' for the first row of a kind."""
+    from ftui.core.data import row_to_conversation
+
+    index = stats.examples.get(kind)
+    if index is None:
+        return ""
+    conv = row_to_conversation(rows[index], det)
+    text = conv.text if conv.text is not None else " / ".join(m.content for m in conv.turns)
+    text = " ".join(text.split())
+    text = text[:60] + ("..." if len(text) > 60 else "")
+    return f' (e.g. row {index}: "{text}")'
+
+
 def check_data(
     spec: RunSpec, tokenizer: Any, report: PreflightReport, limit: int = SAMPLE_ROWS
 ) -> None:
+    """Rows exist, the mapping holds, and the first `limit` rows train something."""
     from ftui.core import data
-    from ftui.core.templates import TemplateError
+    from ftui.core.mask_lens import build_lens
+    from ftui.core.template_check import template_warnings
 
     try:
         train, ev = data.load_train_eval(spec)
@@ -104,72 +123,78 @@ def check_data(
         report.error(_field_of(str(exc), "data.source"), str(exc))
         return
     if len(train) == 0:
-        report.error("data.split", f"data.split: {spec.data.split!r} has no rows")
+        report.error("data.split", f"data.split: {spec.data.split!r} has no rows (0 rows)")
         return
-    sample = [train[i] for i in range(min(50, len(train)))]
+    n = min(limit, len(train))
+    rows = [train[i] for i in range(n)]
     try:
-        det = data.resolve_mapping(spec.data, train.column_names, sample)
+        det = data.resolve_mapping(spec.data, train.column_names, rows[:50])
     except data.DataError as exc:
         report.error(_field_of(str(exc), "data.columns"), str(exc))
         return
     report.detection = det
-    stats = data.TokenStats()
-    empty_prompt = empty_response = 0
-    n = min(limit, len(train))
-    try:
-        for i in range(n):
-            row = train[i]
-            conv = data.row_to_conversation(row, det)
-            if conv.text is None:
-                turns = conv.turns
-                empty_prompt += int(not any(m.content.strip() for m in turns if m.role == "user"))
-                empty_response += int(
-                    not any(m.content.strip() for m in turns if m.role == "assistant")
-                )
-            ids, labels, truncated = data.tokenize_row(row, det, spec, tokenizer)
-            trained = sum(1 for x in labels if x != -100)
-            stats.rows += 1
-            stats.truncated += int(truncated)
-            stats.lengths.append(len(ids))
-            stats.tokens += len(ids)
-            stats.trained_tokens += trained
-            if trained == 0:
-                stats.no_trained += 1
-            else:
-                stats.kept += 1
-    except TemplateError as exc:
-        report.error(_field_of(str(exc), "template.name"), str(exc))
-        return
+    for line in template_warnings(spec.template.name, tokenizer):
+        report.warn("template.name", line)
+    lens = build_lens(rows, det, spec, tokenizer, show=0)
+    st = lens.stats
     report.stats = {
-        **stats.as_dict(),
+        **st.as_dict(),
+        "kept": st.rows - st.no_trained,
         "total_rows": len(train),
         "eval_rows": len(ev) if ev is not None else 0,
         "format": det.format,
         "columns": det.columns,
+        "reasons": det.reasons,
     }
-    share = stats.no_trained / max(1, stats.rows)
-    if share > NO_TRAIN_SHARE_LIMIT:
+    of = f"of the first {st.rows} rows" if st.rows < len(train) else f"of {st.rows} rows"
+    if st.errors:
+        report.error(
+            "template.name",
+            f"{st.errors} {of} cannot be rendered: " + _row_error(lens, rows, det, spec, tokenizer),
+        )
+        return
+    if st.no_trained_share > NO_TRAIN_SHARE_LIMIT:
         report.error(
             "template.train_on_input",
-            f"data: {stats.no_trained} of {stats.rows} rows ({share:.0%}) have no token to train "
+            f"data: {st.no_trained} {of} ({st.no_trained_share:.0%}) have no token to train "
             f"(limit {NO_TRAIN_SHARE_LIMIT:.0%}): the response is empty or cut off by "
-            f"data.max_seq_len={spec.data.max_seq_len}; check data.columns or raise data.max_seq_len",
+            f"data.max_seq_len={spec.data.max_seq_len}; check data.columns or raise "
+            f"data.max_seq_len{_example('no_trained', st, rows, det)}",
         )
-    elif stats.no_trained:
+    elif st.no_trained:
         report.warn(
             "data.columns",
-            f"data: {stats.no_trained} rows have nothing to train and will be skipped",
+            f"data: {st.no_trained} {of} have nothing to train and will be skipped"
+            + _example("no_trained", st, rows, det),
         )
-    if stats.truncated / max(1, stats.rows) > TRUNCATION_WARN_SHARE:
+    if st.truncated / st.rows > TRUNCATION_WARN_SHARE:
         report.warn(
             "data.max_seq_len",
-            f"data.max_seq_len: {stats.truncated} of {stats.rows} rows are longer than "
-            f"{spec.data.max_seq_len} tokens and will be truncated",
+            f"data.max_seq_len: {st.truncated} {of} ({st.truncated / st.rows:.0%}) are longer "
+            f"than {spec.data.max_seq_len} tokens and will be truncated; "
+            f"{st.suggested_max_len()} keeps 99% whole{_example('truncated', st, rows, det)}",
         )
-    if empty_prompt:
-        report.warn("data.columns", f"data: {empty_prompt} rows have an empty prompt")
-    if empty_response:
-        report.warn("data.columns", f"data: {empty_response} rows have an empty response")
+    if st.empty_prompt:
+        report.warn(
+            "data.columns",
+            f"data: {st.empty_prompt} {of} have an empty prompt"
+            + _example("empty_prompt", st, rows, det),
+        )
+    if st.empty_response:
+        report.warn(
+            "data.columns",
+            f"data: {st.empty_response} {of} have an empty response"
+            + _example("empty_response", st, rows, det),
+        )
+
+
+def _row_error(
+    lens: Any, rows: list[dict[str, Any]], det: Any, spec: RunSpec, tokenizer: Any
+) -> str:
+    from ftui.core.mask_lens import lens_row
+
+    index = lens.stats.examples["error"]
+    return str(lens_row(rows[index], index, det, spec, tokenizer, tokens=False).error)
 
 
 def check_disk(spec: RunSpec, report: PreflightReport) -> None:

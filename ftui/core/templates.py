@@ -95,7 +95,7 @@ def _chat_blocks(
             prompt = after_end
     if gen:
         out.append(Segment(prompt + asst_header, False))
-    elif prompt:
+    elif prompt and prompt != after_end:  # a trailing user turn; not the bare separator
         out.append(Segment(prompt, False))
     return out
 
@@ -105,7 +105,7 @@ def render(
 ) -> list[Segment]:
     """Segments for a conversation. With gen=True, ends with the prompt for the next answer."""
     if conv.text is not None:
-        return [Segment(conv.text, True), Segment(EOS, True)]
+        return [Segment(BOS, False), Segment(conv.text, True), Segment(EOS, True)]
     system = conv.system if conv.system is not None else spec.system_prompt
     name = spec.name
     if name == "chatml":
@@ -135,7 +135,7 @@ def render(
     elif name == "llama2":
         segs = _llama2(conv, system, gen)
     elif name == "mistral":
-        segs = _paired(conv, system, "[INST] {} [/INST]", "", EOS, gen, bos_each=True)
+        segs = _paired(conv, system, "[INST] {} [/INST]", "", EOS, gen)
     elif name == "alpaca":
         segs = _alpaca(conv, system, gen)
     elif name == "summarize":
@@ -160,7 +160,6 @@ def _paired(
     sep: str,
     end: str,
     gen: bool,
-    bos_each: bool = False,
 ) -> list[Segment]:
     out: list[Segment] = [Segment(BOS, False)]
     pending = ""
@@ -170,8 +169,6 @@ def _paired(
             text = _user_text(conv, user_index, msg.content, True)
             if user_index == 0 and system:
                 text = f"{system}\n\n{text}"
-            if bos_each and user_index > 0:
-                out.append(Segment(BOS, False))
             pending += user_fmt.format(text) + sep
             user_index += 1
         else:
@@ -212,7 +209,9 @@ def _alpaca(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
     out: list[Segment] = [Segment(BOS, False)]
     pending = preamble + "\n\n"
     first = True
+    last = ""
     for msg in conv.turns:
+        last = msg.role
         if msg.role == "user":
             pending += f"### Instruction:\n{msg.content}\n\n"
             if first and conv.input:
@@ -224,7 +223,7 @@ def _alpaca(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
             out.append(Segment(msg.content, True))
             out.append(Segment(EOS, True))
             pending = "\n\n"
-    if gen:
+    if gen or last == "user":
         out.append(Segment(pending, False))
     return out
 
@@ -299,9 +298,15 @@ def _tokenizer_template(
     return out
 
 
-def stop_strings(spec: TemplateSection) -> list[str]:
-    """Text that ends an answer at generation time (besides the tokenizer's EOS)."""
-    return {"chatml": ["<|im_end|>"], "llama3": ["<|eot_id|>"]}.get(spec.name, [])
+def stop_strings(spec: TemplateSection, tokenizer: Any = None) -> list[str]:
+    """Text that ends an answer at generation time (besides the tokenizer's EOS). For the
+    model's own template (`tokenizer`) the end-of-turn marker of its family."""
+    name = spec.name
+    if name == "tokenizer" and tokenizer is not None:
+        from ftui.core.template_check import chat_template_family
+
+        name = chat_template_family(getattr(tokenizer, "chat_template", None)) or name
+    return {"chatml": ["<|im_end|>"], "llama3": ["<|eot_id|>"]}.get(name, [])
 
 
 def tokenize_segments(

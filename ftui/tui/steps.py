@@ -24,7 +24,13 @@ STEPS: list[Step] = [
     Step("start", "Start", "ftui.tui.screens.start:StartScreen"),
     Step("hardware", "Hardware", "ftui.tui.screens.hardware:HardwareScreen", ("launch",)),
     Step("model", "Model", "ftui.tui.screens.model:ModelScreen", ("model",)),
-    Step("data", "Data", "ftui.tui.screens.data:DataScreen", ("data",)),
+    Step("data", "Data", "ftui.tui.screens.data_step:DataStepScreen", ("data",)),
+    Step(
+        "template",
+        "Template",
+        "ftui.tui.screens.template_step:TemplateStepScreen",
+        ("template",),
+    ),
     Step(
         "method",
         "Method",
@@ -41,7 +47,7 @@ STEPS: list[Step] = [
         "review",
         "Review",
         "ftui.tui.screens.review:ReviewScreen",
-        ("name", "output", "generation", "template"),
+        ("name", "output", "generation"),
     ),
 ]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ftui.tui import messages as m
-from ftui.tui.screens.data import DataScreen
+from ftui.tui.screens.data_step import DataStepScreen
 from ftui.tui.screens.review import ReviewScreen
 
 from .wizard_helpers import make_app, settle
@@ -25,7 +25,7 @@ async def test_failed_preflight_refuses_and_opens_the_field(tmp_path: Path) -> N
         finished = [x for x in seen if isinstance(x, m.PreflightFinished)]
         assert finished and not finished[0].report.ok
         assert not any(isinstance(x, m.RunLaunched) for x in seen)
-        assert isinstance(app.screen, DataScreen)
+        assert isinstance(app.screen, DataStepScreen)
         assert app.screen.focus_field == finished[0].report.errors[0][0]
         assert not (tmp_path / "runs").exists()
 

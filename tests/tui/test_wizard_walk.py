@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import pytest
+
 from ftui.core.presets import resolve_spec
-from ftui.tui.screens.data import DataScreen
+from ftui.tui.screens.data_step import DataStepScreen
 from ftui.tui.screens.hardware import HardwareScreen
 from ftui.tui.screens.method import MethodScreen
 from ftui.tui.screens.model import ModelScreen
 from ftui.tui.screens.review import ReviewScreen
 from ftui.tui.screens.start import StartScreen
+from ftui.tui.screens.template_step import TemplateStepScreen
 from ftui.tui.screens.training import TrainingScreen
 from ftui.tui.widgets.spec_form import FieldRow, row_id
 from ftui.tui.widgets.step_list import StepList
@@ -38,7 +42,7 @@ data:
   max_seq_len: 1024
   packing: false
 template:
-  name: chatml
+  name: tokenizer
   system_prompt: null
   custom: null
   train_on_input: false
@@ -65,6 +69,7 @@ train:
   lr_scheduler: cosine
   warmup_steps: 0
   gradient_checkpointing: false
+  torch_compile: false
   seed: 42
   logging_steps: 10
   eval_steps: null
@@ -111,7 +116,13 @@ async def test_walk_from_demo_preset_with_keyboard_only() -> None:
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
         assert isinstance(app.screen, StartScreen)
-        for screen in (HardwareScreen, ModelScreen, DataScreen, MethodScreen):
+        for screen in (
+            HardwareScreen,
+            ModelScreen,
+            DataStepScreen,
+            TemplateStepScreen,
+            MethodScreen,
+        ):
             await next_step(pilot, screen)
         await next_step(pilot, TrainingScreen)
         await tab_to(pilot, "train.learning_rate")
@@ -132,7 +143,12 @@ async def test_walk_from_demo_preset_with_keyboard_only() -> None:
         assert app.spec.to_yaml() == expected
 
 
-async def test_walk_from_scratch_with_keyboard_only() -> None:
+async def test_walk_from_scratch_with_keyboard_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    rows = [{"id": i, "question": f"q{i}?", "answer": f"a{i}."} for i in range(3)]
+    (tmp_path / "my-data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     app = make_app(gpus=0)
     async with app.run_test(size=(120, 36)) as pilot:
         await settle(pilot)
@@ -141,15 +157,22 @@ async def test_walk_from_scratch_with_keyboard_only() -> None:
         assert isinstance(app.screen, HardwareScreen)
         assert app.preset_name is None
         await next_step(pilot, ModelScreen)
-        await next_step(pilot, DataScreen)
+        await next_step(pilot, DataStepScreen)
         await tab_to(pilot, "data.source")
         await pilot.press(*"my-data.jsonl")
-        for _ in range(7):  # past the data fields to the prompt role of the column picker
-            if app.focused.id == "role-prompt":
+        for _ in range(300):  # the rows are read once typing pauses (a debounce timer)
+            if app.screen.query_one("#accept-mapping").display:
+                break
+            await pilot.pause(0.05)
+            await settle(pilot)
+        for _ in range(8):  # past the source fields to the button that takes the proposal
+            if app.focused.id == "accept-mapping":
                 break
             await pilot.press("tab")
-        assert app.focused.id == "role-prompt"
-        await pilot.press(*"question", "tab", "tab", *"answer")
+        assert app.focused.id == "accept-mapping"
+        await pilot.press("enter")
+        await settle(pilot)
+        await next_step(pilot, TemplateStepScreen)
         await next_step(pilot, MethodScreen)
         # the method radio set has the cursor; full fine-tune is the first choice
         await pilot.press("up", "up", "enter")

@@ -20,13 +20,7 @@ from ftui.tui.steps import get_step, step_for_field
 from ftui.tui.widgets.spec_form import SpecForm
 from ftui.tui.workers import Loaded
 
-FIELDS = [
-    "name",
-    "output.root",
-    "template.name",
-    "template.system_prompt",
-    "template.train_on_input",
-]
+FIELDS = ["name", "output.root"]  # the template has its own step
 
 
 def problems_text(validation: Validation) -> Text:

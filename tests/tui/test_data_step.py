@@ -1,0 +1,217 @@
+"""The Data and Template steps through the real app: a fresh dataset's columns are mapped
+and the RunSpec reflects it; the mask lens shows real tokens; a custom template is checked
+as it is typed; SVG snapshots of both steps."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Input, Select, Static, TextArea
+
+from ftui.core.presets import resolve_spec
+from ftui.tui.messages import SpecChanged
+from ftui.tui.widgets.column_mapper import ColumnMapper
+from ftui.tui.widgets.mask_lens import MaskLens
+from tests.data_fixtures import tiny_model, write_odd_csv, write_xsum_parquet
+
+from .fake_nvml import FakeNvml
+from .wizard_helpers import settle
+
+
+def wizard(source: str | Path, step: str, *overrides: str) -> Any:
+    """The real FtuiApp on the demo preset with its data swapped for `source`, unmapped."""
+    from ftui.tui.app import FtuiApp
+
+    sets = [f"data.source={source}", "data.format=auto", "data.columns={}", *overrides]
+    spec = resolve_spec("demo", sets)
+    return FtuiApp(spec, preset_name="demo", nvml=FakeNvml(0), step=step)
+
+
+async def until(pilot: Any, condition: Any, timeout: float = 15.0) -> None:
+    """Wait for a debounced worker's result: poll the app's state, never a fixed sleep."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not condition():
+        assert loop.time() < deadline, "timed out waiting for the screen to update"
+        await pilot.pause(0.05)
+        await settle(pilot)
+
+
+def text_of(app: Any, selector: str) -> str:
+    return str(app.screen.query_one(selector, Static).render())
+
+
+async def test_fresh_dataset_is_mapped_and_the_spec_reflects_it(tmp_path: Path) -> None:
+    app = wizard(write_odd_csv(tmp_path), "data")
+    messages: list[Any] = []
+    async with app.run_test(size=(120, 36), message_hook=messages.append) as pilot:
+        await settle(pilot)
+        mapper = app.screen.query_one(ColumnMapper)
+        assert mapper.available == ["ticket_no", "Kundentext", "Agent Reply Text", "Kategorie"]
+        assert mapper.mapping == {"prompt": "Kundentext", "response": "Agent Reply Text"}
+        assert "proposed from the data" in text_of(app, "#detection")
+        assert app.draft.get("data.columns") == {}  # a proposal until taken
+        await pilot.click("#accept-mapping")
+        await settle(pilot)
+        assert app.spec.data.columns == {"prompt": "Kundentext", "response": "Agent Reply Text"}
+        # the user maps the category column as the system prompt, through the real Select
+        app.screen.query_one("#map-system", Select).value = "Kategorie"
+        await settle(pilot)
+        assert app.spec.data.columns == {
+            "prompt": "Kundentext",
+            "response": "Agent Reply Text",
+            "system": "Kategorie",
+        }
+        changed = [m for m in messages if isinstance(m, ColumnMapper.MappingChanged)]
+        assert changed and changed[-1].columns["system"] == "Kategorie"
+        assert any(isinstance(m, SpecChanged) and "data.columns" in m.changes for m in messages)
+        assert "ignored columns: ticket_no" in text_of(app, "#mapper-ignored")
+
+
+async def test_a_mapped_column_that_does_not_exist_names_the_real_ones(tmp_path: Path) -> None:
+    app = wizard(
+        write_odd_csv(tmp_path),
+        "data",
+        "data.columns.prompt=question",
+        "data.columns.response=Kategorie",
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        problem = text_of(app, "#data-problem")
+        assert "column 'question' (for role prompt) does not exist" in problem
+        assert "columns: ticket_no, Kundentext, Agent Reply Text, Kategorie" in problem
+
+
+async def test_changing_the_source_reads_the_new_rows(tmp_path: Path) -> None:
+    app = wizard(write_odd_csv(tmp_path), "data")
+    xsum = write_xsum_parquet(tmp_path)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        source = app.screen.query_one("#field-data-source Input", Input)
+        source.value = str(xsum)
+        mapper = app.screen.query_one(ColumnMapper)
+        await until(pilot, lambda: "document" in mapper.available)  # read once typing pauses
+        assert mapper.mapping == {"prompt": "document", "response": "summary"}
+        assert "`document` looks like the prompt" in text_of(app, "#detection")
+
+
+async def test_template_step_lens_suggestion_and_max_len(tmp_path: Path) -> None:
+    app = wizard(
+        write_xsum_parquet(tmp_path), "template", "template.name=summarize", "data.max_seq_len=64"
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        lens = app.screen.query_one(MaskLens)
+        assert lens.lens is not None and lens.lens.stats.truncated == 6
+        assert "6 of 6 rows have nothing to train" in text_of(app, "#lens-stats")
+        assert "This model suggests tokenizer" in text_of(app, "#template-suggestion")
+        lens.focus()
+        await pilot.press("right_square_bracket")
+        assert lens.index == 1
+        await pilot.press("t")
+        assert lens.boundaries and "│" in text_of(app, "#lens-tokens")
+        suggested = lens.lens.stats.suggested_max_len()
+        await pilot.click("#lens-use-len")
+        await settle(pilot)
+        assert app.spec.data.max_seq_len == suggested
+        await until(pilot, lambda: lens.lens.stats.max_seq_len == suggested)
+        assert lens.lens.stats.truncated == 0 and lens.lens.stats.no_trained == 0
+        await pilot.click("#use-suggested")
+        await settle(pilot)
+        assert app.spec.template.name == "tokenizer"
+
+
+async def test_custom_template_is_checked_as_you_type(tmp_path: Path) -> None:
+    app = wizard(write_xsum_parquet(tmp_path), "template", "data.max_seq_len=512")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        app.apply_changes(
+            {"template.name": "custom", "template.custom": "Doc: {prompt}\nSum: {response}"}
+        )
+        await settle(pilot)
+        problems = app.screen.query_one("#template-problems", Static)
+        assert not problems.display
+        hint = text_of(app, "#custom-hint")
+        assert hint.startswith("placeholders: {prompt} {system}")  # no input column mapped
+        area = app.screen.query_one("#custom-template", TextArea)
+        area.text = "Doc: {prompt}\n{input}\nSum: {respons}"
+        await settle(pilot)
+        shown = text_of(app, "#template-problems")
+        assert "unknown placeholder {respons}" in shown
+        assert "uses {input} but no column is mapped to input" in shown
+        area.text = "Doc: {prompt}\nSum: {response}"
+        lens = app.screen.query_one(MaskLens)
+        await until(pilot, lambda: "Doc:" in "".join(t.text for t in lens.lens.rows[0].tokens))
+        assert not problems.display and app.spec.template.custom == "Doc: {prompt}\nSum: {response}"
+        row = app.screen.query_one(MaskLens).lens.rows[0]
+        assert "".join(t.text for t in row.tokens if not t.trained).startswith("<s>Doc: Article 0.")
+
+
+async def test_template_mismatch_is_warned(tmp_path: Path) -> None:
+    model = tiny_model("llama3")
+    app = wizard(
+        write_odd_csv(tmp_path), "template", f"model.name_or_path={model}", "template.name=chatml"
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert "carries a Llama-3 chat template" in text_of(app, "#template-warnings")
+
+
+@pytest.mark.parametrize("step", ["data", "template"])
+def test_snapshot(
+    step: str, snap_compare: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_xsum_parquet(tmp_path)  # a relative source keeps the snapshot free of tmp paths
+    app = wizard("xsum.parquet", step, "template.name=summarize", "data.max_seq_len=256")
+
+    async def show(pilot: Any) -> None:
+        await settle(pilot)
+        await pilot.pause(0.5)
+        await settle(pilot)
+        for widget in app.screen.query(Input):
+            widget.cursor_blink = False
+        target = "#data-preview" if step == "data" else "#lens"
+        app.screen.query_one("#body").scroll_to_widget(
+            app.screen.query_one(target), animate=False, top=True
+        )
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(120, 36), run_before=show)
+
+
+async def test_a_fresh_spec_takes_the_template_the_model_suggests(tmp_path: Path) -> None:
+    from ftui.core.spec import spec_from_dict
+    from ftui.tui.app import FtuiApp
+
+    source = write_odd_csv(tmp_path)
+    spec = spec_from_dict(
+        {"model": {"name_or_path": str(tiny_model("base"))}, "data": {"source": str(source)}}
+    )
+    app = FtuiApp(spec, preset_name=None, nvml=FakeNvml(0), step="template")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert app.spec.template.name == "alpaca"  # a base model: an instruction template
+        app.apply_changes({"template.name": "chatml"})  # the user's choice is kept
+        app.open_step("template")
+        await settle(pilot)
+        assert app.spec.template.name == "chatml"
+    preset = wizard(source, "template")  # a preset's template is never replaced
+    async with preset.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert preset.spec.template.name == "chatml"
+
+
+async def test_a_hub_dataset_offline_says_so() -> None:
+    app = wizard("nobody/nothing-here", "data")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert "offline (HF_HUB_OFFLINE=1): type the subset and split" in text_of(
+            app, "#hub-choices"
+        )
+        caption = text_of(app, "#preview-caption")
+        assert caption.startswith("data.") and "cannot preview 'nobody/nothing-here'" in caption
+        assert app.screen.query_one(ColumnMapper).available == []
