@@ -91,3 +91,22 @@ def test_a_private_token_file_is_not_warned_about(
     os.chmod(token, 0o640)
     check_token_file(report)
     assert len(report.warnings) == 1
+
+
+def test_an_export_never_holds_the_token(pty_run: PtyRun, tmp_path: Path) -> None:
+    """Adapter and merged exports of the token-run, made with the token in the environment."""
+    assert pty_run.run_dir is not None
+    for merge in ([], ["--merge"]):
+        out_dir = tmp_path / f"export{'-merged' if merge else ''}"
+        out = run_ftui(
+            "export",
+            str(pty_run.run_dir),
+            *merge,
+            "--out",
+            str(out_dir),
+            env={"HF_TOKEN": SENTINEL, "HF_HOME": str(pty_run.hf_home)},
+        )
+        assert out.returncode == 0, out.stderr
+        assert any(out_dir.glob("*.safetensors")) and (out_dir / "README.md").is_file()
+        assert _files_with(out_dir, SENTINEL.encode()) == []
+        assert SENTINEL not in out.stdout + out.stderr
