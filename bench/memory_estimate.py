@@ -32,6 +32,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from gpu_shapes import GPU_SHAPES  # noqa: E402
+
 from ftui.core.memory import (  # noqa: E402
     CUDA_CONTEXT,
     _layer_activation_bytes,
@@ -42,26 +44,9 @@ from ftui.core.spec import spec_from_dict  # noqa: E402
 
 GiB = 1024**3
 SHAPES = {
-    "Qwen2.5-0.5B": dict(
-        family="qwen2",
-        hidden_size=896,
-        intermediate_size=4864,
-        num_hidden_layers=24,
-        num_attention_heads=14,
-        num_key_value_heads=2,
-        vocab_size=151936,
-        tie_word_embeddings=True,
-    ),
-    "Llama-3.2-1B": dict(
-        family="llama",
-        hidden_size=2048,
-        intermediate_size=8192,
-        num_hidden_layers=16,
-        num_attention_heads=32,
-        num_key_value_heads=8,
-        vocab_size=128256,
-        tie_word_embeddings=True,
-    ),
+    # the published shapes, shared with bench/throughput.py's GPU mode
+    "Qwen2.5-0.5B": {"family": "qwen2", **GPU_SHAPES["qwen2.5-0.5b"]["config"]},
+    "Llama-3.2-1B": {"family": "llama", **GPU_SHAPES["llama-3.2-1b"]["config"]},
     "Qwen2.5-1.5B": dict(
         family="qwen2",
         hidden_size=1536,
