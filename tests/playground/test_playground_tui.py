@@ -121,6 +121,7 @@ async def test_compare_base_and_fine_tuned_side_by_side(demo: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         screen = await loaded(pilot)
         await pilot.press("f2")
+        await pilot.pause()
         await pilot.click("#compare-input")
         await pilot.press(*QUESTION, "enter")
         await wait_for(pilot, lambda: True)
@@ -162,6 +163,7 @@ def test_snapshot_compare(snap_compare, snapshot_run: Path, demo: Path) -> None:
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await loaded(pilot)
         await pilot.press("f2")
+        await pilot.pause()
         await pilot.click("#compare-input")
         await pilot.press(*"What is the capital of Italy?", "enter")
         await wait_for(pilot, lambda: True)

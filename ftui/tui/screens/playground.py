@@ -30,6 +30,7 @@ from ftui.tui.widgets.chat_settings import FIELDS, ChatSettings
 
 class PlaygroundScreen(PlaygroundWorkers, Screen):
     CSS_PATH = "../styles/playground.tcss"
+    AUTO_FOCUS = "#chat-input"  # keyboard first: type a question and press Enter
     BINDINGS = [
         Binding("escape", "stop", "Stop generating"),
         Binding("ctrl+l", "clear", "Clear chat", priority=True),
@@ -296,6 +297,8 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
 
     def action_tab(self, tab: str) -> None:
         self.query_one("#pg-tabs", TabbedContent).active = tab
+        # The focused input must be on the visible tab, or keys go to a hidden one.
+        self.query_one(f"#{tab}-input", Input).focus()
 
     def action_export(self) -> None:
         if (self.target / "config.yaml").is_file():
