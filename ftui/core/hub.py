@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ftui.core.models import LOGIN_HINT, ModelError, _resolve_ref
+from ftui.core.models import ModelError, _resolve_ref, hub_repo_errors, hub_repo_message
 
 # Weights in formats the worker never loads when safetensors are there; `original/` holds
 # the framework-native checkpoint some repos ship next to the transformers one.
@@ -93,22 +93,11 @@ def _offline() -> bool:
 def repo_files(name: str, revision: str | None = None) -> list[tuple[str, int]]:
     """(path, size) of every file in the hub repo. Raises ModelError with the fix."""
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
 
     try:
         info = HfApi().model_info(name, revision=revision, files_metadata=True)
-    except GatedRepoError:
-        raise ModelError(f"{name} is gated: {LOGIN_HINT.format(name=name)}") from None
-    except RevisionNotFoundError:
-        raise ModelError(f"{name}: revision {revision!r} does not exist on the hub") from None
-    except RepositoryNotFoundError:
-        raise ModelError(
-            f"{name}: not found on the hub (check the spelling; private repos need `hf auth login`)"
-        ) from None
+    except hub_repo_errors() as exc:
+        raise ModelError(hub_repo_message(exc, name, revision)) from None
     except Exception as exc:  # OfflineModeIsEnabled, httpx connect/timeout errors, DNS
         raise ModelError(
             f"{name}: cannot reach the Hugging Face hub ({type(exc).__name__}); check the "

@@ -6,7 +6,6 @@ stdin is /dev/null, output goes to logs/ files, never a pipe. Quitting the TUI n
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import signal
@@ -229,7 +228,3 @@ def resume(
     argv = torchrun_argv(spec, str(paths.config), nproc_per_node=nproc, resume=True)
     _spawn(paths, spec, argv, resume=True)
     return paths.root
-
-
-def describe(run_dir: Path) -> str:
-    return json.dumps(read_run_json(run_dir), indent=2)

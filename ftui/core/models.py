@@ -23,6 +23,28 @@ LOGIN_HINT = (
 )
 
 
+def hub_repo_errors() -> tuple[type[Exception], ...]:
+    """huggingface_hub's errors about the repo itself (gated, no such revision, no such repo)."""
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    return (GatedRepoError, RevisionNotFoundError, RepositoryNotFoundError)
+
+
+def hub_repo_message(exc: Exception, name: str, revision: str | None) -> str:
+    """One readable line with the fix for an error in hub_repo_errors()."""
+    from huggingface_hub.errors import GatedRepoError, RevisionNotFoundError
+
+    if isinstance(exc, GatedRepoError):
+        return f"{name} is gated: {LOGIN_HINT.format(name=name)}"
+    if isinstance(exc, RevisionNotFoundError):
+        return f"{name}: revision {revision!r} does not exist on the hub"
+    return f"{name}: not found on the hub (check the spelling; private repos need `hf auth login`)"
+
+
 class ModelError(Exception):
     """A model that cannot be read; the message names it and says how to fix it."""
 
@@ -87,23 +109,12 @@ def locate_config_dir(
             "Qwen/Qwen2.5-0.5B-Instruct"
         )
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
+    from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
         cfg = hf_hub_download(ref, "config.json", revision=revision, cache_dir=cache_dir)
-    except GatedRepoError:
-        raise ModelError(f"{ref} is gated: {LOGIN_HINT.format(name=ref)}") from None
-    except RevisionNotFoundError:
-        raise ModelError(f"{ref}: revision {revision!r} does not exist on the hub") from None
-    except RepositoryNotFoundError:
-        raise ModelError(
-            f"{ref}: not found on the hub (check the spelling; private repos need `hf auth login`)"
-        ) from None
+    except hub_repo_errors() as exc:
+        raise ModelError(hub_repo_message(exc, ref, revision)) from None
     except LocalEntryNotFoundError:
         raise ModelError(offline_message(ref)) from None
     except OSError as exc:  # connection errors, disk errors

@@ -160,7 +160,12 @@ def _paired(
     sep: str,
     end: str,
     gen: bool,
+    system_fmt: str = "{system}\n\n{text}",
+    answer_fmt: str = "{}",
+    bos_each_turn: bool = False,
 ) -> list[Segment]:
+    """[BOS] user_fmt(prompt) answer end, repeated per turn; the system prompt joins the first
+    user turn through system_fmt. mistral, llama2, summarize and completion are all this."""
     out: list[Segment] = [Segment(BOS, False)]
     pending = ""
     user_index = 0
@@ -168,12 +173,14 @@ def _paired(
         if msg.role == "user":
             text = _user_text(conv, user_index, msg.content, True)
             if user_index == 0 and system:
-                text = f"{system}\n\n{text}"
+                text = system_fmt.format(system=system, text=text)
+            if bos_each_turn and user_index > 0:
+                out.append(Segment(BOS, False))
             pending += user_fmt.format(text) + sep
             user_index += 1
         else:
             out.append(Segment(pending, False))
-            out.append(Segment(msg.content, True))
+            out.append(Segment(answer_fmt.format(msg.content), True))
             out.append(Segment(end, True))
             pending = ""
     if gen or pending:
@@ -182,26 +189,17 @@ def _paired(
 
 
 def _llama2(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
-    out: list[Segment] = [Segment(BOS, False)]
-    pending = ""
-    user_index = 0
-    for msg in conv.turns:
-        if msg.role == "user":
-            text = _user_text(conv, user_index, msg.content, True)
-            if user_index == 0 and system:
-                text = f"<<SYS>>\n{system}\n<</SYS>>\n\n{text}"
-            if user_index > 0:
-                out.append(Segment(BOS, False))
-            pending += f"[INST] {text} [/INST]"
-            user_index += 1
-        else:
-            out.append(Segment(pending, False))
-            out.append(Segment(f" {msg.content} ", True))
-            out.append(Segment(EOS, True))
-            pending = ""
-    if gen or pending:
-        out.append(Segment(pending, False))
-    return out
+    return _paired(
+        conv,
+        system,
+        "[INST] {} [/INST]",
+        "",
+        EOS,
+        gen,
+        system_fmt="<<SYS>>\n{system}\n<</SYS>>\n\n{text}",
+        answer_fmt=" {} ",
+        bos_each_turn=True,
+    )
 
 
 def _alpaca(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
