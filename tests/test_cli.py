@@ -54,3 +54,8 @@ def test_gpus_reports_this_machine():
         assert report["gpus"] == [] and "No GPU" in report["notice"]
         plain = run_ftui("gpus")
         assert "backend: cpu" in plain.stdout and "demo-size" in plain.stdout
+
+
+def test_chat_with_a_path_that_does_not_exist(tmp_path):
+    r = run_ftui("chat", str(tmp_path / "nope"), "--prompt", "hi", cwd=tmp_path)
+    assert r.returncode == 2 and "no such directory" in r.stderr and "Traceback" not in r.stderr

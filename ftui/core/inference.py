@@ -82,6 +82,12 @@ def load_chat_model(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     path = Path(target)
+    looks_local = str(target).startswith(("/", ".", "~")) or path.exists()
+    if looks_local and not path.is_dir():
+        raise InferenceError(
+            f"{target}: no such directory; give a run directory (runs/<name>-<timestamp>), "
+            "a local model directory or a hub id"
+        )
     if (path / "config.yaml").is_file():
         spec = load_spec_file(path / "config.yaml")
         weights = None if base else run_weights_dir(path, checkpoint)
