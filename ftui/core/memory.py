@@ -26,6 +26,7 @@ from ftui.core.models import ModelFacts, lora_trainable_params, target_leaves
 
 GiB = 1024**3
 CUDA_CONTEXT = 512 * 1024**2  # what the CUDA context and kernels take outside the allocator
+CPU_RUNTIME = 448 * 1024**2  # a CPU rank's resident Python, torch, transformers and peft
 NF4_BYTES = 0.516  # 4 bits + blockwise absmax with double quantization
 # Optimizer state bytes per trainable parameter, for fp32 parameters; torch keeps AdamW's two
 # states in the parameter's dtype, so bf16 parameters halve them (8-bit states do not change).
@@ -48,6 +49,7 @@ class MemoryEstimate:
     strategy: str
     spec: Any = field(repr=False, default=None)
     facts: ModelFacts | None = field(repr=False, default=None)
+    device: str = "cuda"  # or "cpu": what the overhead line is
 
     @property
     def total(self) -> int:
@@ -67,7 +69,10 @@ class MemoryEstimate:
             ("optimizer states", self.optimizer),
             ("gradients", self.gradients),
             ("activations", self.activations),
-            ("CUDA context and buffers", self.overhead),
+            (
+                "CUDA context and buffers" if self.device == "cuda" else "Python and torch",
+                self.overhead,
+            ),
         ]
 
     def verdict(self, free_bytes: int) -> str:
@@ -87,7 +92,7 @@ class MemoryEstimate:
         options = _options(self.spec, self.world_size, gpus_available, qlora)
         best: tuple[int, str] | None = None
         for text, spec, ws in options:
-            est = estimate_memory(spec, self.facts, ws)  # type: ignore[arg-type]
+            est = estimate_memory(spec, self.facts, ws, self.device)  # type: ignore[arg-type]
             if free_bytes is not None and est.verdict(free_bytes) == "fits":
                 return text
             if best is None or est.total < best[0]:
@@ -195,8 +200,11 @@ def _activations(spec: Any, facts: ModelFacts, act: int) -> float:
     return tokens * (layers + logits)
 
 
-def estimate_memory(spec: Any, facts: ModelFacts, world_size: int = 1) -> MemoryEstimate:
-    """Peak bytes per rank for `spec` on a model described by `facts` across `world_size`."""
+def estimate_memory(
+    spec: Any, facts: ModelFacts, world_size: int = 1, device: str = "cuda"
+) -> MemoryEstimate:
+    """Peak bytes per rank for `spec` on a model described by `facts` across `world_size`
+    ranks; on `device` "cpu" the overhead is the rank's runtime, not a CUDA context."""
     act = _dtype_bytes(spec)
     n = facts.num_params or 0
     trainable_params, total_params = lora_trainable_params(facts, spec)
@@ -221,7 +229,7 @@ def estimate_memory(spec: Any, facts: ModelFacts, world_size: int = 1) -> Memory
         weights += 2.0 * adapters if act == 2 else 0.0  # autocast's bf16 copies of adapters
         grads = trainable
         opt = _optimizer_bytes(spec, 4) * adapters + _optimizer_bytes(spec, act) * saved
-    overhead = float(CUDA_CONTEXT)
+    overhead = float(CUDA_CONTEXT if device == "cuda" else CPU_RUNTIME)
     if world_size > 1 and strategy == "ddp":
         overhead += grads  # DDP's gradient buckets: a second copy of the gradients
     elif sharded:
@@ -245,6 +253,7 @@ def estimate_memory(spec: Any, facts: ModelFacts, world_size: int = 1) -> Memory
         strategy=strategy if world_size > 1 else "single",
         spec=spec,
         facts=facts,
+        device=device,
     )
 
 
@@ -283,34 +292,36 @@ def check_disk(path: str | Path, needed: int) -> str | None:
 
 def with_world_size(est: MemoryEstimate, world_size: int) -> MemoryEstimate:
     """The same spec across a different number of ranks."""
-    return estimate_memory(est.spec, est.facts, world_size)  # type: ignore[arg-type]
+    return estimate_memory(est.spec, est.facts, world_size, est.device)  # type: ignore[arg-type]
 
 
 @dataclass
 class FitReport:
-    """The Training step's line: what one rank needs against the chosen GPUs' free memory."""
+    """The Training step's line: what one rank needs against the free memory it can use."""
 
     estimate: MemoryEstimate
     free_bytes: int
-    needed_bytes: int
     verdict: str
     suggestion: str | None
-    device: str  # "GPU" or "RAM"
+    where: str  # "least free of 2 GPU(s)", "CPU RAM shared by 2 processes"
 
 
-def fit_on(spec: Any, facts: ModelFacts, report: Any, gpus: list[int] | None = None) -> FitReport:
-    """Estimate for the GPUs chosen out of a HardwareReport (default: all), against the
-    smallest free memory among them; on a CPU-only machine against available RAM."""
-    chosen = [g for g in report.gpus if gpus is None or g.index in gpus]
-    nodes = spec.launch.nnodes
+def fit_on(spec: Any, facts: ModelFacts, report: Any) -> FitReport:
+    """Estimate for the GPUs the spec chooses out of a HardwareReport (launch.gpus, default
+    all), against the smallest free memory among them. On a CPU-only machine the local ranks
+    share the available RAM: each gets its share."""
+    from ftui.core.torchrun import resolve_nproc
+
+    chosen = [g for g in report.gpus if spec.launch.gpus is None or g.index in spec.launch.gpus]
+    nproc = resolve_nproc(spec, cuda_count=len(chosen))
+    world = nproc * spec.launch.nnodes
     if not chosen:
-        est = estimate_memory(spec, facts, max(1, nodes))
-        needed = est.total - CUDA_CONTEXT  # no CUDA context on a CPU
-        free = int(report.ram_available)
-        verdict = est.verdict(free + CUDA_CONTEXT)
-        hint = est.suggestion(free + CUDA_CONTEXT, qlora=False)
-        return FitReport(est, free, needed, verdict, hint, "RAM")
-    est = estimate_memory(spec, facts, len(chosen) * nodes)
+        est = estimate_memory(spec, facts, world, device="cpu")
+        free = int(report.ram_available) // nproc
+        hint = est.suggestion(free, qlora=False)
+        where = f"CPU RAM shared by {nproc} processes" if nproc > 1 else "CPU RAM"
+        return FitReport(est, free, est.verdict(free), hint, where)
+    est = estimate_memory(spec, facts, world)
     free = min(g.memory_free for g in chosen)
     hint = est.suggestion(free, gpus_available=len(report.gpus), qlora=bool(report.bitsandbytes))
-    return FitReport(est, free, est.total, est.verdict(free), hint, "GPU")
+    return FitReport(est, free, est.verdict(free), hint, f"least free of {len(chosen)} GPU(s)")

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import json
 import math
+import queue
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +37,7 @@ class ProbeResult:
     tokens_per_s: float
     train_tokens: int
     train_rows: int
+    oom_batches: list[int] = field(default_factory=list)  # batches that ran out of memory
 
     @property
     def per_row_bytes(self) -> float:
@@ -49,41 +54,122 @@ class ProbeAdvice:
     message: str
 
 
-def run_probe(spec: RunSpec, steps: int = 3, timeout_s: float = 900) -> ProbeResult:
-    """Run the probe in a child process (one GPU or the CPU) and return what it measured."""
+class ProbeCancelled(ProbeError):
+    pass
+
+
+STAGE = "FTUI_PROBE_STAGE "
+RESULT = "FTUI_PROBE "
+
+
+def run_probe(
+    spec: RunSpec,
+    steps: int = 3,
+    timeout_s: float = 900,
+    on_stage: Callable[[str], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> ProbeResult:
+    """Run the probe in a child process (one GPU or the CPU) and return what it measured.
+
+    `on_stage` gets each progress line the child prints ("loading the model", "step 2/3 at
+    batch 4"); setting `cancel` stops the child within a fraction of a second."""
     with tempfile.TemporaryDirectory(prefix="ftui-probe-") as tmp:
         config = Path(tmp) / "config.yaml"
         spec.save(config)
         env = child_env(spec)
         env.pop("RANK", None)
         env.pop("WORLD_SIZE", None)
-        done = subprocess.run(
-            [sys.executable, "-m", "ftui.train.probe", str(config), "--steps", str(steps)],
-            cwd=tmp,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-        )
-    line = next((ln for ln in done.stdout.splitlines() if ln.startswith("FTUI_PROBE ")), None)
-    if done.returncode != 0 or line is None:
-        tail = (done.stderr.strip().splitlines() or ["no output"])[-1][:400]
+        with open(Path(tmp) / "stderr.log", "w+") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "ftui.train.probe", str(config), "--steps", str(steps)],
+                cwd=tmp,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+            )
+            lines: queue.Queue[str | None] = queue.Queue()
+            reader = threading.Thread(target=_drain, args=(proc, lines), daemon=True)
+            reader.start()
+            result_line = _follow(proc, lines, time.monotonic() + timeout_s, on_stage, cancel)
+            reader.join(timeout=5)
+            err.seek(0)
+            stderr = err.read()
+    if proc.returncode != 0 or result_line is None:
+        tail = (stderr.strip().splitlines() or ["no output"])[-1][:400]
         raise ProbeError(f"the probe failed: {tail}")
-    data: dict[str, Any] = json.loads(line.split(" ", 1)[1])
+    data: dict[str, Any] = json.loads(result_line)
     data.pop("step_s", None)
     return ProbeResult(**data)
 
 
+def _drain(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.put(line.rstrip("\n"))
+    lines.put(None)
+
+
+def _follow(
+    proc: subprocess.Popen[str],
+    lines: queue.Queue[str | None],
+    deadline: float,
+    on_stage: Callable[[str], None] | None,
+    cancel: threading.Event | None,
+) -> str | None:
+    """Pass stage lines on until the child's output ends; the result line's JSON, if any."""
+    result: str | None = None
+    while True:
+        if cancel is not None and cancel.is_set():
+            _stop(proc)
+            raise ProbeCancelled("the probe was cancelled")
+        if time.monotonic() > deadline:
+            _stop(proc)
+            raise ProbeError("the probe took too long and was stopped")
+        try:
+            line = lines.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if line is None:
+            proc.wait()
+            return result
+        if line.startswith(STAGE) and on_stage is not None:
+            on_stage(line[len(STAGE) :])
+        elif line.startswith(RESULT):
+            result = line[len(RESULT) :]
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def fitting_batch(per_rank: int, most: int) -> int:
+    """The per-device batch to use when `most` rows fit: the largest divisor of the rows per
+    optimizer step (so accumulation keeps the effective batch exactly) unless that wastes more
+    than half of what fits; then `most` itself."""
+    most = max(1, min(most, per_rank))
+    divisor = max(d for d in range(1, most + 1) if per_rank % d == 0)
+    return divisor if divisor * 2 > most else most
+
+
 def advise(spec: RunSpec, result: ProbeResult, free_bytes: int, world_size: int = 1) -> ProbeAdvice:
-    """The largest per-device batch that fits free_bytes at max_seq_len, the accumulation that
-    keeps the spec's effective batch, and the ETA at the measured tokens/s."""
+    """The largest per-device batch that fits free_bytes at max_seq_len (and below any batch
+    that ran out of memory), the accumulation that keeps the spec's effective batch, and the
+    ETA at the measured tokens/s."""
     budget = free_bytes * HEADROOM - result.loaded_bytes
-    batch = max(0, int(budget // result.per_row_bytes))
+    most = max(0, int(budget // result.per_row_bytes))
+    if result.oom_batches:
+        most = min(most, min(result.oom_batches) - 1)
     per_rank = spec.train.per_device_batch_size * spec.train.gradient_accumulation_steps
     target = per_rank * world_size
-    fits = batch >= 1
-    batch = max(1, min(batch, per_rank)) if fits else 1
+    fits = most >= 1
+    batch = fitting_batch(per_rank, most) if fits else 1
     accumulation = max(1, math.ceil(per_rank / batch))
     epochs = spec.train.epochs or 1.0
     tokens = result.train_tokens * epochs
@@ -91,15 +177,29 @@ def advise(spec: RunSpec, result: ProbeResult, free_bytes: int, world_size: int 
         tokens = min(tokens, spec.train.max_steps * target * result.seq_len)
     eta = tokens / max(1e-9, result.tokens_per_s * world_size)
     gib = 2**30
-    message = (
-        f"peak {result.peak_bytes / gib:.2f} GiB at batch {result.batch} x {result.seq_len} tokens "
-        f"({result.device}); {result.tokens_per_s:.0f} tokens/s"
-    )
+    parts = [
+        f"peak {result.peak_bytes / gib:.2f} GiB at batch {result.batch} x {result.seq_len} "
+        f"tokens ({result.device}), {result.tokens_per_s:.0f} tokens/s"
+    ]
+    if result.oom_batches:
+        parts.append(f"batch {min(result.oom_batches)} ran out of memory")
     if fits:
-        message += (
-            f"; suggest train.per_device_batch_size={batch}, "
-            f"train.gradient_accumulation_steps={accumulation} (effective {batch * accumulation * world_size})"
+        effective = batch * accumulation * world_size
+        parts.append(
+            f"suggest train.per_device_batch_size={batch}, "
+            f"train.gradient_accumulation_steps={accumulation} (effective batch {effective}"
+            + ("" if effective == target else f", the spec has {target}")
+            + ")"
         )
     else:
-        message += "; even batch 1 does not fit: enable train.gradient_checkpointing or lower data.max_seq_len"
-    return ProbeAdvice(batch, accumulation, batch * accumulation * world_size, eta, fits, message)
+        parts.append(
+            "even batch 1 does not fit: enable train.gradient_checkpointing or lower "
+            "data.max_seq_len"
+        )
+    if spec.launch.strategy != "ddp" and world_size > 1:
+        parts.append(
+            f"measured unsharded on one device: {spec.launch.strategy} shards the weights, "
+            f"gradients and optimizer over {world_size} ranks, so each rank needs less"
+        )
+    effective = batch * accumulation * world_size
+    return ProbeAdvice(batch, accumulation, effective, eta, fits, "; ".join(parts))

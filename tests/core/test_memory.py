@@ -193,16 +193,25 @@ def test_check_disk(tmp_path):
 
 def test_fit_on_gpus_and_cpu(facts):
     from ftui.core.hardware import GpuInfo, HardwareReport
-    from ftui.core.memory import fit_on
+    from ftui.core.memory import CPU_RUNTIME, fit_on
 
     gpus = [GpuInfo(i, "H100", "nvidia", 80 * GiB, 0, 80 * GiB) for i in range(4)]
     gpus[3].memory_free = GiB // 4  # busy: the smallest free memory decides
     report = HardwareReport("nvml", gpus, bitsandbytes=True)
-    two = fit_on(spec(), facts, report, [0, 1])
+    two = fit_on(spec(launch={"gpus": [0, 1]}), facts, report)
     assert two.estimate.world_size == 2 and two.verdict == "fits" and two.suggestion is None
-    assert two.free_bytes == 80 * GiB and two.device == "GPU"
-    busy = fit_on(spec(), facts, report, [0, 3])
+    assert two.free_bytes == 80 * GiB and two.where == "least free of 2 GPU(s)"
+    busy = fit_on(spec(launch={"gpus": [0, 3]}), facts, report)
     assert busy.free_bytes == GiB // 4 and busy.verdict == "will not fit"
-    cpu = fit_on(spec(), facts, HardwareReport("cpu", [], ram_available=8 * GiB))
-    assert cpu.device == "RAM" and cpu.verdict == "fits"
-    assert cpu.needed_bytes == cpu.estimate.total - CUDA_CONTEXT
+    assert busy.suggestion is not None
+    assert fit_on(spec(), facts, report).estimate.world_size == 4  # auto: every GPU
+
+    ram = HardwareReport("cpu", [], ram_available=8 * GiB)
+    cpu = fit_on(spec(), facts, ram)
+    assert cpu.where == "CPU RAM" and cpu.verdict == "fits" and cpu.free_bytes == 8 * GiB
+    assert cpu.estimate.overhead == CPU_RUNTIME and cpu.estimate.device == "cpu"
+    assert ("Python and torch", CPU_RUNTIME) in cpu.estimate.breakdown()
+    # two CPU processes share the RAM: each has half of it
+    shared = fit_on(spec(launch={"nproc_per_node": 2}), facts, ram)
+    assert shared.free_bytes == 4 * GiB and shared.where == "CPU RAM shared by 2 processes"
+    assert shared.estimate.world_size == 2

@@ -58,3 +58,76 @@ def test_real_probe_on_the_demo(demo_model, tmp_path):
     advice = json.loads(out.stdout[out.stdout.index("{") :])["advice"]
     assert advice["fits"] and advice["batch"] >= 1
     assert not any(tmp_path.iterdir()), "the probe writes nothing where it is run"
+
+
+def test_fitting_batch_keeps_the_effective_batch_when_it_can():
+    from ftui.core.probe import fitting_batch
+
+    assert fitting_batch(32, 12) == 8  # 8 x 4 = 32 exactly, and 8 wastes less than half of 12
+    assert fitting_batch(12, 5) == 4
+    assert fitting_batch(7, 5) == 5  # only 1 divides 7 below 5: use what fits, accumulate 2
+    assert fitting_batch(4, 100) == 4  # never more than one optimizer step's rows
+    assert fitting_batch(4, 0) == 1
+
+
+def test_advice_stays_below_a_batch_that_ran_out_of_memory():
+    spec = resolve_spec(
+        "demo", ["train.per_device_batch_size=8", "train.gradient_accumulation_steps=4"]
+    )
+    # 1 GiB per row measured at batch 4 after batch 8 ran out of memory; plenty of free memory
+    result = _result(batch=4, peak_bytes=6 * GiB, oom_batches=[8])
+    advice = advise(spec, result, free_bytes=100 * GiB)
+    assert advice.batch == 4 and advice.accumulation == 8 and advice.effective_batch == 32
+    assert "batch 8 ran out of memory" in advice.message
+
+
+def test_advice_names_a_changed_effective_batch_and_sharding():
+    spec = resolve_spec(
+        "demo",
+        ["train.per_device_batch_size=7", "launch.strategy=fsdp", "launch.nproc_per_node=2"],
+    )
+    advice = advise(spec, _result(), free_bytes=int((2 + 5) / 0.9 * GiB) + 1, world_size=2)
+    assert advice.batch == 5 and advice.accumulation == 2
+    assert "effective batch 20, the spec has 14" in advice.message
+    assert "fsdp shards" in advice.message
+
+
+def test_backoff_halves_the_batch_on_out_of_memory(capsys):
+    import torch
+
+    from ftui.train.probe import with_backoff
+
+    tried = []
+
+    def measure(n):
+        tried.append(n)
+        if n > 2:
+            raise torch.OutOfMemoryError("CUDA out of memory")
+        return [0.5]
+
+    assert with_backoff(measure, 8) == (2, [0.5], [8, 4])
+    assert tried == [8, 4, 2]
+    assert "FTUI_PROBE_STAGE out of memory at batch 8: trying batch 4" in capsys.readouterr().out
+    with pytest.raises(torch.OutOfMemoryError):
+        with_backoff(lambda n: (_ for _ in ()).throw(torch.OutOfMemoryError("oom")), 2)
+
+
+@pytest.mark.slow
+def test_probe_reports_stages_and_can_be_cancelled(demo_model):
+    import threading
+    import time
+
+    from ftui.core.probe import ProbeCancelled
+
+    spec = resolve_spec("demo", ["data.max_seq_len=64"])
+    stages = []
+    result = run_probe(spec, steps=2, on_stage=stages.append)
+    assert stages[0].startswith("reading") and "loading the model" in stages
+    assert stages[-2:] == ["step 1/2 at batch 5 x 64 tokens", "step 2/2 at batch 5 x 64 tokens"]
+    assert result.oom_batches == []
+
+    cancel = threading.Event()
+    start = time.monotonic()
+    with pytest.raises(ProbeCancelled):
+        run_probe(spec, steps=2, on_stage=lambda _: cancel.set(), cancel=cancel)
+    assert time.monotonic() - start < 30

@@ -5,13 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.widgets import Static
 
 from ftui.tui.draft import Validation
+from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.base import StepScreen
 from ftui.tui.widgets.memory_panel import MemoryPanel, verdict_line
-from ftui.tui.widgets.spec_form import SpecForm
+from ftui.tui.widgets.probe_panel import ProbePanel
+from ftui.tui.widgets.spec_form import FieldRow, SpecForm
 from ftui.tui.workers import Loaded, core
 
 FIELDS = [
@@ -42,20 +46,12 @@ def world_size(spec: Any, hardware: Loaded) -> int:
     return resolve_nproc(spec, cuda_count=gpus) * spec.launch.nnodes
 
 
-def free_memory(spec: Any, hardware: Loaded) -> tuple[int | None, str]:
-    """The least free memory among the chosen GPUs (or free RAM on CPU), and what it is."""
-    report = hardware.value
-    if report is None:
-        return None, "unknown"
-    if not report.gpus:
-        return report.ram_available, "CPU RAM"
-    chosen = spec.launch.gpus
-    gpus = [g for g in report.gpus if chosen is None or g.index in chosen] or report.gpus
-    return min(g.memory_free for g in gpus), f"least free of {len(gpus)} GPU(s)"
-
-
 class TrainingScreen(StepScreen):
     STEP_ID = "training"
+    BINDINGS = [
+        Binding("ctrl+t", "probe", "Measure (probe)", priority=True),
+        Binding("ctrl+y", "apply_probe", "Apply probe's batch", show=False, priority=True),
+    ]
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="effective-batch", classes="summary")
@@ -64,6 +60,8 @@ class TrainingScreen(StepScreen):
         yield SpecForm(FIELDS, self.values(FIELDS), choices={"model.dtype": self._dtypes()})
         yield Static("Memory per device, estimated", classes="section-title")
         yield MemoryPanel(id="memory")
+        yield Static("Memory and speed, measured", classes="section-title")
+        yield ProbePanel(id="probe")
 
     def on_mount(self) -> None:
         self.watch(self.app, "hardware", lambda _: self._update())
@@ -72,16 +70,35 @@ class TrainingScreen(StepScreen):
     def validation_changed(self, validation: Validation) -> None:
         self._update()
 
+    def action_probe(self) -> None:
+        self.query_one(ProbePanel).start()
+
+    def action_apply_probe(self) -> None:
+        self.query_one(ProbePanel).apply()
+
+    @on(ProbePanel.Apply)
+    def _apply(self, event: ProbePanel.Apply) -> None:
+        changes = {
+            "train.per_device_batch_size": event.batch,
+            "train.gradient_accumulation_steps": event.accumulation,
+        }
+        for row in self.query(FieldRow):
+            if row.path in changes:
+                row.set_value(changes[row.path])
+        self.post_message(SpecChanged(changes))
+
     def _update(self) -> None:
         spec, hardware = self.wizard.spec, self.wizard.hardware
         batch = self.query_one("#effective-batch", Static)
         verdict = self.query_one("#memory-verdict", Static)
         memory = self.query_one(MemoryPanel)
+        probe = self.query_one(ProbePanel)
         if spec is None:
             batch.update("Effective batch: fix the marked fields first")
             verdict.update("")
             verdict.display = False
             memory.show(None, "fix the marked fields first")
+            probe.refresh_advice(None, None, 1)
             return
         world = world_size(spec, hardware)
         per, accum = spec.train.per_device_batch_size, spec.train.gradient_accumulation_steps
@@ -98,17 +115,25 @@ class TrainingScreen(StepScreen):
         try:
             if facts.value is None:
                 raise ValueError(facts.error or "reading the model…")
-            estimate = core("memory", "estimate_memory")(spec, facts.value, world)
+            if hardware.value is None:  # the estimate without a verdict
+                estimate = core("memory", "estimate_memory")(spec, facts.value, world)
+                verdict.update(verdict_line(estimate, None, "", None))
+                verdict.display = True
+                memory.show(estimate)
+                probe.refresh_advice(spec, None, world)
+                return
+            fit = core("memory", "fit_on")(spec, facts.value, hardware.value)
         except Exception as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             verdict.update(Text(f"Memory per device: not available ({reason})", style="dim"))
             verdict.display = True
             memory.show(None, reason)
+            probe.refresh_advice(spec, None, world)
             return
-        free, where = free_memory(spec, hardware)
-        verdict.update(verdict_line(estimate, free, where, self._suggestion(estimate, free)))
+        verdict.update(verdict_line(fit.estimate, fit.free_bytes, fit.where, fit.suggestion))
         verdict.display = True
-        memory.show(estimate)
+        memory.show(fit.estimate)
+        probe.refresh_advice(spec, fit.free_bytes, world)
 
     def _dtypes(self) -> list[tuple[str, str]]:
         """bf16 is offered only where the hardware supports it (or when already chosen)."""
@@ -127,12 +152,3 @@ class TrainingScreen(StepScreen):
         else:
             note.update("")
         note.display = bool(spec.model.dtype == "bf16" and unsupported)
-
-    def _suggestion(self, estimate: Any, free: int | None) -> str | None:
-        report = self.wizard.hardware.value
-        gpus = len(report.gpus) if report is not None else 0
-        bnb = bool(report is not None and report.bitsandbytes and gpus)
-        try:
-            return estimate.suggestion(free, gpus_available=max(gpus, 1), qlora=bnb)
-        except Exception:
-            return None
