@@ -51,20 +51,21 @@ class SplitPage:
     pages: int
     first: int  # position of logs[0] among all logs
     total: int  # how many logs there are in all
+    numbered: bool = True  # the logs are rank0.log … rank<total-1>.log, none missing
 
     @property
     def title(self) -> str:
-        """'ranks 0–3 of 8' (or 'rank 5 of 6' for one column); the names when not all ranks."""
+        """'ranks 0–3 of 8' ('rank 5 of 6' for one column). When the logs are not ranks 0…N-1
+        (one node's share of a multi-node run, or no rank logs), their names and positions."""
         if not self.logs:
             return "no rank logs yet"
-        ranks = [_rank(p) for p in self.logs]
-        if any(r is None for r in ranks):
-            names = ", ".join(column_title(p) for p in self.logs)
-            return f"{names} ({self.first + 1}–{self.first + len(self.logs)} of {self.total})"
-        first, last = ranks[0], ranks[-1]
-        if first == last:
-            return f"rank {first} of {self.total}"
-        return f"ranks {first}–{last} of {self.total}"
+        if self.numbered:
+            first, last = _rank(self.logs[0]), _rank(self.logs[-1])
+            if first == last:
+                return f"rank {first} of {self.total}"
+            return f"ranks {first}–{last} of {self.total}"
+        names = ", ".join(column_title(p) for p in self.logs)
+        return f"{names} (logs {self.first + 1}–{self.first + len(self.logs)} of {self.total})"
 
 
 def split_page(logs: list[Path], page: int, columns: int) -> SplitPage:
@@ -73,7 +74,8 @@ def split_page(logs: list[Path], page: int, columns: int) -> SplitPage:
     pages = max(1, -(-len(logs) // columns))
     index = page % pages
     first = index * columns
-    return SplitPage(logs[first : first + columns], index, pages, first, len(logs))
+    numbered = [_rank(p) for p in logs] == list(range(len(logs)))
+    return SplitPage(logs[first : first + columns], index, pages, first, len(logs), numbered)
 
 
 def shows_error(lines: Iterable[str]) -> bool:

@@ -61,6 +61,14 @@ def test_pages_of_columns_wrap_around(tmp_path: Path) -> None:
     assert column_title(logs[3]) == "rank 3"
 
 
+def test_a_nodes_share_of_ranks_is_titled_by_name(tmp_path: Path) -> None:
+    """On the second node of a multi-node run without a shared file system: ranks 4-7 only."""
+    logs = write_logs(tmp_path, 8)[4:]
+    page = split_page(logs, 0, 2)
+    assert page.title == "rank 4, rank 5 (logs 1–2 of 4)"
+    assert split_page(logs, 1, 2).title == "rank 6, rank 7 (logs 3–4 of 4)"
+
+
 def test_tails_are_created_when_visible_incremental_and_dropped_when_paged_away(
     tmp_path: Path,
 ) -> None:
