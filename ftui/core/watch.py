@@ -1,7 +1,8 @@
 """Follow one run: each `poll()` returns what is new (events, log lines) and the current status.
 
 Used by the monitor screen (inside a thread worker) and by `ftui monitor --plain`. Every read is
-incremental: events.jsonl and the chosen log are read from where the last poll stopped.
+incremental: events.jsonl and the chosen log are read from where the last poll stopped. In split
+mode (`show_split`) every visible rank log has its own incremental tail instead of the one log.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from ftui.core.events import EventTail
 from ftui.core.failures import Failure, diagnose
 from ftui.core.logtail import LogTail, rank_logs
 from ftui.core.runs import STALL_AFTER_S, RunInfo, fold_summary, is_stalled, run_status
+from ftui.core.split_logs import SplitTails, SplitUpdate, split_logs, split_page
 
 
 @dataclass
@@ -27,10 +29,12 @@ class WatchUpdate:
     log_path: Path | None = None
     log_lines: list[str] = field(default_factory=list)
     log_reset: bool = False  # True: log_lines replace what was shown (another log was chosen)
+    split: SplitUpdate | None = None  # in split mode: the visible rank logs' columns
 
 
 class RunWatcher:
-    """Not thread-safe: poll from one thread at a time. `choose_log` may be called any time."""
+    """Not thread-safe: poll from one thread at a time. `choose_log`, `show_split` and
+    `show_single` may be called any time (from the UI thread): they only set what to show."""
 
     def __init__(
         self,
@@ -48,12 +52,21 @@ class RunWatcher:
         self._failure: Failure | None = None
         self._log: LogTail | None = None
         self.wanted_log: Path | None = None
+        self.wanted_split: tuple[int, int] | None = None  # (page, columns); None: one log
+        self._split = SplitTails(max_lines=log_lines)
 
     def logs(self) -> list[Path]:
         return rank_logs(self.run_dir)
 
     def choose_log(self, path: Path) -> None:
         self.wanted_log = path
+
+    def show_split(self, page: int, columns: int) -> None:
+        """Show every rank log side by side, `columns` at a time, from page `page` (wraps)."""
+        self.wanted_split = (page, columns)
+
+    def show_single(self) -> None:
+        self.wanted_split = None
 
     def next_log(self, current: Path | None) -> Path | None:
         logs = self.logs()
@@ -95,6 +108,12 @@ class RunWatcher:
         return self._failure
 
     def _poll_log(self, update: WatchUpdate) -> None:
+        split = self.wanted_split
+        if split is not None:
+            self._log = None  # back in the single view, the log is shown again from its tail
+            update.split = self._split.poll(split_page(split_logs(self.run_dir), *split))
+            return
+        self._split.clear()
         wanted = self.wanted_log
         if wanted is None:
             logs = self.logs()

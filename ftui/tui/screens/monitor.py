@@ -2,6 +2,7 @@
 
 A timer starts a thread worker that polls a core RunWatcher (incremental reads) and posts
 `Polled`; the handler folds the events into a RunHistory and hands it down to the widgets.
+`v` toggles the split view: every rank's log side by side, `l` pages through the ranks.
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from ftui.core.events import to_float
 from ftui.core.failures import Failure
 from ftui.core.metrics import RunHistory, format_duration, format_value
 from ftui.core.runs import RunInfo
+from ftui.core.split_logs import split_columns
 from ftui.core.watch import RunWatcher, WatchUpdate
 from ftui.tui.screens.run_actions import RunActions
 from ftui.tui.widgets.charts import LossChart, MetricChart
 from ftui.tui.widgets.gpu_panel import GpuPanel, HostSample
 from ftui.tui.widgets.log_view import LogView
+from ftui.tui.widgets.split_log_view import SplitLogView
 
 POLL_S = 0.5
 NOTIFY_STATUSES = ("completed", "failed")
@@ -40,6 +43,9 @@ class MonitorScreen(RunActions, Screen):
         Binding("r", "resume", "Resume"),
         Binding("e", "edit_setting", "Fix setting"),
         Binding("l", "next_log", "Next log"),
+        Binding("l", "next_ranks", "Next ranks"),
+        Binding("v", "split_logs", "Split logs"),
+        Binding("v", "single_log", "Single log"),
         Binding("c", "chat", "Chat with it"),
         Binding("q,escape", "leave", "Leave (training goes on)"),
     ]
@@ -79,6 +85,8 @@ class MonitorScreen(RunActions, Screen):
         self._gpu_sampler = gpu_sampler
         self._polling = False
         self._log_path: Path | None = None
+        self.split = False  # every rank's log side by side instead of one log
+        self._split_page = 0
 
     def compose(self) -> ComposeResult:
         yield Static(self.run_dir.name, id="run-title")
@@ -97,6 +105,7 @@ class MonitorScreen(RunActions, Screen):
                 yield GpuPanel(self._gpu_sampler, id="gpus")
                 yield Static("no samples yet", id="samples")
         yield LogView(id="logs")
+        yield SplitLogView(id="split-logs")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -127,7 +136,11 @@ class MonitorScreen(RunActions, Screen):
         previous, was_stalled = self.info, self.stalled
         self.history.add(update.events)
         self.info, self.failure, self.stalled = update.info, update.failure, update.stalled
-        if update.log_path is not None:
+        if update.split is not None:
+            if self.split:  # else a poll from before the toggle: its columns are not wanted
+                self.query_one(SplitLogView).show(update.split)
+                self._split_page = update.split.page.index
+        elif update.log_path is not None:
             logs = self.query_one(LogView)
             if update.log_reset:
                 logs.show_log(update.log_path, update.log_lines)
@@ -207,6 +220,43 @@ class MonitorScreen(RunActions, Screen):
                 self.notify_run(info.status, info.reason)
         elif self.stalled and not was_stalled:
             self.notify_run("stalled", f"no new step for {self.watcher.stall_after_s:.0f} s")
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """`l` and `v` do one thing in the single-log view and another in the split view."""
+        if action in ("next_log", "split_logs"):
+            return not self.split
+        if action in ("next_ranks", "single_log"):
+            return self.split
+        return True
+
+    def action_split_logs(self) -> None:
+        self._set_split(True)
+
+    def action_single_log(self) -> None:
+        self._set_split(False)
+
+    def action_next_ranks(self) -> None:
+        self._split_page += 1
+        self._ask_split()
+        self._tick()
+
+    def on_resize(self) -> None:
+        if self.split:
+            self._ask_split()
+
+    def _set_split(self, split: bool) -> None:
+        self.split = split
+        self.set_class(split, "-split")
+        if split:
+            self._split_page = 0
+            self._ask_split()
+        else:
+            self.watcher.show_single()
+        self.refresh_bindings()
+        self._tick()
+
+    def _ask_split(self) -> None:
+        self.watcher.show_split(self._split_page, split_columns(self.size.width))
 
     def action_next_log(self) -> None:
         path = self.watcher.next_log(self._log_path)

@@ -1,4 +1,5 @@
 """The tail of one rank's log in a bounded buffer: rank 0 by default, any log on request.
+The split view (every rank at once) is SplitLogView in split_log_view.py.
 
 The parent polls a core LogTail (incremental and bounded) and hands lines down with `append`.
 """
@@ -26,7 +27,9 @@ class LogView(Vertical):
     def show_log(self, path: Path | None, lines: list[str]) -> None:
         """Switch to another log file, showing its last lines."""
         name = path.name if path else "none yet"
-        self.query_one("#log-title", Label).update(f"logs: {name}   (l: next log)")
+        self.query_one("#log-title", Label).update(
+            f"logs: {name}   (l: next log, v: all ranks side by side)"
+        )
         log = self.query_one("#log-lines", Log)
         log.clear()
         log.write_lines(lines[-self.max_lines :])
