@@ -42,8 +42,8 @@ class MonitorScreen(RunActions, Screen):
         Binding("s", "stop", "Stop (again: kill)"),
         Binding("r", "resume", "Resume"),
         Binding("e", "edit_setting", "Fix setting"),
-        Binding("l", "next_log", "Next log"),
-        Binding("l", "next_ranks", "Next ranks"),
+        Binding("l", "next_log", "Next log", show=False),  # the log title says so
+        Binding("l", "next_ranks", "Next ranks", show=False),
         Binding("v", "split_logs", "Split logs"),
         Binding("v", "single_log", "Single log"),
         Binding("c", "chat", "Chat with it"),
