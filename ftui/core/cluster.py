@@ -120,17 +120,27 @@ def node_commands(
 def check_rendezvous(endpoint: str, timeout: float = 5.0, hosting: bool = False) -> str | None:
     """None when this node can use `endpoint`, else one line saying what is wrong and what to
     do. Other nodes connect to it (hosting=False); node 0 must be able to listen on its port."""
+    found = rendezvous_problem(endpoint, timeout, hosting)
+    return found[0] if found else None
+
+
+def rendezvous_problem(
+    endpoint: str, timeout: float = 5.0, hosting: bool = False
+) -> tuple[str, bool] | None:
+    """(what is wrong, whether the run cannot start) or None. Only a bad address or a port
+    node 0 cannot listen on is fatal: a node that finds nobody listening yet may well be
+    starting before node 0, and torchrun waits for the rendezvous."""
     try:
         host, port = parse_endpoint(endpoint)
     except ValueError as exc:
-        return str(exc)
+        return str(exc), True
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror:
         return (
             f"rendezvous {host}:{port}: this node cannot resolve {host!r}; use node 0's IP "
             "address or a name every node resolves"
-        )
+        ), True
     if hosting:
         family, kind, proto, _, _ = infos[0]
         with socket.socket(family, kind, proto) as s:
@@ -141,8 +151,8 @@ def check_rendezvous(endpoint: str, timeout: float = 5.0, hosting: bool = False)
                     return (
                         f"rendezvous port {port} is already in use on this node (an earlier "
                         "run still alive?); stop it or pick another port"
-                    )
-                return f"rendezvous port {port}: cannot listen on it here ({exc.strerror})"
+                    ), True
+                return f"rendezvous port {port}: cannot listen on it here ({exc.strerror})", True
         return None
     try:
         with socket.create_connection((host, port), timeout=timeout):
@@ -151,14 +161,14 @@ def check_rendezvous(endpoint: str, timeout: float = 5.0, hosting: bool = False)
         return (
             f"rendezvous {host}:{port}: nothing listens there yet; start node 0 first (its "
             "torchrun hosts the rendezvous) and check that this port is open between nodes"
-        )
+        ), False
     except TimeoutError:
         return (
             f"rendezvous {host}:{port}: no answer within {timeout:g}s; a firewall drops the "
             "connection, or the address is not node 0's"
-        )
+        ), False
     except OSError as exc:
-        return f"rendezvous {host}:{port}: cannot connect ({exc.strerror or exc})"
+        return f"rendezvous {host}:{port}: cannot connect ({exc.strerror or exc})", False
 
 
 def slurm_script(
@@ -261,22 +271,27 @@ def default_slurm_config_path(spec: RunSpec) -> str:
     return f"{base}/{spec.name}-slurm-$SLURM_JOB_ID/config.yaml"
 
 
-def launch_problems(spec: RunSpec, backend: str, timeout: float = 5.0) -> list[str]:
-    """What stops this node from starting its part of the run (for preflight): the sharding
-    strategy on this hardware (HardwareReport.backend) and, with several nodes, the
-    rendezvous endpoint (node 0 must be able to listen on it, the others to reach it)."""
+def launch_problems(spec: RunSpec, backend: str, timeout: float = 5.0) -> list[tuple[str, bool]]:
+    """What may stop this node from starting its part of the run (for preflight), each as
+    (a line naming the field, whether it is fatal): the sharding strategy on this hardware
+    (HardwareReport.backend) and, with several nodes, the rendezvous endpoint (node 0 must be
+    able to listen on it, the others to reach it)."""
     from ftui.core.sharding import strategy_problem
 
-    problems = []
+    problems: list[tuple[str, bool]] = []
     strategy = strategy_problem(spec, backend)
     if strategy:
-        problems.append(strategy)
+        problems.append((strategy, True))
     la = spec.launch
     if la.nnodes > 1:
         if backend == "mps":
-            problems.append("launch.nnodes: multi-node runs need CUDA or ROCm GPUs, not MPS")
-        if la.rdzv_endpoint:
-            found = check_rendezvous(la.rdzv_endpoint, timeout, hosting=la.node_rank == 0)
+            problems.append(
+                ("launch.nnodes: multi-node runs need CUDA or ROCm GPUs, not MPS", True)
+            )
+        if not la.rdzv_endpoint:
+            problems.append(("launch.rdzv_endpoint: multi-node needs host:port of node 0", True))
+        else:
+            found = rendezvous_problem(la.rdzv_endpoint, timeout, hosting=la.node_rank == 0)
             if found:
-                problems.append(f"launch.rdzv_endpoint: {found}")
+                problems.append((f"launch.rdzv_endpoint: {found[0]}", found[1]))
     return problems

@@ -260,21 +260,22 @@ def check_token_file(report: PreflightReport) -> None:
         )
 
 
-def check_strategy(spec: RunSpec, report: PreflightReport) -> None:
-    if spec.launch.strategy == "ddp":
+def check_launch(spec: RunSpec, report: PreflightReport) -> None:
+    """The strategy on this hardware and, for a multi-node run, this node's rendezvous."""
+    if spec.launch.strategy == "ddp" and spec.launch.nnodes == 1:
         return
+    from ftui.core.cluster import launch_problems
     from ftui.core.hardware import detect_hardware
-    from ftui.core.sharding import strategy_problem
 
-    problem = strategy_problem(spec, detect_hardware().backend)
-    if problem:
-        report.error("launch.strategy", problem)
+    for line, fatal in launch_problems(spec, detect_hardware().backend):
+        field = line.split(":", 1)[0]
+        (report.error if fatal else report.warn)(field, line)
 
 
 def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
     report = PreflightReport()
     check_token_file(report)
-    check_strategy(spec, report)
+    check_launch(spec, report)
     tokenizer = check_model(spec, report)
     if tokenizer is not None:
         if tokenizer.pad_token_id is None and tokenizer.eos_token is not None:

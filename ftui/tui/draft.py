@@ -53,6 +53,11 @@ class Validation:
         return next(iter(self.errors), None)
 
 
+def named(field: str, message: str) -> str:
+    """`field: message`, unless the message already starts with its field."""
+    return message if not field or message.startswith(f"{field}:") else f"{field}: {message}"
+
+
 def error_fields(line: str) -> list[str]:
     """The fields an error line is about: its `field:` prefix, then other fields it names."""
     head, sep, rest = line.partition(":")

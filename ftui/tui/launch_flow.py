@@ -16,6 +16,7 @@ from textual.screen import ModalScreen
 
 from ftui.core.spec import RunSpec, SpecError
 from ftui.tui import messages as m
+from ftui.tui.draft import named
 from ftui.tui.workers import CoreWorkers, Loaded, core
 
 
@@ -56,7 +57,7 @@ class LaunchFlow(CoreWorkers):
             self.launch_state = Loaded(None, f"Preflight could not run: {event.error}")
             return
         if not report.ok:
-            lines = [f"{field}: {message}" for field, message in report.errors]
+            lines = [named(field, message) for field, message in report.errors]
             self.launch_state = Loaded(report, "Preflight refused the launch")
             self.refuse(lines, report.errors[0][0] if report.errors else None)
             return

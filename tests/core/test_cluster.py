@@ -295,9 +295,32 @@ def test_launch_problems():
 
     port = free_port()
     assert launch_problems(make_spec(), "nvml") == []
-    assert "needs GPUs" in launch_problems(make_spec(strategy="fsdp"), "cpu")[0]
+    [(line, fatal)] = launch_problems(make_spec(strategy="fsdp"), "cpu")
+    assert "needs GPUs" in line and fatal
+    # node 1 before node 0 is up: torchrun waits for the rendezvous, so a warning only
     worker = make_spec(nnodes=2, node_rank=1, rdzv_endpoint=f"127.0.0.1:{port}")
-    [problem] = launch_problems(worker, "nvml", timeout=2)
-    assert problem.startswith("launch.rdzv_endpoint: rendezvous") and "node 0 first" in problem
+    [(line, fatal)] = launch_problems(worker, "nvml", timeout=2)
+    assert line.startswith("launch.rdzv_endpoint: rendezvous") and "node 0 first" in line
+    assert not fatal
     host = make_spec(nnodes=2, node_rank=0, rdzv_endpoint=f"127.0.0.1:{port}")
     assert launch_problems(host, "nvml") == []
+    unresolvable = make_spec(nnodes=2, node_rank=1, rdzv_endpoint="no-such-host.invalid:29500")
+    [(line, fatal)] = launch_problems(unresolvable, "nvml", timeout=2)
+    assert "cannot resolve 'no-such-host.invalid'" in line and fatal
+    with socket.socket() as busy:  # node 0 whose rendezvous port is taken cannot start
+        busy.bind(("", port))
+        busy.listen()
+        [(line, fatal)] = launch_problems(host, "nvml")
+        assert "already in use" in line and fatal
+
+
+def test_preflight_runs_the_rendezvous_check(tmp_path):
+    from ftui.core.preflight import PreflightReport, check_launch
+
+    port = free_port()
+    report = PreflightReport()
+    check_launch(make_spec(nnodes=2, node_rank=1, rdzv_endpoint=f"127.0.0.1:{port}"), report)
+    assert report.errors == []
+    assert report.warnings[0][0] == "launch.rdzv_endpoint"
+    assert "nothing listens there yet" in report.warnings[0][1]
+

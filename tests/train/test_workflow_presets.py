@@ -141,9 +141,9 @@ def test_fsdp_is_refused_on_cpu_not_silently_dropped(tmp_path):
 
     if torch.cuda.is_available():
         pytest.skip("has CUDA: FSDP runs there")
-    from ftui.core.preflight import PreflightReport, check_strategy
+    from ftui.core.preflight import PreflightReport, check_launch
 
     report = PreflightReport()
-    check_strategy(resolve_spec("llama2-13b-full"), report)
+    check_launch(resolve_spec("llama2-13b-full"), report)
     assert report.errors and report.errors[0][0] == "launch.strategy"
     assert "needs GPUs" in report.errors[0][1]

@@ -71,3 +71,40 @@ async def test_check_runs_preflight_without_launching(tmp_path: Path) -> None:
         assert not any(isinstance(x, (m.ModelFetched, m.RunLaunched)) for x in seen)
         assert "Preflight passed" in str(app.screen.query_one("#launch-status").render())
         assert not (tmp_path / "runs").exists()
+
+
+async def test_multi_node_review_shows_every_node_and_checks_the_rendezvous() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # nothing listens there: node 0 is not up yet
+    app = make_app(gpus=0, preset="demo", step="review")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        app.apply_changes(
+            {
+                "launch.nnodes": 3,
+                "launch.node_rank": 1,
+                "launch.rdzv_endpoint": f"127.0.0.1:{port}",
+            }
+        )
+        await settle(pilot)
+        command = str(app.screen.query_one("#command").render())
+        assert "# node 0 (hosts the rendezvous): run on that machine" in command
+        assert "# node 1: this machine, Launch runs it" in command
+        assert "# node 2: run on that machine" in command
+        for rank in range(3):
+            assert f"--node-rank={rank}" in command
+        assert command.count(f"--rdzv-endpoint=127.0.0.1:{port}") == 3
+        assert command.count("--rdzv-id=demo") == 3 and "--nnodes=3" in command
+        assert "HF_HUB_OFFLINE=1" in command and "ftui command PRESET --slurm" in command
+        assert "save this setup as a preset (ctrl+s)" in command  # the draft differs from demo
+        assert "`ftui run PRESET --set launch.node_rank=N`" in command
+
+        await pilot.press("ctrl+t")  # preflight: node 0 is not listening yet, a warning
+        await settle(pilot)
+        status = str(app.screen.query_one("#launch-status").render())
+        assert f"! launch.rdzv_endpoint: rendezvous 127.0.0.1:{port}: nothing listens" in status
+        assert "launch.rdzv_endpoint: launch.rdzv_endpoint" not in status
+        assert "Preflight passed" in status

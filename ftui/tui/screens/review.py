@@ -14,7 +14,7 @@ from textual.containers import Horizontal
 from textual.widgets import Button, LoadingIndicator, ProgressBar, Static
 
 from ftui.core.spec import RunSpec
-from ftui.tui.draft import Validation
+from ftui.tui.draft import Validation, named
 from ftui.tui.screens.base import StepScreen
 from ftui.tui.steps import get_step, step_for_field
 from ftui.tui.widgets.spec_form import SpecForm
@@ -75,19 +75,66 @@ class ReviewScreen(StepScreen):
             self.query_one("#command", Static).update("")
             return
         self.query_one("#yaml", Static).update(Syntax(spec.to_yaml(), "yaml", theme="ansi_dark"))
-        self.query_one("#command", Static).update(Text(self._command(spec), style="bold"))
+        self.query_one("#command", Static).update(self._command(spec))
 
-    def _command(self, spec: RunSpec) -> str:
-        """What the launcher will run (the run dir's timestamp is only known at launch)."""
+    def _command(self, spec: RunSpec) -> Text:
+        """What the launcher will run (the run dir's timestamp is only known at launch); for a
+        multi-node run every node's command, this machine's marked: Launch runs that one."""
         from ftui.core.torchrun import display_command, resolve_nproc, torchrun_argv
 
         report = self.wizard.hardware.value
         nproc = resolve_nproc(spec, cuda_count=len(report.gpus) if report else 0)
         config = f"{spec.output.root}/{spec.name}-<timestamp>/config.yaml"
+        if spec.launch.nnodes > 1:
+            return self._node_commands(spec, config, nproc)
         argv = torchrun_argv(spec, config, nproc_per_node=nproc)
         gpus = spec.launch.gpus
         prefix = f"CUDA_VISIBLE_DEVICES={','.join(map(str, gpus))} " if gpus else ""
-        return prefix + display_command(argv)
+        return Text(prefix + display_command(argv), style="bold")
+
+    def _node_commands(self, spec: RunSpec, config: str, nproc: int) -> Text:
+        from ftui.core.cluster import node_commands
+
+        try:
+            commands = node_commands(spec, config, spec.launch.nnodes, None, nproc_per_node=nproc)
+        except ValueError as exc:
+            return Text(str(exc), style="red")
+        here = spec.launch.node_rank
+        text = Text()
+        for cmd in commands:
+            host = " (hosts the rendezvous)" if cmd.node_rank == 0 else ""
+            if cmd.node_rank == here:
+                text.append(
+                    f"# node {cmd.node_rank}{host}: this machine, Launch runs it\n", "green"
+                )
+                text.append(cmd.display() + "\n", style="bold")
+            else:
+                text.append(f"# node {cmd.node_rank}{host}: run on that machine\n", "dim")
+                text.append(cmd.display() + "\n")
+        for hint in commands[0].hints:
+            text.append(f"# {hint}\n", style="dim")
+        preset = self.wizard.preset_name
+        if preset is None or not self._saved_as(preset, spec):
+            text.append("# save this setup as a preset (ctrl+s) to run it on the other nodes:\n")
+            preset = "PRESET"
+        text.append(
+            "# every node needs the config: on node N, "
+            f"`ftui run {preset} --set launch.node_rank=N` writes it and runs that node's part; "
+            f"as one Slurm job: `ftui command {preset} --slurm`",
+            style="dim",
+        )
+        return text
+
+    @staticmethod
+    def _saved_as(preset: str, spec: RunSpec) -> bool:
+        """Whether the preset on disk is this spec (other nodes run the preset, not the draft)."""
+        from ftui.core.presets import resolve_spec
+
+        try:
+            saved = resolve_spec(preset)
+        except Exception:
+            return False
+        return saved.to_yaml() == spec.to_yaml()
 
     def _launch_state_changed(self, state: Loaded) -> None:
         self.query_one("#launch-loading").display = state.loading
@@ -97,10 +144,10 @@ class ReviewScreen(StepScreen):
             text.append(state.error + "\n", style="bold red")
         report = state.value
         for field, message in getattr(report, "errors", []) or []:
-            text.append(f"✗ {field}: {message}\n", style="red")
+            text.append(f"✗ {named(field, message)}\n", style="red")
         for warning in getattr(report, "warnings", []) or []:
             field, message = warning if isinstance(warning, tuple) else ("", warning)
-            text.append(f"! {field}: {message}\n" if field else f"! {message}\n", style="yellow")
+            text.append(f"! {named(field, message)}\n", style="yellow")
         if isinstance(report, str):
             text.append(report, style="dim")
         elif isinstance(report, Path):
