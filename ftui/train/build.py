@@ -218,6 +218,9 @@ def build_training_args(spec: RunSpec, paths: RunPaths):  # type: ignore[no-unty
     cuda = cuda_available()
     dtype = resolve_dtype(spec)
     optim = OPTIMIZERS.get(tr.optimizer, "adamw_torch_fused" if cuda else "adamw_torch")
+    from ftui.core.sharding import checkpointing_key
+
+    ckpt = checkpointing_key()  # gradient_checkpointing before transformers 5
     kwargs: dict[str, Any] = dict(
         output_dir=str(paths.checkpoints),
         num_train_epochs=tr.epochs or 1.0,
@@ -240,10 +243,10 @@ def build_training_args(spec: RunSpec, paths: RunPaths):  # type: ignore[no-unty
         save_steps=tr.save_steps or 500,
         save_total_limit=None,  # rotation is ours: it never deletes the newest complete one
         save_only_model=False,
-        gradient_checkpointing=tr.gradient_checkpointing,
-        gradient_checkpointing_kwargs={"use_reentrant": False}
-        if tr.gradient_checkpointing
-        else None,
+        **{
+            ckpt: tr.gradient_checkpointing,
+            f"{ckpt}_kwargs": {"use_reentrant": False} if tr.gradient_checkpointing else None,
+        },
         # Liger's fused linear cross-entropy never materialises the full logits tensor: less
         # memory and time on large vocabularies, the same loss up to float rounding. Only that
         # kernel (its other kernels replace the model's own norms and activations). CUDA only.

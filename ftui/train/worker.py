@@ -13,6 +13,7 @@ import os
 import sys
 import time
 import traceback
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     if os.environ.get("FTUI_WORKER_NO_REDIRECT") != "1":
         _redirect_output(paths, rank)
     record_rank_process(paths.root, rank)
+    # peft reads transformers' old `is_gradient_checkpointing` name: a warning in every rank's
+    # log that the user can do nothing about (ftui itself passes the new names).
+    warnings.filterwarnings(
+        "ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning
+    )
     events = EventWriter(paths.root) if rank == 0 else None
     if events:
         events.status("starting", resume=args.resume)

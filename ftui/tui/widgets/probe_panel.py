@@ -192,6 +192,7 @@ class ProbePanel(Vertical):
             return
         self.result, self._key = event.result, event.key
         self.refresh_advice(*self._spec_context)
+        self.scroll_visible(animate=False)
 
     @on(Button.Pressed, "#probe-run")
     def _run_pressed(self, event: Button.Pressed) -> None:
