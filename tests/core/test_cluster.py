@@ -323,4 +323,3 @@ def test_preflight_runs_the_rendezvous_check(tmp_path):
     assert report.errors == []
     assert report.warnings[0][0] == "launch.rdzv_endpoint"
     assert "nothing listens there yet" in report.warnings[0][1]
-
