@@ -108,3 +108,37 @@ async def test_multi_node_review_shows_every_node_and_checks_the_rendezvous() ->
         assert f"! launch.rdzv_endpoint: rendezvous 127.0.0.1:{port}: nothing listens" in status
         assert "launch.rdzv_endpoint: launch.rdzv_endpoint" not in status
         assert "Preflight passed" in status
+
+
+async def test_review_writes_a_slurm_script(tmp_path: Path) -> None:
+    import subprocess
+
+    from textual.widgets import Input
+
+    from ftui.tui.screens.slurm_dialog import SlurmDialog
+
+    app = make_app(gpus=0, preset="demo", step="review")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await pilot.press("ctrl+b")
+        await pilot.pause()
+        dialog = app.screen
+        assert isinstance(dialog, SlurmDialog)
+        assert dialog.value("gpus") == "2" and dialog.value("nodes") == "1"  # from the spec
+        dialog.query_one("#slurm-nodes", Input).value = "0"
+        await pilot.press("enter")
+        await pilot.pause()
+        error = str(dialog.query_one("#slurm-error").render())
+        assert "nodes: expected a whole number of at least 1, got '0'" in error
+        dialog.query_one("#slurm-nodes", Input).value = "4"
+        dialog.query_one("#slurm-partition", Input).value = "gpu"
+        dialog.query_one("#slurm-path", Input).value = str(tmp_path / "job.sbatch")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, ReviewScreen)
+        assert "sbatch" in str(app.screen.query_one("#slurm-status").render())
+    script = (tmp_path / "job.sbatch").read_text()
+    assert "#SBATCH --nodes=4" in script and "#SBATCH --gpus-per-node=2" in script
+    assert "#SBATCH --partition=gpu" in script and "name: demo" in script
+    assert (tmp_path / "job.sbatch").stat().st_mode & 0o777 == 0o700
+    assert subprocess.run(["bash", "-n", str(tmp_path / "job.sbatch")]).returncode == 0

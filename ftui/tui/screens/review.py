@@ -37,6 +37,7 @@ class ReviewScreen(StepScreen):
     BINDINGS = [
         Binding("ctrl+l", "app.launch", "Launch", priority=True),
         Binding("ctrl+t", "app.check", "Check", priority=True),
+        Binding("ctrl+b", "slurm", "Slurm script", priority=True),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -46,6 +47,8 @@ class ReviewScreen(StepScreen):
             yield Button("Save preset  ctrl+s", id="save")
             yield Button("Check  ctrl+t", id="check")
             yield Button("Launch  ctrl+l", id="launch", variant="success")
+            yield Button("Slurm script  ctrl+b", id="slurm")
+        yield Static("", id="slurm-status")
         yield LoadingIndicator(id="launch-loading")
         yield ProgressBar(id="download", show_eta=True)
         yield Static("", id="launch-status")
@@ -157,6 +160,26 @@ class ReviewScreen(StepScreen):
         elif getattr(report, "ok", False):
             text.append("Preflight passed; fetching the model and launching…", style="dim")
         status.update(text)
+
+    @on(Button.Pressed, "#slurm")
+    def action_slurm(self) -> None:
+        """The spec as an sbatch script, for a cluster this machine only submits to."""
+        from ftui.tui.screens.slurm_dialog import SlurmDialog
+
+        spec = self.wizard.spec
+        if spec is None:
+            self.wizard.refuse(
+                self.wizard.validation.all_errors(), self.wizard.validation.first_error_field()
+            )
+            return
+        report = self.wizard.hardware.value
+        self.app.push_screen(SlurmDialog(spec, len(report.gpus) if report else 0), self._written)
+
+    def _written(self, path: Path | None) -> None:
+        if path is not None:
+            status = self.query_one("#slurm-status", Static)
+            status.update(Text(f"Wrote {path}: submit it with `sbatch {path}`", style="green"))
+            status.display = True
 
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
