@@ -46,7 +46,24 @@ async def capture(out: Path, preset: str | None, fake_gpus: int | None) -> list[
             path = out / f"{step}.svg"
             app.save_screenshot(filename=path.name, path=str(out))
             written.append(path)
+        written.append(await capture_probe(app, pilot, out))
     return written
+
+
+async def capture_probe(app, pilot, out: Path) -> Path:  # type: ignore[no-untyped-def]
+    """The Training step after a real probe (a few steps on this machine), scrolled to it."""
+    app.open_step("training")
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.press("ctrl+t")
+    status = app.screen.query_one("#probe-status")
+    while "Training time" not in str(status.render()) and "failed" not in str(status.render()):
+        await pilot.pause(0.2)
+    await pilot.pause(0.3)
+    app.screen.query_one("#body").scroll_end(animate=False)
+    await pilot.pause(0.3)
+    app.save_screenshot(filename="training-probe.svg", path=str(out))
+    return out / "training-probe.svg"
 
 
 async def capture_run(out: Path) -> list[Path]:
