@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import queue
 import subprocess
 import sys
 import tempfile
@@ -18,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.launch import child_env
+from ftui.core.logtail import LogTail
 from ftui.core.spec import RunSpec
 
 HEADROOM = 0.9  # use at most this share of the free memory
@@ -79,23 +79,21 @@ def run_probe(
         env = child_env(spec)
         env.pop("RANK", None)
         env.pop("WORLD_SIZE", None)
-        with open(Path(tmp) / "stderr.log", "w+") as err:
+        out_path, err_path = Path(tmp) / "stdout.log", Path(tmp) / "stderr.log"
+        with open(out_path, "w") as out, open(err_path, "w") as err:  # files, never a pipe
             proc = subprocess.Popen(
                 [sys.executable, "-m", "ftui.train.probe", str(config), "--steps", str(steps)],
                 cwd=tmp,
                 env=env,
                 stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
+                stdout=out,
                 stderr=err,
                 text=True,
             )
-            lines: queue.Queue[str | None] = queue.Queue()
-            reader = threading.Thread(target=_drain, args=(proc, lines), daemon=True)
-            reader.start()
-            result_line = _follow(proc, lines, time.monotonic() + timeout_s, on_stage, cancel)
-            reader.join(timeout=5)
-            err.seek(0)
-            stderr = err.read()
+            result_line = _follow(
+                proc, LogTail(out_path), time.monotonic() + timeout_s, on_stage, cancel
+            )
+        stderr = err_path.read_text(errors="replace")
     if proc.returncode != 0 or result_line is None:
         tail = (stderr.strip().splitlines() or ["no output"])[-1][:400]
         raise ProbeError(f"the probe failed: {tail}")
@@ -104,21 +102,14 @@ def run_probe(
     return ProbeResult(**data)
 
 
-def _drain(proc: subprocess.Popen[str], lines: queue.Queue[str | None]) -> None:
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        lines.put(line.rstrip("\n"))
-    lines.put(None)
-
-
 def _follow(
     proc: subprocess.Popen[str],
-    lines: queue.Queue[str | None],
+    output: LogTail,
     deadline: float,
     on_stage: Callable[[str], None] | None,
     cancel: threading.Event | None,
 ) -> str | None:
-    """Pass stage lines on until the child's output ends; the result line's JSON, if any."""
+    """Pass the child's stage lines on until it exits; the result line's JSON, if any."""
     result: str | None = None
     while True:
         if cancel is not None and cancel.is_set():
@@ -127,17 +118,15 @@ def _follow(
         if time.monotonic() > deadline:
             _stop(proc)
             raise ProbeError("the probe took too long and was stopped")
-        try:
-            line = lines.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        if line is None:
-            proc.wait()
+        exited = proc.poll() is not None
+        for line in output.poll():
+            if line.startswith(STAGE) and on_stage is not None:
+                on_stage(line[len(STAGE) :])
+            elif line.startswith(RESULT):
+                result = line[len(RESULT) :]
+        if exited:  # everything it wrote was read after it exited
             return result
-        if line.startswith(STAGE) and on_stage is not None:
-            on_stage(line[len(STAGE) :])
-        elif line.startswith(RESULT):
-            result = line[len(RESULT) :]
+        time.sleep(0.2)
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
