@@ -313,6 +313,7 @@ def fit_on(spec: Any, facts: ModelFacts, report: Any) -> FitReport:
     from ftui.core.torchrun import resolve_nproc
 
     chosen = [g for g in report.gpus if spec.launch.gpus is None or g.index in spec.launch.gpus]
+    chosen = chosen or report.gpus  # indices this machine lacks: still a GPU machine
     nproc = resolve_nproc(spec, cuda_count=len(chosen))
     world = nproc * spec.launch.nnodes
     if not chosen:

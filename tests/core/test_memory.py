@@ -205,6 +205,7 @@ def test_fit_on_gpus_and_cpu(facts):
     assert busy.free_bytes == GiB // 4 and busy.verdict == "will not fit"
     assert busy.suggestion is not None
     assert fit_on(spec(), facts, report).estimate.world_size == 4  # auto: every GPU
+    assert fit_on(spec(launch={"gpus": [7]}), facts, report).where.endswith("GPU(s)")
 
     ram = HardwareReport("cpu", [], ram_available=8 * GiB)
     cpu = fit_on(spec(), facts, ram)
