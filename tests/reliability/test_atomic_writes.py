@@ -118,6 +118,8 @@ ALLOWED_DIRECT_WRITES = {
     "ftui/core/events.py": ('open(self.path, "a"',),
     "ftui/core/launch.py": ('open(paths.launcher_log, "ab")',),
     "ftui/train/worker.py": ('os.fdopen(1, "w"', 'os.fdopen(2, "w"'),
+    # the probe child's stdout/stderr streams, in a temporary dir removed after it
+    "ftui/core/probe.py": ('open(out_path, "w") as out, open(err_path, "w") as err',),
 }
 
 
