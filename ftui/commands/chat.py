@@ -22,10 +22,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from ftui.core.inference import InferenceError, answer, load_chat_model
 
     if args.prompt is None:
-        try:
-            from ftui.tui.playground_app import run_playground
-        except ImportError:
-            return fail("the chat playground UI is not available; use --prompt TEXT")
+        from ftui.tui.playground_app import run_playground
+
         return run_playground(args.target, base=args.base, checkpoint=args.checkpoint)
     try:
         cm = load_chat_model(args.target, base=args.base, checkpoint=args.checkpoint)

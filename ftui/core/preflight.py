@@ -227,11 +227,9 @@ def human_size(n: int) -> str:
 
 
 def _disk_needed(spec: RunSpec) -> int:
-    try:
-        from ftui.core.memory import estimate_disk
-        from ftui.core.models import inspect_model
-    except ImportError:
-        return 0
+    from ftui.core.memory import estimate_disk
+    from ftui.core.models import inspect_model
+
     try:
         facts = inspect_model(
             spec.model.name_or_path, spec.model.revision, spec.model.trust_remote_code

@@ -272,13 +272,7 @@ def build_training_args(spec: RunSpec, paths: RunPaths):  # type: ignore[no-unty
 def _sharding_args(spec: RunSpec) -> dict[str, Any]:
     if spec.launch.strategy == "ddp":
         return {}
-    try:
-        from ftui.core.sharding import sharding_training_args
-    except ImportError as exc:
-        raise RuntimeError(
-            f"launch.strategy: {spec.launch.strategy} is not available: {exc}"
-        ) from None
-    from ftui.core.sharding import strategy_problem
+    from ftui.core.sharding import sharding_training_args, strategy_problem
 
     problem = strategy_problem(spec, "cuda" if cuda_available() else "cpu")
     if problem:  # never fall back to DDP silently

@@ -14,10 +14,11 @@ from textual import on, work
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 
+from ftui.core import hub
 from ftui.core.spec import RunSpec, SpecError
 from ftui.tui import messages as m
 from ftui.tui.draft import named
-from ftui.tui.workers import CoreWorkers, Loaded, core
+from ftui.tui.workers import CoreWorkers, Loaded
 
 
 class LaunchFlow(CoreWorkers):
@@ -73,9 +74,7 @@ class LaunchFlow(CoreWorkers):
             self.post_message(m.ModelDownloadProgressed(done, total))
 
         try:
-            core("hub", "download_model")(
-                spec.model.name_or_path, spec.model.revision, progress=progress
-            )
+            hub.download_model(spec.model.name_or_path, spec.model.revision, progress=progress)
         except Exception as exc:
             self.post_message(m.ModelFetched(str(exc).strip() or type(exc).__name__))
             return
@@ -101,32 +100,24 @@ class LaunchFlow(CoreWorkers):
     def _run_launched(self, event: m.RunLaunched) -> None:
         self.launch_state = Loaded(event.run_dir)
         self.refresh_runs()
-        if not self._show_monitor(event.run_dir):
-            self.notify(f"Run started: {event.run_dir}", title="Launched")
+        self._show_monitor(event.run_dir)
 
     # --- the monitor and the runs list (screens of their own module) -------------------------
 
     @on(m.RunChosen)
     def _run_chosen(self, event: m.RunChosen) -> None:
-        if not self._show_monitor(event.run_dir):
-            self.notify(f"No monitor in this install; run: ftui monitor {event.run_dir}")
+        self._show_monitor(event.run_dir)
 
-    def _show_monitor(self, run_dir: Path) -> bool:
-        try:
-            from ftui.tui.screens.monitor import MonitorScreen
-        except ImportError:
-            return False
+    def _show_monitor(self, run_dir: Path) -> None:
+        from ftui.tui.screens.monitor import MonitorScreen
+
         self.push_screen(MonitorScreen(run_dir))
-        return True
 
     def action_show_runs(self) -> None:
         if isinstance(self.screen, ModalScreen) or type(self.screen).__name__ == "RunsScreen":
             return
-        try:
-            from ftui.tui.screens.runs import RunsScreen
-        except ImportError:
-            self.notify("The runs list is not available in this install", severity="warning")
-            return
+        from ftui.tui.screens.runs import RunsScreen
+
         self.push_screen(RunsScreen(self.runs_root))
 
     def on_monitor_screen_edit_setting_requested(self, event: Any) -> None:

@@ -10,13 +10,14 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import RadioButton, RadioSet, Static
 
+from ftui.core.models import lora_trainable_params
 from ftui.tui.draft import Validation
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.base import StepScreen
 from ftui.tui.widgets.model_facts import human_count
 from ftui.tui.widgets.spec_form import FieldRow, SpecForm, row_id
 from ftui.tui.widgets.target_modules import TargetModulesPicker
-from ftui.tui.workers import Loaded, core
+from ftui.tui.workers import Loaded
 
 KINDS = (
     ("full", "Full fine-tune — every weight; the most memory"),
@@ -128,7 +129,7 @@ class MethodScreen(StepScreen):
             label.update(f"Trainable parameters: not available ({why})")
             return
         try:
-            trainable, total = core("models", "lora_trainable_params")(facts.value, spec)
+            trainable, total = lora_trainable_params(facts.value, spec)
         except Exception as exc:
             label.update(f"Trainable parameters: not available ({exc})")
             return

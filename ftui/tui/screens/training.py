@@ -10,13 +10,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Static
 
+from ftui.core.memory import estimate_memory, fit_on
 from ftui.tui.draft import Validation
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.base import StepScreen
 from ftui.tui.widgets.memory_panel import MemoryPanel, verdict_line
 from ftui.tui.widgets.probe_panel import ProbePanel
 from ftui.tui.widgets.spec_form import FieldRow, SpecForm
-from ftui.tui.workers import Loaded, core
+from ftui.tui.workers import Loaded
 
 FIELDS = [
     "train.epochs",
@@ -116,13 +117,13 @@ class TrainingScreen(StepScreen):
             if facts.value is None:
                 raise ValueError(facts.error or "reading the model…")
             if hardware.value is None:  # the estimate without a verdict
-                estimate = core("memory", "estimate_memory")(spec, facts.value, world)
+                estimate = estimate_memory(spec, facts.value, world)
                 verdict.update(verdict_line(estimate, None, "", None))
                 verdict.display = True
                 memory.show(estimate)
                 probe.refresh_advice(spec, None, world)
                 return
-            fit = core("memory", "fit_on")(spec, facts.value, hardware.value)
+            fit = fit_on(spec, facts.value, hardware.value)
         except Exception as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             verdict.update(Text(f"Memory per device: not available ({reason})", style="dim"))
