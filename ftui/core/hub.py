@@ -14,7 +14,58 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ftui.core.models import ModelError, _resolve_ref, hub_repo_errors, hub_repo_message
+from ftui.core.demo import resolve_model_ref
+
+GATED_ORGS = ("meta-llama", "google", "mistralai")
+LOGIN_HINT = (
+    "accept the license on https://huggingface.co/{name}, then run `hf auth login` "
+    "(huggingface_hub keeps the token; ftui never stores it)"
+)
+
+
+def hub_repo_errors() -> tuple[type[Exception], ...]:
+    """huggingface_hub's errors about the repo itself (gated, no such revision, no such repo)."""
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    return (GatedRepoError, RevisionNotFoundError, RepositoryNotFoundError)
+
+
+def hub_repo_message(exc: Exception, name: str, revision: str | None) -> str:
+    """One readable line with the fix for an error in hub_repo_errors()."""
+    from huggingface_hub.errors import GatedRepoError, RevisionNotFoundError
+
+    if isinstance(exc, GatedRepoError):
+        return f"{name} is gated: {LOGIN_HINT.format(name=name)}"
+    if isinstance(exc, RevisionNotFoundError):
+        return f"{name}: revision {revision!r} does not exist on the hub"
+    return f"{name}: not found on the hub (check the spelling; private repos need `hf auth login`)"
+
+
+class ModelError(Exception):
+    """A model that cannot be read; the message names it and says how to fix it."""
+
+
+def resolve_ref(name: str) -> str:
+    """A model reference as a hub id or path (built-in refs become their cache directory)."""
+    return str(resolve_model_ref(name))
+
+
+def is_offline() -> bool:
+    """HF_HUB_OFFLINE is set: never try the network."""
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
+
+
+def offline_message(ref: str) -> str:
+    why = "HF_HUB_OFFLINE=1 is set" if is_offline() else "the hub cannot be reached"
+    return (
+        f"{ref}: not in the Hugging Face cache and {why}. On a machine with network run "
+        f"`ftui download {ref}` (or unset HF_HUB_OFFLINE), or use a local path"
+    )
+
 
 # Weights in formats the worker never loads when safetensors are there; `original/` holds
 # the framework-native checkpoint some repos ship next to the transformers one.
@@ -86,10 +137,6 @@ def select_files(files: list[tuple[str, int]]) -> list[tuple[str, int]]:
     ]
 
 
-def _offline() -> bool:
-    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-
-
 def repo_files(name: str, revision: str | None = None) -> list[tuple[str, int]]:
     """(path, size) of every file in the hub repo. Raises ModelError with the fix."""
     from huggingface_hub import HfApi
@@ -133,10 +180,10 @@ def download_model(
     """
     from huggingface_hub import snapshot_download
 
-    ref = _resolve_ref(name)
+    ref = resolve_ref(name)
     if Path(ref).expanduser().exists():
         return Path(ref).expanduser()
-    if _offline():
+    if is_offline():
         try:
             return Path(
                 snapshot_download(

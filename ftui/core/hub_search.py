@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ftui.core.hub import _offline
-from ftui.core.models import ModelError
+from ftui.core.hub import ModelError, is_offline
 
 OFFLINE_HINT = (
     "hub search is off: HF_HUB_OFFLINE=1 is set. Type an exact hub id or a local path, or pick "
@@ -26,7 +25,7 @@ class HubModel:
 
 def search_models(query: str, limit: int = 8) -> list[HubModel]:
     """Text-generation models whose id contains `query`, most downloaded first."""
-    if _offline():
+    if is_offline():
         raise ModelError(OFFLINE_HINT)
     from huggingface_hub import HfApi
 

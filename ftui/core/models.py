@@ -3,7 +3,7 @@
 `inspect_model` builds the architecture on the `meta` device (no memory, no download of
 weights) to count parameters and list the linear layers LoRA can target.
 `lora_trainable_params` computes the adapter size from those real shapes.
-Downloads and the cache scan are in `ftui.core.hub`.
+Downloads, the cache scan and the hub's errors are in `ftui.core.hub`.
 """
 
 from __future__ import annotations
@@ -15,38 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-GATED_ORGS = ("meta-llama", "google", "mistralai")
-REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-LOGIN_HINT = (
-    "accept the license on https://huggingface.co/{name}, then run `hf auth login` "
-    "(huggingface_hub keeps the token; ftui never stores it)"
+from ftui.core.hub import (
+    GATED_ORGS,
+    LOGIN_HINT,
+    ModelError,
+    hub_repo_errors,
+    hub_repo_message,
+    offline_message,
+    resolve_ref,
 )
 
-
-def hub_repo_errors() -> tuple[type[Exception], ...]:
-    """huggingface_hub's errors about the repo itself (gated, no such revision, no such repo)."""
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    return (GatedRepoError, RevisionNotFoundError, RepositoryNotFoundError)
-
-
-def hub_repo_message(exc: Exception, name: str, revision: str | None) -> str:
-    """One readable line with the fix for an error in hub_repo_errors()."""
-    from huggingface_hub.errors import GatedRepoError, RevisionNotFoundError
-
-    if isinstance(exc, GatedRepoError):
-        return f"{name} is gated: {LOGIN_HINT.format(name=name)}"
-    if isinstance(exc, RevisionNotFoundError):
-        return f"{name}: revision {revision!r} does not exist on the hub"
-    return f"{name}: not found on the hub (check the spelling; private repos need `hf auth login`)"
-
-
-class ModelError(Exception):
-    """A model that cannot be read; the message names it and says how to fix it."""
+REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 
 @dataclass
@@ -77,14 +56,6 @@ class ModelFacts:
     decoder_layer_classes: list[str] = field(default_factory=list)
     resolved_path: str = ""
     head_dim: int = 0  # attention head width (hidden_size / num_heads unless set apart)
-
-
-def _resolve_ref(name: str) -> str:
-    try:
-        from ftui.core.demo import resolve_model_ref
-    except ImportError:
-        return name
-    return str(resolve_model_ref(name))
 
 
 def _looks_like_path(ref: str) -> bool:
@@ -120,18 +91,6 @@ def locate_config_dir(
     except OSError as exc:  # connection errors, disk errors
         raise ModelError(f"{ref}: cannot fetch config.json: {exc}") from None
     return Path(cfg).parent, False
-
-
-def offline_message(ref: str) -> str:
-    why = (
-        "HF_HUB_OFFLINE=1 is set"
-        if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on")
-        else "the hub cannot be reached"
-    )
-    return (
-        f"{ref}: not in the Hugging Face cache and {why}. On a machine with network run "
-        f"`ftui download {ref}` (or unset HF_HUB_OFFLINE), or use a local path"
-    )
 
 
 def _read_chat_template(folder: Path) -> str | None:
@@ -235,7 +194,7 @@ def inspect_model(
     cache_dir: str | None = None,
 ) -> ModelFacts:
     """Facts about a local, cached or hub model. Raises ModelError with the fix."""
-    ref = _resolve_ref(name_or_path)
+    ref = resolve_ref(name_or_path)
     folder, is_local = locate_config_dir(ref, revision, cache_dir)
     from transformers import AutoConfig
 
@@ -331,19 +290,3 @@ def lora_trainable_params(facts: ModelFacts, spec: Any) -> tuple[int, int]:
             added += n * (lora.r * (fan_in + fan_out) + (fan_out if lora.use_dora else 0))
     saved = sum(facts.module_params.get(m, 0) for m in lora.modules_to_save)
     return added + saved, base + added + saved
-
-
-def list_cached_models(cache_dir: str | None = None) -> list[Any]:
-    """Models in the Hugging Face cache with size on disk (see ftui.core.hub.CachedModel)."""
-    from ftui.core.hub import list_cached_models as scan
-
-    return scan(cache_dir)
-
-
-def download_model(
-    name: str, revision: str | None = None, progress: Any = None, cache_dir: str | None = None
-) -> Path:
-    """Fetch a hub model into the cache once; see ftui.core.hub.download_model."""
-    from ftui.core.hub import download_model as fetch
-
-    return fetch(name, revision, progress=progress, cache_dir=cache_dir)

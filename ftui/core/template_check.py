@@ -15,37 +15,18 @@ import re
 from typing import Any
 
 from ftui.core.spec import ROLES, TemplateSection
-
-FAMILY_MARKERS = (
-    ("llama3", "<|start_header_id|>"),
-    ("chatml", "<|im_start|>"),
-    ("llama2", "<<SYS>>"),
-    ("mistral", "[INST]"),
+from ftui.core.templates import (
+    CHAT_FAMILIES,
+    STYLES,
+    Conversation,
+    Message,
+    TemplateError,
+    chat_template_family,
+    render,
 )
-FAMILY_LABELS = {"llama3": "Llama-3", "chatml": "ChatML", "llama2": "Llama-2", "mistral": "Mistral"}
-TEMPLATE_SPECIAL_TOKENS = {
-    "llama3": ["<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
-    "chatml": ["<|im_start|>", "<|im_end|>"],
-}
-CHAT_FAMILIES = ("llama3", "chatml", "llama2", "mistral")
-
-
-def chat_template_family(chat_template: Any) -> str | None:
-    """llama3, chatml, llama2, mistral, 'other' for an unknown template, None for none."""
-    if isinstance(chat_template, dict):  # several named templates: judge the default one
-        chat_template = chat_template.get("default") or next(iter(chat_template.values()), "")
-    if not chat_template:
-        return None
-    text = str(chat_template)
-    for family, marker in FAMILY_MARKERS:
-        if marker in text:
-            return family
-    return "other"
 
 
 def _renders_prefixes(tokenizer: Any) -> bool:
-    from ftui.core.templates import Conversation, Message, TemplateError, render
-
     conv = Conversation(
         [
             Message("user", "a"),
@@ -66,7 +47,7 @@ def default_template(tokenizer: Any) -> tuple[str, str]:
     family = chat_template_family(getattr(tokenizer, "chat_template", None))
     if family is None:
         return "alpaca", "the model has no chat template (a base model): an instruction template"
-    label = FAMILY_LABELS.get(family, "custom")
+    label = STYLES[family].label if family in STYLES else "custom"
     if _renders_prefixes(tokenizer):
         return "tokenizer", f"the model's tokenizer carries its own {label} chat template"
     if family in CHAT_FAMILIES:
@@ -103,12 +84,11 @@ def template_warnings(name: str, tokenizer: Any) -> list[str]:
     if name in CHAT_FAMILIES and own in CHAT_FAMILIES and own != name:
         out.append(
             f"template.name: {name}, but this model's tokenizer carries a "
-            f"{FAMILY_LABELS[own]} chat template; the model was tuned on that format: use "
+            f"{STYLES[own].label} chat template; the model was tuned on that format: use "
             f"{own} or tokenizer"
         )
-    missing = [
-        t for t in TEMPLATE_SPECIAL_TOKENS.get(name, []) if not _is_single_token(tokenizer, t)
-    ]
+    wanted = STYLES[name].special_tokens if name in STYLES else ()
+    missing = [t for t in wanted if not _is_single_token(tokenizer, t)]
     if missing:
         out.append(
             f"template.name: {name} uses {', '.join(missing)}, which this tokenizer does not "

@@ -7,6 +7,7 @@ mask exact: the masked span is the prompt, to the token.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,14 +20,6 @@ ALPACA_PREAMBLE = (
 ALPACA_PREAMBLE_INPUT = (
     "Below is an instruction that describes a task, paired with an input that provides "
     "further context. Write a response that appropriately completes the request."
-)
-LLAMA2_DEFAULT_SYSTEM = (
-    "You are a helpful, respectful and honest assistant. Always answer as helpfully as "
-    "possible, while being safe. Your answers should not include any harmful, unethical, "
-    "racist, sexist, toxic, dangerous, or illegal content. Please ensure that your responses "
-    "are socially unbiased and positive in nature.\n\nIf a question does not make any sense, "
-    "or is not factually coherent, explain why instead of answering something not correct. "
-    "If you don't know the answer to a question, please don't share false information."
 )
 EOS = "\x00<eos>"  # a segment with this text stands for the tokenizer's EOS token id
 BOS = "\x00<bos>"
@@ -108,49 +101,57 @@ def render(
         return [Segment(BOS, False), Segment(conv.text, True), Segment(EOS, True)]
     system = conv.system if conv.system is not None else spec.system_prompt
     name = spec.name
-    if name == "chatml":
-        segs = _chat_blocks(
-            conv,
-            system,
-            "<|im_start|>system\n{}<|im_end|>\n",
-            "<|im_start|>user\n{}<|im_end|>\n",
-            "<|im_start|>assistant\n",
-            "<|im_end|>",
-            "\n",
-            gen,
-        )
-    elif name == "llama3":
-        h = "<|start_header_id|>{}<|end_header_id|>\n\n"
-        segs = _chat_blocks(
-            conv,
-            system,
-            h.format("system") + "{}<|eot_id|>",
-            h.format("user") + "{}<|eot_id|>",
-            h.format("assistant"),
-            "<|eot_id|>",
-            "",
-            gen,
-        )
-        segs.insert(0, Segment(BOS, False))
-    elif name == "llama2":
-        segs = _llama2(conv, system, gen)
-    elif name == "mistral":
-        segs = _paired(conv, system, "[INST] {} [/INST]", "", EOS, gen)
-    elif name == "alpaca":
-        segs = _alpaca(conv, system, gen)
-    elif name == "summarize":
-        segs = _paired(conv, None, "Summarize this dialogue:\n{}\n---\nSummary:\n", "", EOS, gen)
-    elif name == "completion":
-        segs = _paired(conv, None, "{}", "", EOS, gen)
-    elif name == "custom":
+    if name == "custom":
         segs = _custom(spec.custom or "{prompt}{response}", conv, system, gen)
     elif name == "tokenizer":
         return _tokenizer_template(conv, system, tokenizer, gen, spec.train_on_input)
+    elif name in STYLES:
+        segs = STYLES[name].render(conv, system, gen)
     else:  # pragma: no cover - the spec's Literal rules this out
         raise TemplateError(f"template.name: unknown template {name!r}")
     if spec.train_on_input and not gen:
         segs = [Segment(s.text, True) for s in segs]
     return segs
+
+
+def _chatml(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
+    return _chat_blocks(
+        conv,
+        system,
+        "<|im_start|>system\n{}<|im_end|>\n",
+        "<|im_start|>user\n{}<|im_end|>\n",
+        "<|im_start|>assistant\n",
+        "<|im_end|>",
+        "\n",
+        gen,
+    )
+
+
+def _llama3(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
+    h = "<|start_header_id|>{}<|end_header_id|>\n\n"
+    segs = _chat_blocks(
+        conv,
+        system,
+        h.format("system") + "{}<|eot_id|>",
+        h.format("user") + "{}<|eot_id|>",
+        h.format("assistant"),
+        "<|eot_id|>",
+        "",
+        gen,
+    )
+    return [Segment(BOS, False), *segs]
+
+
+def _mistral(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
+    return _paired(conv, system, "[INST] {} [/INST]", "", EOS, gen)
+
+
+def _summarize(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
+    return _paired(conv, None, "Summarize this dialogue:\n{}\n---\nSummary:\n", "", EOS, gen)
+
+
+def _completion(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
+    return _paired(conv, None, "{}", "", EOS, gen)
 
 
 def _paired(
@@ -246,6 +247,67 @@ def _custom(fmt: str, conv: Conversation, system: str | None, gen: bool) -> list
     return out
 
 
+@dataclass(frozen=True)
+class PromptStyle:
+    """One named template: how it renders, and how a chat template of its family is known.
+
+    `marker` is text only this family's chat templates contain (None: not a chat family);
+    `special_tokens` must each be one token of the tokenizer; `stop` ends an answer at
+    generation time besides the tokenizer's EOS.
+    """
+
+    name: str
+    label: str
+    render: Callable[[Conversation, str | None, bool], list[Segment]]
+    marker: str | None = None
+    special_tokens: tuple[str, ...] = ()
+    stop: tuple[str, ...] = ()
+
+
+# Chat families first, in the order their markers are tested (a Llama-3 template may also
+# mention "[INST]" in a comment; its header token decides).
+STYLES: dict[str, PromptStyle] = {
+    s.name: s
+    for s in (
+        PromptStyle(
+            "llama3",
+            "Llama-3",
+            _llama3,
+            marker="<|start_header_id|>",
+            special_tokens=("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"),
+            stop=("<|eot_id|>",),
+        ),
+        PromptStyle(
+            "chatml",
+            "ChatML",
+            _chatml,
+            marker="<|im_start|>",
+            special_tokens=("<|im_start|>", "<|im_end|>"),
+            stop=("<|im_end|>",),
+        ),
+        PromptStyle("llama2", "Llama-2", _llama2, marker="<<SYS>>"),
+        PromptStyle("mistral", "Mistral", _mistral, marker="[INST]"),
+        PromptStyle("alpaca", "Alpaca", _alpaca),
+        PromptStyle("summarize", "Summarize", _summarize),
+        PromptStyle("completion", "Completion", _completion),
+    )
+}
+CHAT_FAMILIES = tuple(name for name, style in STYLES.items() if style.marker)
+
+
+def chat_template_family(chat_template: Any) -> str | None:
+    """llama3, chatml, llama2, mistral, 'other' for an unknown template, None for none."""
+    if isinstance(chat_template, dict):  # several named templates: judge the default one
+        chat_template = chat_template.get("default") or next(iter(chat_template.values()), "")
+    if not chat_template:
+        return None
+    text = str(chat_template)
+    for family in CHAT_FAMILIES:
+        if STYLES[family].marker in text:
+            return family
+    return "other"
+
+
 def _tokenizer_template(
     conv: Conversation, system: str | None, tokenizer: Any, gen: bool, train_on_input: bool
 ) -> list[Segment]:
@@ -301,10 +363,9 @@ def stop_strings(spec: TemplateSection, tokenizer: Any = None) -> list[str]:
     model's own template (`tokenizer`) the end-of-turn marker of its family."""
     name = spec.name
     if name == "tokenizer" and tokenizer is not None:
-        from ftui.core.template_check import chat_template_family
-
         name = chat_template_family(getattr(tokenizer, "chat_template", None)) or name
-    return {"chatml": ["<|im_end|>"], "llama3": ["<|eot_id|>"]}.get(name, [])
+    style = STYLES.get(name)
+    return list(style.stop) if style else []
 
 
 def tokenize_segments(

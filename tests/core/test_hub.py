@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.hub import download_model, list_cached_models, select_files
-from ftui.core.models import ModelError, inspect_model
+from ftui.core.hub import ModelError, download_model, list_cached_models, select_files
+from ftui.core.models import inspect_model
 
 COMMIT = "a" * 40
 ROOT = Path(__file__).resolve().parents[2]

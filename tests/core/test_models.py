@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.models import ModelError, inspect_model, lora_trainable_params
+from ftui.core.hub import ModelError
+from ftui.core.models import inspect_model, lora_trainable_params
 from ftui.core.spec import spec_from_dict
 
 CHATML = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
