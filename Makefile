@@ -36,6 +36,7 @@ test: install-dev
 
 lint: install-dev
 	$(VENV)/bin/ruff check ftui tests && $(VENV)/bin/ruff format --check ftui tests
+	$(VENV)/bin/lint-imports
 
 screenshots: install-dev
 	$(PY) scripts/screenshots.py
