@@ -14,8 +14,8 @@ import time
 
 
 def main() -> None:
-    from ftui.core.chat_session import BASE, ChatSession
-    from ftui.core.inference import load_chat_model
+    from ftui.core.playground.inference import load_chat_model
+    from ftui.core.playground.session import BASE, ChatSession
 
     parser = argparse.ArgumentParser()
     parser.add_argument("run")

@@ -38,10 +38,10 @@ def main() -> int:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from ftui.core.data import load_split, resolve_mapping
-    from ftui.core.data_preview import preview_rows
+    from ftui.core.data.dataset import load_split, resolve_mapping
+    from ftui.core.data.mask_lens import build_lens
+    from ftui.core.data.preview import preview_rows
     from ftui.core.demo import ensure_demo_model
-    from ftui.core.mask_lens import build_lens
     from ftui.core.spec import DataSection, spec_from_dict
 
     rows = [

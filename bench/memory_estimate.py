@@ -34,12 +34,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from gpu_shapes import GPU_SHAPES  # noqa: E402
 
-from ftui.core.memory import (  # noqa: E402
+from ftui.core.check.memory import (  # noqa: E402
     CUDA_CONTEXT,
     _layer_activation_bytes,
     estimate_memory,
 )
-from ftui.core.models import inspect_model, lora_trainable_params  # noqa: E402
+from ftui.core.model.facts import inspect_model, lora_trainable_params  # noqa: E402
 from ftui.core.spec import spec_from_dict  # noqa: E402
 
 GiB = 1024**3

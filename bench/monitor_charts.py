@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from textual_plotext.plot import Plot  # noqa: E402
 
-from ftui.core.metrics import DISPLAY_POINTS, RunHistory, thin  # noqa: E402
+from ftui.core.runs.metrics import DISPLAY_POINTS, RunHistory, thin  # noqa: E402
 
 
 def events(steps: int) -> list[dict]:

@@ -278,8 +278,8 @@ def ftui_spec(s: Setup, packing: bool):  # type: ignore[no-untyped-def]
 def ftui_recipe(s: Setup, packing: bool) -> Measured:
     """(c) ftui's worker path in-process: its build functions, collator, TrainingArguments and
     its monitoring callback writing events.jsonl (its cost is timed separately too)."""
-    from ftui.core.events import EventWriter
-    from ftui.core.rundir import RunPaths
+    from ftui.core.runs.events import EventWriter
+    from ftui.core.runs.rundir import RunPaths
     from ftui.train.build import (
         build_datasets,
         build_model,

@@ -70,13 +70,15 @@ async def capture_run(out: Path) -> list[Path]:
     """A real demo run (about 10 s), then its monitor and a playground answer."""
     import time
 
-    from ftui.core.events import TERMINAL_STATUSES, last_status, read_events
-    from ftui.core.launch import launch
+    from ftui.core.launch.spawn import launch
     from ftui.core.presets import resolve_spec
+    from ftui.core.runs.events import TERMINAL_STATUSES, last_status, read_events
     from ftui.tui.monitor_app import MonitorApp
     from ftui.tui.playground_app import PlaygroundApp
 
-    run_dir = launch(resolve_spec("demo", [f"output.root={tempfile.mkdtemp(prefix='ftui-shots-runs-')}"]))
+    run_dir = launch(
+        resolve_spec("demo", [f"output.root={tempfile.mkdtemp(prefix='ftui-shots-runs-')}"])
+    )
     while (last_status(read_events(run_dir)) or {}).get("status") not in TERMINAL_STATUSES:
         time.sleep(0.5)
     written = []

@@ -45,7 +45,7 @@ def run_ftui(
 
 def wait_for_status(run_dir: Path, timeout: float = 240) -> dict:
     """Poll events.jsonl until a terminal status appears (the run is a detached process)."""
-    from ftui.core.events import TERMINAL_STATUSES, last_status, read_events
+    from ftui.core.runs.events import TERMINAL_STATUSES, last_status, read_events
 
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -74,7 +74,7 @@ def demo_model() -> Path:
 def demo_run(tmp_path_factory: pytest.TempPathFactory, demo_model: Path) -> Path:
     """One real demo run (2 ranks through torchrun), shared by every test that needs a trained
     model. Tests must not modify it."""
-    from ftui.core.launch import launch
+    from ftui.core.launch.spawn import launch
     from ftui.core.presets import resolve_spec
 
     root = tmp_path_factory.mktemp("demo-runs")

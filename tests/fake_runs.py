@@ -1,6 +1,6 @@
 """Hand-written run directories for monitor and lifecycle tests (no launcher, no torch).
 
-They follow the run-dir contract in ftui/core/rundir.py: config.yaml, run.json, events.jsonl,
+They follow the run-dir contract in ftui/core/runs/rundir.py: config.yaml, run.json, events.jsonl,
 logs/rank<N>.log and checkpoints/checkpoint-N/ with a COMPLETE marker.
 """
 

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from ftui.core.inference import InferenceError, answer, load_chat_model
+    from ftui.core.playground.inference import InferenceError, answer, load_chat_model
 
     if args.prompt is None:
         from ftui.tui.playground_app import run_playground

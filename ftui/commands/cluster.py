@@ -54,7 +54,7 @@ def _emit(text: str, out: str | None, executable: bool = False) -> None:
 def _config_path(args, spec) -> str:  # type: ignore[no-untyped-def]
     """The worker's run dir is its config's folder, so the resolved spec is written to a new
     run dir under output.root (or to --config, whose folder becomes the run dir)."""
-    from ftui.core.launch import new_run_dir
+    from ftui.core.launch.spawn import new_run_dir
 
     target = Path(args.config) if args.config else new_run_dir(spec) / "config.yaml"
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -68,7 +68,7 @@ def _config_path(args, spec) -> str:  # type: ignore[no-untyped-def]
 
 
 def _slurm(args, spec) -> int:  # type: ignore[no-untyped-def]
-    from ftui.core.cluster import default_slurm_config_path, slurm_script
+    from ftui.core.launch.cluster import default_slurm_config_path, slurm_script
 
     gpus = args.gpus_per_node or args.nproc_per_node
     if gpus is None and isinstance(spec.launch.nproc_per_node, int):
@@ -114,7 +114,7 @@ def _command(args) -> int:  # type: ignore[no-untyped-def]
         return fail(exc.problems)
     if args.slurm:
         return _slurm(args, spec)
-    from ftui.core.cluster import check_rendezvous, node_commands
+    from ftui.core.launch.cluster import check_rendezvous, node_commands
 
     nnodes = spec.launch.nnodes
     if args.node_rank is not None and not 0 <= args.node_rank < nnodes:

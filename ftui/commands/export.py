@@ -25,7 +25,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from ftui.core.export import ExportError, export_run, export_summary
+    from ftui.core.playground.export import ExportError, export_run, export_summary
 
     def progress(label: str, fraction: float) -> None:
         print(f"[{fraction * 100:3.0f}%] {label}", file=sys.stderr)

@@ -50,7 +50,7 @@ class _ProgressLine:
 
 
 def _download(args) -> int:  # type: ignore[no-untyped-def]
-    from ftui.core.hub import ModelError, download_model
+    from ftui.core.model.hub import ModelError, download_model
 
     line = _ProgressLine()
     try:

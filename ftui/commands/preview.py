@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def compute(spec: Any, rows: int, sample: int) -> tuple[dict[str, Any], Any] | list[str]:
     """(summary dict, lens) or the error lines."""
-    from ftui.core.lens_report import lens_report, summary_dict
+    from ftui.core.data.lens_report import lens_report, summary_dict
 
     report = lens_report(spec, rows=rows, sample=sample)
     if not report.ok:

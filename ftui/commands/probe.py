@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _free_bytes(spec) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     """(free memory of the device the run uses, processes per node)."""
     from ftui.core.hardware import detect_hardware
-    from ftui.core.torchrun import resolve_nproc
+    from ftui.core.launch.torchrun import resolve_nproc
 
     report = detect_hardware()
     chosen = [g for g in report.gpus if spec.launch.gpus is None or g.index in spec.launch.gpus]
@@ -29,7 +29,7 @@ def _free_bytes(spec) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 
 
 def cmd_probe(args: argparse.Namespace) -> int:
-    from ftui.core.probe import ProbeError, advise, run_probe
+    from ftui.core.check.probe import ProbeError, advise, run_probe
     from ftui.core.spec import SpecError
 
     try:

@@ -35,7 +35,7 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from ftui.core.preflight import preflight
+    from ftui.core.check.preflight import preflight
     from ftui.core.spec import SpecError
 
     spec = _load(args)
@@ -68,8 +68,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ftui.core.launch import launch
-    from ftui.core.preflight import preflight
+    from ftui.core.check.preflight import preflight
+    from ftui.core.launch.spawn import launch
     from ftui.core.spec import SpecError
 
     spec = _load(args)
@@ -100,9 +100,9 @@ def _fmt_eta(seconds: float | None) -> str:
 def follow(run_dir: Path, poll_s: float = 0.5) -> int:
     """Print one progress line per metrics event until the run ends. Ctrl-C asks the run to
     stop and save; a second Ctrl-C kills it."""
-    from ftui.core.events import TERMINAL_STATUSES, EventTail
-    from ftui.core.launch import kill_run, request_stop
-    from ftui.core.rundir import run_is_live
+    from ftui.core.launch.spawn import kill_run, request_stop
+    from ftui.core.runs.events import TERMINAL_STATUSES, EventTail
+    from ftui.core.runs.rundir import run_is_live
 
     tail = EventTail(run_dir)
     total = None

@@ -78,7 +78,7 @@ def _root(args: argparse.Namespace) -> Path:
 
 
 def _resolve(args: argparse.Namespace) -> Path | int:
-    from ftui.core.runs import RunNotFound, find_run, list_runs
+    from ftui.core.runs.status import RunNotFound, find_run, list_runs
 
     root = _root(args)
     if getattr(args, "run", None) is None:
@@ -94,7 +94,7 @@ def _resolve(args: argparse.Namespace) -> Path | int:
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
-    from ftui.core.runs import list_runs
+    from ftui.core.runs.status import list_runs
 
     if args.ui:
         from ftui.tui.monitor_app import RunsApp
@@ -121,8 +121,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def describe(event: dict[str, Any], total: Any) -> str | None:
     """One plain line for an event worth printing; None for the rest."""
-    from ftui.core.events import to_float
-    from ftui.core.metrics import format_value
+    from ftui.core.runs.events import to_float
+    from ftui.core.runs.metrics import format_value
 
     kind = event.get("type")
     if kind == "metrics":
@@ -154,8 +154,8 @@ def follow_plain(
 ) -> int:
     """Print the run's history, then new lines, until it ends. 0 when it completed.
     A run seen live here rings the bell and notifies the desktop when it ends or stalls."""
-    from ftui.core.notify import desktop_notify, run_event_message, terminal_bell
-    from ftui.core.watch import RunWatcher
+    from ftui.core.runs.notify import desktop_notify, run_event_message, terminal_bell
+    from ftui.core.runs.watch import RunWatcher
 
     out = out or sys.stdout
     watcher = RunWatcher(run_dir, stall_after_s=stall_after_s)
@@ -206,8 +206,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    from ftui.core.launch import kill_run, request_stop
-    from ftui.core.runs import kill_leftovers, run_status
+    from ftui.core.launch.spawn import kill_run, request_stop
+    from ftui.core.runs.status import kill_leftovers, run_status
 
     run_dir = _resolve(args)
     if isinstance(run_dir, int):
@@ -240,7 +240,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
     run_dir = _resolve(args)
     if isinstance(run_dir, int):
         return run_dir
-    from ftui.core.launch import resume
+    from ftui.core.launch.spawn import resume
 
     try:
         resume(

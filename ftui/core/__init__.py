@@ -1,1 +1,1 @@
-"""The headless domain: spec, presets, data, templates, launch, runs. Never imports textual."""
+"""The headless domain (never imports textual or rich); one concept per package, see docs/architecture.md."""

@@ -8,7 +8,7 @@ from typing import Any
 
 from ftui.core import locations
 from ftui.core.demo import resolve_model_ref
-from ftui.core.rundir import RunPaths
+from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec
 from ftui.train.collator import DynamicPadCollator, PackingCollator, TokenCounter
 
@@ -82,8 +82,8 @@ def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: 
 
     import datasets
 
-    from ftui.core import data
     from ftui.core.atomic import atomic_write_json
+    from ftui.core.data import dataset as data
 
     fp = data.data_fingerprint(spec, tokenizer_dir)
     key = f"{fp}-{spec.train.seed}-{spec.data.eval_split or 'none'}".replace("/", "_")
@@ -218,7 +218,7 @@ def build_training_args(spec: RunSpec, paths: RunPaths):  # type: ignore[no-unty
     cuda = cuda_available()
     dtype = resolve_dtype(spec)
     optim = OPTIMIZERS.get(tr.optimizer, "adamw_torch_fused" if cuda else "adamw_torch")
-    from ftui.core.sharding import checkpointing_key
+    from ftui.core.launch.sharding import checkpointing_key
 
     ckpt = checkpointing_key()  # gradient_checkpointing before transformers 5
     kwargs: dict[str, Any] = dict(
@@ -272,7 +272,7 @@ def build_training_args(spec: RunSpec, paths: RunPaths):  # type: ignore[no-unty
 def _sharding_args(spec: RunSpec) -> dict[str, Any]:
     if spec.launch.strategy == "ddp":
         return {}
-    from ftui.core.sharding import sharding_training_args, strategy_problem
+    from ftui.core.launch.sharding import sharding_training_args, strategy_problem
 
     problem = strategy_problem(spec, "cuda" if cuda_available() else "cpu")
     if problem:  # never fall back to DDP silently
@@ -283,7 +283,7 @@ def _sharding_args(spec: RunSpec) -> dict[str, Any]:
 def pick_collator(spec: RunSpec, tokenizer: Any, counter: TokenCounter, model: Any = None):  # type: ignore[no-untyped-def]
     """Padding-free packing when asked for and safe for `model`, else dynamic padding (to the
     batch's longest row; a multiple of 8 on CUDA for tensor cores). Never to max_length."""
-    from ftui.train.packing_probe import packing_usable
+    from ftui.train.packing_check import packing_usable
 
     if packing_usable(spec, model):
         return PackingCollator(counter)

@@ -17,8 +17,8 @@ from typing import Any
 from transformers import TrainerCallback
 
 from ftui.core.atomic import atomic_write_json
-from ftui.core.events import EventWriter
-from ftui.core.rundir import RunPaths
+from ftui.core.runs.events import EventWriter
+from ftui.core.runs.rundir import RunPaths
 from ftui.train.collator import TokenCounter
 
 COMPLETE_MARKER = "COMPLETE"
@@ -213,7 +213,7 @@ def rotate_checkpoints(root: Path, limit: int | None) -> None:
     afterwards (a full disk) never pushes the last good one out."""
     if not limit:
         return
-    from ftui.core.checkpoints import checkpoint_is_complete, list_checkpoints
+    from ftui.core.runs.checkpoints import checkpoint_is_complete, list_checkpoints
 
     complete = [p for p in list_checkpoints(root) if checkpoint_is_complete(p)]  # newest first
     for old in complete[max(limit, 1) :]:

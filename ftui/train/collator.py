@@ -6,7 +6,7 @@ with position_ids that restart at every row: attention implementations that hono
 position_ids (flash-attention-2, and sdpa/eager through transformers' packed-sequence masks)
 keep the rows apart, and the first token of every row carries no label, so no row learns to
 predict across a boundary. Whether the model's attention really keeps packed rows apart is
-checked on the model (`ftui.train.packing_probe`); where it does not, the worker pads instead.
+checked on the model (`ftui.train.packing_check`); where it does not, the worker pads instead.
 Both count real (non-padding) tokens and causal attention pairs, for tokens/s and MFU.
 """
 

@@ -4,7 +4,7 @@ tokens long) on this machine, before the real launch. Prints one JSON line:
     python -m ftui.train.probe CONFIG [--steps 3]
 
 It reports the memory after loading (weights, adapters) and at the peak of a step, and real
-tokens/s. `ftui.core.probe` turns that into a batch size, accumulation and ETA.
+tokens/s. `ftui.core.check.probe` turns that into a batch size, accumulation and ETA.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def _memory() -> tuple[str, int]:
 
 
 def stage(text: str) -> None:
-    """A progress line for the parent (`ftui.core.probe.run_probe` passes it to the UI)."""
+    """A progress line for the parent (`ftui.core.check.probe.run_probe` passes it to the UI)."""
     sys.stdout.write(f"FTUI_PROBE_STAGE {text}\n")
     sys.stdout.flush()
 
@@ -79,7 +79,7 @@ def with_backoff(
 def probe(spec: RunSpec, steps: int) -> dict[str, Any]:
     import torch
 
-    from ftui.core.rundir import RunPaths
+    from ftui.core.runs.rundir import RunPaths
     from ftui.train.build import build_datasets, build_model, build_tokenizer, build_training_args
 
     stage("reading and tokenising the data")

@@ -17,8 +17,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ftui.core.events import EventWriter
-from ftui.core.rundir import RunPaths, record_rank_process, update_run_json
+from ftui.core.runs.events import EventWriter
+from ftui.core.runs.rundir import RunPaths, record_rank_process, update_run_json
 from ftui.core.spec import RunSpec, load_spec_file
 
 
@@ -179,7 +179,7 @@ def _nonfinite_reason(callback: Any) -> str:
 
 
 def _resume_checkpoint(paths: RunPaths) -> Path | None:
-    from ftui.core.checkpoints import newest_complete_checkpoint
+    from ftui.core.runs.checkpoints import newest_complete_checkpoint
 
     ckpt = newest_complete_checkpoint(paths.root)
     if ckpt is None:
@@ -208,7 +208,7 @@ def _mfu_inputs(spec: RunSpec, model: Any) -> dict[str, Any]:
 
 def _emit_samples(spec, model, tokenizer, ds, events: EventWriter, step: int) -> None:  # type: ignore[no-untyped-def]
     """A couple of greedy answers from the trained model, for the monitor's sample panel."""
-    from ftui.core.inference import generate_ids
+    from ftui.core.playground.inference import generate_ids
 
     try:
         for row in ds.select(range(min(2, len(ds)))):

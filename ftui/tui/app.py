@@ -207,7 +207,7 @@ class FtuiApp(LaunchFlow):
         if self.spec is None:
             self.refuse(self.validation.all_errors(), self.validation.first_error_field())
             return
-        from ftui.tui.screens.save_preset import SavePresetScreen
+        from ftui.tui.screens.dialogs.save_preset import SavePresetScreen
 
         # a preset opened by path (ftui --preset configs/x.yaml) is offered as "x"
         name = Path(self.preset_name).stem if self.preset_name else self.spec.name

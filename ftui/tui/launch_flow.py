@@ -14,7 +14,7 @@ from textual import on, work
 from textual.reactive import reactive
 from textual.screen import ModalScreen
 
-from ftui.core import hub
+from ftui.core.model.hub import download_model
 from ftui.core.spec import RunSpec, SpecError
 from ftui.tui import messages as m
 from ftui.tui.draft import named
@@ -74,7 +74,7 @@ class LaunchFlow(CoreWorkers):
             self.post_message(m.ModelDownloadProgressed(done, total))
 
         try:
-            hub.download_model(spec.model.name_or_path, spec.model.revision, progress=progress)
+            download_model(spec.model.name_or_path, spec.model.revision, progress=progress)
         except Exception as exc:
             self.post_message(m.ModelFetched(str(exc).strip() or type(exc).__name__))
             return

@@ -58,7 +58,7 @@ class CachedModelsListed(Message):
 @dataclass
 class ModelInspected(Message):
     key: tuple[str, str | None, bool]
-    facts: Any  # ftui.core.models.ModelFacts, or None with error
+    facts: Any  # ftui.core.model.facts.ModelFacts, or None with error
     error: str | None = None
 
 
@@ -70,7 +70,7 @@ class RunsListed(Message):
 
 @dataclass
 class PreflightFinished(Message):
-    report: Any  # ftui.core.preflight.PreflightReport, or None with error
+    report: Any  # ftui.core.check.preflight.PreflightReport, or None with error
     error: str | None = None
 
 

@@ -10,7 +10,7 @@ from textual.screen import Screen
 
 from ftui.tui.screens.monitor import MonitorScreen
 from ftui.tui.screens.runs import RunsScreen
-from ftui.tui.widgets.gpu_panel import HostSample
+from ftui.tui.widgets.wizard.gpu_panel import HostSample
 
 
 class MonitorApp(App):

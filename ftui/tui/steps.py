@@ -21,32 +21,32 @@ class Step:
 
 
 STEPS: list[Step] = [
-    Step("start", "Start", "ftui.tui.screens.start:StartScreen"),
-    Step("hardware", "Hardware", "ftui.tui.screens.hardware:HardwareScreen", ("launch",)),
-    Step("model", "Model", "ftui.tui.screens.model:ModelScreen", ("model",)),
-    Step("data", "Data", "ftui.tui.screens.data_step:DataStepScreen", ("data",)),
+    Step("start", "Start", "ftui.tui.screens.wizard.start:StartScreen"),
+    Step("hardware", "Hardware", "ftui.tui.screens.wizard.hardware:HardwareScreen", ("launch",)),
+    Step("model", "Model", "ftui.tui.screens.wizard.model:ModelScreen", ("model",)),
+    Step("data", "Data", "ftui.tui.screens.wizard.data:DataStepScreen", ("data",)),
     Step(
         "template",
         "Template",
-        "ftui.tui.screens.template_step:TemplateStepScreen",
+        "ftui.tui.screens.wizard.template:TemplateStepScreen",
         ("template",),
     ),
     Step(
         "method",
         "Method",
-        "ftui.tui.screens.method:MethodScreen",
+        "ftui.tui.screens.wizard.method:MethodScreen",
         ("method", "model.quantization"),
     ),
     Step(
         "training",
         "Training",
-        "ftui.tui.screens.training:TrainingScreen",
+        "ftui.tui.screens.wizard.training:TrainingScreen",
         ("train", "model.dtype"),
     ),
     Step(
         "review",
         "Review",
-        "ftui.tui.screens.review:ReviewScreen",
+        "ftui.tui.screens.wizard.review:ReviewScreen",
         ("name", "output", "generation"),
     ),
 ]

@@ -13,7 +13,12 @@ from typing import Any
 from textual import work
 from textual.app import App
 
-from ftui.core import hardware, hub, launch, models, preflight, runs
+from ftui.core import hardware
+from ftui.core.check.preflight import preflight
+from ftui.core.launch.spawn import launch
+from ftui.core.model.facts import inspect_model
+from ftui.core.model.hub import list_cached_models
+from ftui.core.runs.status import list_runs
 from ftui.core.spec import RunSpec
 from ftui.tui import messages as m
 
@@ -49,7 +54,7 @@ class CoreWorkers(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="cached-models")
     def list_cached_models(self) -> None:
         try:
-            cached = list(hub.list_cached_models())
+            cached = list(list_cached_models())
         except Exception as exc:
             self.post_message(m.CachedModelsListed([], _reason(exc)))
             return
@@ -59,7 +64,7 @@ class CoreWorkers(App[int]):
     def inspect_model(self, name: str, revision: str | None, trust_remote_code: bool) -> None:
         key = (name, revision, trust_remote_code)
         try:
-            facts = models.inspect_model(name, revision, trust_remote_code)
+            facts = inspect_model(name, revision, trust_remote_code)
         except Exception as exc:
             self.post_message(m.ModelInspected(key, None, _reason(exc)))
             return
@@ -68,7 +73,7 @@ class CoreWorkers(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs")
     def list_runs(self, root: Path) -> None:
         try:
-            found = list(runs.list_runs(root))
+            found = list(list_runs(root))
         except Exception as exc:
             self.post_message(m.RunsListed([], _reason(exc)))
             return
@@ -77,7 +82,7 @@ class CoreWorkers(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="launch")
     def preflight(self, spec: RunSpec) -> None:
         try:
-            report = preflight.preflight(spec)
+            report = preflight(spec)
         except Exception as exc:
             self.post_message(m.PreflightFinished(None, _reason(exc)))
             return
@@ -86,7 +91,7 @@ class CoreWorkers(App[int]):
     @work(thread=True, exclusive=True, exit_on_error=False, group="launch")
     def launch(self, spec: RunSpec) -> None:
         try:
-            run_dir = launch.launch(spec, detach=True)
+            run_dir = launch(spec, detach=True)
         except Exception as exc:
             self.post_message(m.LaunchFailed(_reason(exc)))
             return

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from fake_runs import make_checkpoint, write_safetensors  # noqa: E402
 
-from ftui.core.checkpoints import (  # noqa: E402
+from ftui.core.runs.checkpoints import (  # noqa: E402
     checkpoint_problem,
     newest_complete_checkpoint,
 )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.cluster import (
+from ftui.core.launch.cluster import (
     check_rendezvous,
     default_rdzv_id,
     node_commands,
@@ -86,7 +86,7 @@ def test_multi_node_argv_exact(nnodes):
 
 def test_rdzv_id_shared_with_the_launcher():
     """`ftui command` and `ftui run` on each node (torchrun_argv) must join one rendezvous."""
-    from ftui.core.torchrun import torchrun_argv
+    from ftui.core.launch.torchrun import torchrun_argv
 
     a = node_commands(make_spec(), "c.yaml", 2, "h:1234")
     spec = make_spec(node_rank=1, nnodes=2, rdzv_endpoint="h:1234")
@@ -291,7 +291,7 @@ def test_cli_node_rank_out_of_range(tmp_path):
 
 
 def test_launch_problems():
-    from ftui.core.cluster import launch_problems
+    from ftui.core.launch.cluster import launch_problems
 
     port = free_port()
     assert launch_problems(make_spec(), "nvml") == []
@@ -315,7 +315,7 @@ def test_launch_problems():
 
 
 def test_preflight_runs_the_rendezvous_check(tmp_path):
-    from ftui.core.preflight import PreflightReport, check_launch
+    from ftui.core.check.preflight import PreflightReport, check_launch
 
     port = free_port()
     report = PreflightReport()

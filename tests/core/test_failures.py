@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.failures import diagnose, failing_log, from_error_event, recognise_text
+from ftui.core.runs.failures import diagnose, failing_log, from_error_event, recognise_text
 
 OOM_LOG = """Traceback (most recent call last):
   File "/x/ftui/train/__main__.py", line 40, in main

@@ -7,9 +7,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ftui.core.data import DataError, load_split, resolve_mapping, row_to_conversation
-from ftui.core.data_preview import preview_rows
-from ftui.core.formats import detect_format, split_marked_turns
+from ftui.core.data.dataset import DataError, load_split, resolve_mapping, row_to_conversation
+from ftui.core.data.formats import detect_format, split_marked_turns
+from ftui.core.data.preview import preview_rows
 from ftui.core.spec import DataSection
 from tests.data_fixtures import QA, WRITERS, write_jsonl
 
@@ -149,7 +149,7 @@ def test_preview_of_an_unknown_hub_dataset_offline_is_a_data_error():
 
 
 def test_eval_split_as_named_split_slice_and_fraction(tmp_path):
-    from ftui.core.data import load_train_eval
+    from ftui.core.data.dataset import load_train_eval
     from tests.data_fixtures import spec_for
 
     rows = [{"prompt": f"q{i}", "response": f"a{i}"} for i in range(20)]
@@ -172,7 +172,7 @@ def test_eval_split_as_named_split_slice_and_fraction(tmp_path):
 
 
 def test_hub_choices_offline_say_so():
-    from ftui.core.data_preview import hub_choices
+    from ftui.core.data.preview import hub_choices
 
     with pytest.raises(
         DataError, match="offline \\(HF_HUB_OFFLINE=1\\): type the subset and split"

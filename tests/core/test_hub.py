@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.hub import ModelError, download_model, list_cached_models, select_files
-from ftui.core.models import inspect_model
+from ftui.core.model.facts import inspect_model
+from ftui.core.model.hub import ModelError, download_model, list_cached_models, select_files
 
 COMMIT = "a" * 40
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from ftui.core.hub import ModelError
-from ftui.core.hub_search import search_models
+from ftui.core.model.hub import ModelError
+from ftui.core.model.search import search_models
 
 
 def test_offline_search_explains_what_to_do(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ftui.core.logtail import LogTail, rank_logs, tail_lines
+from ftui.core.runs.logtail import LogTail, rank_logs, tail_lines
 
 
 def test_incremental_poll_returns_only_new_complete_lines(tmp_path: Path) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ftui.core.memory import CUDA_CONTEXT, check_disk, estimate_disk, estimate_memory
-from ftui.core.models import inspect_model
+from ftui.core.check.memory import CUDA_CONTEXT, check_disk, estimate_disk, estimate_memory
+from ftui.core.model.facts import inspect_model
 from ftui.core.spec import spec_from_dict
 
 N = 106816
@@ -192,8 +192,8 @@ def test_check_disk(tmp_path):
 
 
 def test_fit_on_gpus_and_cpu(facts):
+    from ftui.core.check.memory import CPU_RUNTIME, fit_on
     from ftui.core.hardware import GpuInfo, HardwareReport
-    from ftui.core.memory import CPU_RUNTIME, fit_on
 
     gpus = [GpuInfo(i, "H100", "nvidia", 80 * GiB, 0, 80 * GiB) for i in range(4)]
     gpus[3].memory_free = GiB // 4  # busy: the smallest free memory decides

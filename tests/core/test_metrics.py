@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 
-from ftui.core.metrics import RunHistory, ema, format_duration, format_value, thin
+from ftui.core.runs.metrics import RunHistory, ema, format_duration, format_value, thin
 
 
 def test_thin_keeps_spikes_and_bounds_points() -> None:

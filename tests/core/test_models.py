@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.hub import ModelError
-from ftui.core.models import inspect_model, lora_trainable_params
+from ftui.core.model.facts import inspect_model, lora_trainable_params
+from ftui.core.model.hub import ModelError
 from ftui.core.spec import spec_from_dict
 
 CHATML = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
@@ -182,7 +182,7 @@ def test_gated_error_tells_login(tmp_path, monkeypatch):
 
 def test_shapes_from_config_when_meta_build_fails(tmp_path, monkeypatch):
     """Remote-code models that cannot be built on meta still get counts from the config."""
-    import ftui.core.models as models
+    import ftui.core.model.facts as models
 
     def cannot_build(config, trust_remote_code):
         raise RuntimeError("custom code needs CUDA")

@@ -6,7 +6,7 @@ import os
 import time
 from pathlib import Path
 
-from ftui.core.notify import desktop_notify, run_event_message
+from ftui.core.runs.notify import desktop_notify, run_event_message
 
 
 def test_notify_send_gets_title_and_body_as_separate_arguments(tmp_path: Path, monkeypatch) -> None:

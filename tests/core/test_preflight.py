@@ -8,7 +8,7 @@ import json
 import pytest
 from conftest import run_ftui
 
-from ftui.core.preflight import preflight
+from ftui.core.check.preflight import preflight
 from tests.data_fixtures import QA, spec_for, tiny_model, write_jsonl, write_xsum_parquet
 
 

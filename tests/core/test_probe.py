@@ -7,8 +7,8 @@ import json
 import pytest
 from conftest import run_ftui
 
+from ftui.core.check.probe import ProbeResult, advise, run_probe
 from ftui.core.presets import resolve_spec
-from ftui.core.probe import ProbeResult, advise, run_probe
 
 GiB = 2**30
 
@@ -61,7 +61,7 @@ def test_real_probe_on_the_demo(demo_model, tmp_path):
 
 
 def test_fitting_batch_keeps_the_effective_batch_when_it_can():
-    from ftui.core.probe import fitting_batch
+    from ftui.core.check.probe import fitting_batch
 
     assert fitting_batch(32, 12) == 8  # 8 x 4 = 32 exactly, and 8 wastes less than half of 12
     assert fitting_batch(12, 5) == 4
@@ -117,7 +117,7 @@ def test_probe_reports_stages_and_can_be_cancelled(demo_model):
     import threading
     import time
 
-    from ftui.core.probe import ProbeCancelled
+    from ftui.core.check.probe import ProbeCancelled
 
     spec = resolve_spec("demo", ["data.max_seq_len=64"])
     stages = []

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from fake_runs import T0, append_events, make_checkpoint, make_run  # noqa: E402
 
-from ftui.core.rundir import process_start_time  # noqa: E402
-from ftui.core.runs import (  # noqa: E402
+from ftui.core.runs.rundir import process_start_time  # noqa: E402
+from ftui.core.runs.status import (  # noqa: E402
     RunNotFound,
     find_run,
     is_stalled,
@@ -117,7 +117,7 @@ def test_stall_detection(tmp_path: Path, sleeper) -> None:
         pid=sleeper.pid,
         pid_start_time=process_start_time(sleeper.pid),
     )
-    from ftui.core.events import read_events
+    from ftui.core.runs.events import read_events
 
     events = read_events(run)
     info = run_status(run, events=events)
@@ -137,8 +137,8 @@ def test_resumable_needs_a_complete_checkpoint_even_when_failed(tmp_path: Path) 
 
 
 def test_fold_summary_matches_reading_from_the_end(tmp_path: Path) -> None:
-    from ftui.core.events import read_events
-    from ftui.core.runs import fold_summary
+    from ftui.core.runs.events import read_events
+    from ftui.core.runs.status import fold_summary
 
     run = make_run(
         tmp_path,

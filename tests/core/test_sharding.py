@@ -6,8 +6,8 @@ import importlib.util
 
 import pytest
 
-from ftui.core.models import inspect_model
-from ftui.core.sharding import deepspeed_config, sharding_training_args, zero_stage
+from ftui.core.launch.sharding import deepspeed_config, sharding_training_args, zero_stage
+from ftui.core.model.facts import inspect_model
 from ftui.core.spec import spec_from_dict
 
 
@@ -91,7 +91,7 @@ def test_deepspeed_missing_is_a_clear_error(facts):
 
 
 def test_strategy_problem_on_cpu_and_mps():
-    from ftui.core.sharding import strategy_problem
+    from ftui.core.launch.sharding import strategy_problem
 
     assert strategy_problem(make_spec("ddp"), "cpu") is None
     assert "needs GPUs" in strategy_problem(make_spec("fsdp"), "cpu")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fake_runs import make_run  # noqa: E402
 
-from ftui.core.split_logs import (  # noqa: E402
+from ftui.core.runs.split_logs import (  # noqa: E402
     SplitTails,
     column_title,
     shows_error,
@@ -14,7 +14,7 @@ from ftui.core.split_logs import (  # noqa: E402
     split_logs,
     split_page,
 )
-from ftui.core.watch import RunWatcher  # noqa: E402
+from ftui.core.runs.watch import RunWatcher  # noqa: E402
 
 
 def write_logs(run: Path, ranks: int, lines: int = 5) -> list[Path]:

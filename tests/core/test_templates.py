@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from ftui.core.spec import TemplateSection
-from ftui.core.templates import (
+from ftui.core.prompt.templates import (
     ALPACA_PREAMBLE,
     Conversation,
     Message,
@@ -19,6 +18,7 @@ from ftui.core.templates import (
     render,
     tokenize_segments,
 )
+from ftui.core.spec import TemplateSection
 from tests.data_fixtures import tokenizer
 
 Q, A = "What is 2 plus 2?", "2 plus 2 is 4."
@@ -192,7 +192,7 @@ def test_collator_padding_never_carries_a_label(pad_is_eos):
 
 
 def test_default_template_follows_the_model():
-    from ftui.core.template_check import default_template
+    from ftui.core.prompt.check import default_template
 
     assert default_template(tokenizer("chatml"))[0] == "tokenizer"
     name, reason = default_template(tokenizer("llama3"))
@@ -204,7 +204,7 @@ def test_default_template_follows_the_model():
 
 
 def test_template_warnings():
-    from ftui.core.template_check import template_warnings
+    from ftui.core.prompt.check import template_warnings
 
     assert template_warnings("chatml", tokenizer("chatml")) == []
     assert template_warnings("llama3", tokenizer("llama3")) == []
@@ -217,7 +217,7 @@ def test_template_warning_for_special_tokens_the_tokenizer_lacks(tmp_path):
     from transformers import AutoTokenizer
 
     from ftui.core.demo import build_tiny_model
-    from ftui.core.template_check import template_warnings
+    from ftui.core.prompt.check import template_warnings
 
     plain = AutoTokenizer.from_pretrained(build_tiny_model(tmp_path, chat_template=None))
     (w,) = template_warnings("llama3", plain)
@@ -236,7 +236,7 @@ def test_template_warning_for_special_tokens_the_tokenizer_lacks(tmp_path):
     ],
 )
 def test_custom_template_checked_as_you_type(text, roles, problem):
-    from ftui.core.template_check import check_custom
+    from ftui.core.prompt.check import check_custom
 
     found = check_custom(text, roles)
     if problem is None:
@@ -246,7 +246,7 @@ def test_custom_template_checked_as_you_type(text, roles, problem):
 
 
 def test_stop_strings_of_the_models_own_template_follow_its_family():
-    from ftui.core.templates import stop_strings
+    from ftui.core.prompt.templates import stop_strings
 
     assert stop_strings(TemplateSection(name="tokenizer"), tokenizer("chatml")) == ["<|im_end|>"]
     assert stop_strings(TemplateSection(name="tokenizer"), tokenizer("llama3")) == ["<|eot_id|>"]

@@ -70,8 +70,8 @@ def test_collators_count_real_tokens_and_pairs(collator: str) -> None:
 def test_callback_reports_mfu_with_the_attention_term(tmp_path: Path) -> None:
     from transformers import TrainerControl, TrainerState, TrainingArguments
 
-    from ftui.core.events import EventWriter, read_events
-    from ftui.core.rundir import RunPaths
+    from ftui.core.runs.events import EventWriter, read_events
+    from ftui.core.runs.rundir import RunPaths
     from ftui.train.callbacks import FtuiCallback
 
     counter = TokenCounter()

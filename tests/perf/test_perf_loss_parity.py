@@ -29,7 +29,7 @@ class PadToMaxLength:
 def train_losses(spec, tmp: Path, collator: str) -> list[float]:  # type: ignore[no-untyped-def]
     from transformers import TrainerCallback
 
-    from ftui.core.rundir import RunPaths
+    from ftui.core.runs.rundir import RunPaths
     from ftui.train.build import (
         build_datasets,
         build_model,
@@ -102,7 +102,7 @@ def test_resume_replays_the_same_batches(tiny_model: Path, rows_file: Path, tmp_
     sampler's order depends on seed and epoch only), so the losses match the straight run."""
     from transformers import TrainerCallback
 
-    from ftui.core.rundir import RunPaths
+    from ftui.core.runs.rundir import RunPaths
     from ftui.train.build import build_datasets, build_model, build_tokenizer, build_training_args
     from ftui.train.sampler import FtuiTrainer
 

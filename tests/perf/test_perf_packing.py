@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ftui.train.collator import DynamicPadCollator, PackingCollator, TokenCounter
-from ftui.train.packing_probe import packing_isolates
+from ftui.train.packing_check import packing_isolates
 
 from .perf_helpers import make_spec
 

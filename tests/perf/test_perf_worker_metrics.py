@@ -14,8 +14,8 @@ from .perf_helpers import make_spec
 def test_worker_reports_packing_and_padding_efficiency(
     tiny_model: Path, rows_file: Path, tmp_path: Path, packing: bool
 ) -> None:
-    from ftui.core.events import EventWriter, read_events
-    from ftui.core.rundir import RunPaths
+    from ftui.core.runs.events import EventWriter, read_events
+    from ftui.core.runs.rundir import RunPaths
     from ftui.train.worker import train
 
     spec = make_spec(tiny_model, rows_file, max_steps=4, logging_steps=2)

@@ -6,21 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.chat_session import BASE, ChatSession
-from ftui.core.compare import (
+from ftui.core.playground.compare import (
     adapter_sources,
     compare_base,
     ensure_adapter,
     probe_prompts,
     probe_table,
 )
-from ftui.core.inference import (
+from ftui.core.playground.inference import (
     MAX_NEW_TOKENS_CAP,
     ChatModel,
     bound_max_new_tokens,
     load_chat_model,
     prompt_ids,
 )
+from ftui.core.playground.session import BASE, ChatSession
 
 QUESTION = "What is the capital of France?"
 ANSWER = "The capital of France is Paris."

@@ -10,8 +10,8 @@ import pytest
 import yaml
 
 from ftui.cli import main
-from ftui.core.export import ExportError, export_run
-from ftui.core.inference import answer, load_chat_model
+from ftui.core.playground.export import ExportError, export_run
+from ftui.core.playground.inference import answer, load_chat_model
 
 QUESTIONS = ["What is the capital of France?", "What is the capital of Kenya?", "Hello there"]
 

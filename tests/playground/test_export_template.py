@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.export_card import template_jinja
+from ftui.core.playground.export_card import template_jinja
+from ftui.core.prompt.templates import BOS, EOS, Conversation, Message, render
 from ftui.core.spec import TemplateSection
-from ftui.core.templates import BOS, EOS, Conversation, Message, render
 
 TURNS = [Message("user", "Hi?"), Message("assistant", "Hello."), Message("user", "And you?")]
 

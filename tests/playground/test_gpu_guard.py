@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from ftui.core.atomic import atomic_write_json
-from ftui.core.gpu_guard import gpu_load_warning
-from ftui.core.rundir import process_start_time
+from ftui.core.playground.gpu_guard import gpu_load_warning
+from ftui.core.runs.rundir import process_start_time
 from ftui.core.spec import RunSpec
 
 

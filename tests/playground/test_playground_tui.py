@@ -16,8 +16,8 @@ from textual.widgets import Input
 
 from ftui.tui.playground_app import PlaygroundApp
 from ftui.tui.screens.playground import PlaygroundScreen
-from ftui.tui.widgets.chat_compare import ComparePane, ProbeTable
-from ftui.tui.widgets.chat_log import ChatTurn
+from ftui.tui.widgets.chat.compare import ComparePane, ProbeTable
+from ftui.tui.widgets.chat.log import ChatTurn
 
 QUESTION = "What is the capital of France?"
 ANSWER = "The capital of France is Paris."
@@ -182,9 +182,9 @@ async def test_asks_before_loading_onto_a_gpu_a_live_run_uses(
     import subprocess
 
     from ftui.core.atomic import atomic_write_json
-    from ftui.core.rundir import process_start_time
+    from ftui.core.runs.rundir import process_start_time
     from ftui.core.spec import RunSpec
-    from ftui.tui.widgets.chat_gpu_warning import ConfirmLoad
+    from ftui.tui.widgets.chat.gpu_warning import ConfirmLoad
 
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
     run = tmp_path / "runs" / "done"  # the question comes before anything is loaded

@@ -24,8 +24,8 @@ import pytest
 # "reliability.conftest" and never shadows it).
 from conftest import wait_for_status  # noqa: E402,I001
 
-from ftui.core.events import TERMINAL_STATUSES, last_status, read_events
-from ftui.core.rundir import read_run_json, run_is_live
+from ftui.core.runs.events import TERMINAL_STATUSES, last_status, read_events
+from ftui.core.runs.rundir import read_run_json, run_is_live
 
 from .reltools import demo_spec, wait_for_event
 
@@ -151,7 +151,7 @@ def killed_run(
     """A real run killed after its second checkpoint: resumable, with complete checkpoints.
     Its max_steps is far away so the kill always lands first; a resume passes
     --set train.max_steps=20 to finish soon. Tests copy it before resuming (copy_run)."""
-    from ftui.core.launch import kill_run, launch
+    from ftui.core.launch.spawn import kill_run, launch
 
     root = tmp_path_factory.mktemp("killed")
     spec = demo_spec(
@@ -175,7 +175,7 @@ def pty_run(tmp_path_factory: pytest.TempPathFactory, demo_model: Path) -> PtyRu
     """`ftui run demo` (2 ranks) started inside a pseudo-terminal with HF_TOKEN set to a sentinel.
     While the run is live every process of its group is recorded (fds, command line); then the
     terminal is closed, which ends the launching process, and the run must finish on its own."""
-    from ftui.core.launch import kill_run
+    from ftui.core.launch.spawn import kill_run
 
     base = tmp_path_factory.mktemp("pty")
     result = PtyRun(root=base / "runs", hf_home=base / "hf-home")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from conftest import _logs
 
-from ftui.core.events import read_events
+from ftui.core.runs.events import read_events
 
 
 def demo_spec(root: Path, *sets: str):  # type: ignore[no-untyped-def]
@@ -35,7 +35,7 @@ def copy_run(run_dir: Path, dest: Path) -> Path:
 
 def wait_for_status_after(run_dir: Path, since: float, timeout: float = 180) -> dict:
     """The first terminal status written after `since` (a resumed run's own end)."""
-    from ftui.core.events import TERMINAL_STATUSES
+    from ftui.core.runs.events import TERMINAL_STATUSES
 
     return wait_for_event(
         run_dir,

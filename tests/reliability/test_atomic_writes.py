@@ -92,9 +92,9 @@ def _replaced(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
 def test_presets_run_json_config_stop_and_markers_are_written_atomically(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ftui.core.launch import request_stop
+    from ftui.core.launch.spawn import request_stop
     from ftui.core.presets import resolve_spec, save_preset
-    from ftui.core.rundir import RunPaths, update_run_json
+    from ftui.core.runs.rundir import RunPaths, update_run_json
     from ftui.train.callbacks import mark_complete
 
     targets = _replaced(monkeypatch)
@@ -115,11 +115,11 @@ def test_presets_run_json_config_stop_and_markers_are_written_atomically(
 
 ALLOWED_DIRECT_WRITES = {
     # append-only streams, never rewritten: a torn last line is handled by the reader
-    "ftui/core/events.py": ('open(self.path, "a"',),
-    "ftui/core/launch.py": ('open(paths.launcher_log, "ab")',),
+    "ftui/core/runs/events.py": ('open(self.path, "a"',),
+    "ftui/core/launch/spawn.py": ('open(paths.launcher_log, "ab")',),
     "ftui/train/worker.py": ('os.fdopen(1, "w"', 'os.fdopen(2, "w"'),
     # the probe child's stdout/stderr streams, in a temporary dir removed after it
-    "ftui/core/probe.py": ('open(out_path, "w") as out, open(err_path, "w") as err',),
+    "ftui/core/check/probe.py": ('open(out_path, "w") as out, open(err_path, "w") as err',),
 }
 
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from conftest import wait_for_status
 
-from ftui.core.checkpoints import (
+from ftui.core.launch.spawn import launch, resume
+from ftui.core.runs.checkpoints import (
     checkpoint_problem,
     list_checkpoints,
     newest_complete_checkpoint,
 )
-from ftui.core.events import read_events
-from ftui.core.launch import launch, resume
+from ftui.core.runs.events import read_events
 from ftui.train.callbacks import rotate_checkpoints
 
 from .reltools import copy_run, demo_spec, wait_for_status_after
@@ -173,7 +173,7 @@ def test_a_real_full_disk_during_a_save(tmp_path: Path, demo_model: Path) -> Non
     way, the run fails as a full disk, and the cut-short checkpoint is set aside."""
     import subprocess
 
-    from ftui.core.events import last_status
+    from ftui.core.runs.events import last_status
 
     mount = tmp_path / "small"
     mount.mkdir()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import run_ftui
 
-from ftui.core.preflight import PreflightReport, check_disk, human_size
+from ftui.core.check.preflight import PreflightReport, check_disk, human_size
 
 from .reltools import demo_spec
 
@@ -54,7 +54,7 @@ def test_ftui_run_refuses_when_the_run_does_not_fit(small_disk: Path, demo_model
 
 def test_the_refusal_gives_the_figures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Without a small disk: the free space is patched to 1 MiB."""
-    import ftui.core.preflight as preflight
+    import ftui.core.check.preflight as preflight
 
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(preflight.shutil, "disk_usage", lambda _p: usage(2**30, 0, 2**20))

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from ftui.core.launch import kill_run, launch
+from ftui.core.launch.spawn import kill_run, launch
 from ftui.core.presets import resolve_spec
-from ftui.core.rundir import live_rank_processes, read_run_json
-from ftui.core.runs import leftover_processes, run_status
+from ftui.core.runs.rundir import live_rank_processes, read_run_json
+from ftui.core.runs.status import leftover_processes, run_status
 
 pytestmark = pytest.mark.slow
 

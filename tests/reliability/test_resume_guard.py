@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import run_ftui
 
-from ftui.core.launch import LaunchError, kill_run, resume
-from ftui.core.rundir import read_run_json, run_is_live
+from ftui.core.launch.spawn import LaunchError, kill_run, resume
+from ftui.core.runs.rundir import read_run_json, run_is_live
 
 from .reltools import copy_run
 

@@ -11,7 +11,7 @@ import pytest
 from conftest import run_ftui
 
 from ftui.core import locations
-from ftui.core.preflight import PreflightReport, check_token_file
+from ftui.core.check.preflight import PreflightReport, check_token_file
 from ftui.core.spec import SpecError, spec_from_dict
 
 from .conftest import SENTINEL, PtyRun

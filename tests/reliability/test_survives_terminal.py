@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import wait_for_status
 
-from ftui.core.rundir import run_is_live
+from ftui.core.runs.rundir import run_is_live
 
 from .conftest import PtyRun
 from .reltools import demo_spec
@@ -42,7 +42,7 @@ def test_output_goes_to_files_never_a_pipe(pty_run: PtyRun) -> None:
             )
             assert target.startswith(logs), (pid, proc["cmdline"], proc["fds"])
         cmd = " ".join(proc["cmdline"])
-        if "ftui.core.supervisor" in cmd:
+        if "ftui.core.launch.supervisor" in cmd:
             kinds["supervisor"] += 1
         elif "torch.distributed.run" in cmd or "torchrun" in cmd:
             kinds["torchrun"] += 1

@@ -122,8 +122,8 @@ class _Spy:
 def test_trust_remote_code_is_never_passed_true_by_default(
     demo_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ftui.core.inference import load_chat_model
-    from ftui.core.rundir import RunPaths
+    from ftui.core.playground.inference import load_chat_model
+    from ftui.core.runs.rundir import RunPaths
     from ftui.train.build import build_model, build_tokenizer, build_training_args
 
     spy = _Spy(monkeypatch)
@@ -172,8 +172,8 @@ def pickled_model(tmp_path_factory: pytest.TempPathFactory, demo_model: Path) ->
 
 
 def test_a_pickled_only_model_is_refused_with_a_clear_error(pickled_model: Path) -> None:
-    from ftui.core.inference import load_chat_model
-    from ftui.core.preflight import preflight
+    from ftui.core.check.preflight import preflight
+    from ftui.core.playground.inference import load_chat_model
     from ftui.core.safe_load import UnsafeWeightsError
 
     spec = resolve_spec("demo", [f"model.name_or_path={pickled_model}"])
@@ -185,7 +185,7 @@ def test_a_pickled_only_model_is_refused_with_a_clear_error(pickled_model: Path)
 
 
 def test_the_worker_refuses_pickled_weights(pickled_model: Path, tmp_path: Path) -> None:
-    from ftui.core.rundir import RunPaths
+    from ftui.core.runs.rundir import RunPaths
     from ftui.core.safe_load import UnsafeWeightsError
     from ftui.train.build import build_model, build_training_args
 
@@ -247,7 +247,7 @@ def test_a_malicious_chat_template_is_stopped_by_the_sandbox(tmp_path: Path) -> 
     from transformers import AutoTokenizer
 
     from ftui.core.demo import build_tiny_model
-    from ftui.core.templates import Conversation, Message, TemplateError, render
+    from ftui.core.prompt.templates import Conversation, Message, TemplateError, render
 
     # Outside a sandbox this template walks to every class in the interpreter.
     plain = jinja2.Environment().from_string(EVIL_TEMPLATE)
@@ -264,8 +264,8 @@ def test_a_malicious_chat_template_is_stopped_by_the_sandbox(tmp_path: Path) -> 
 
 
 def test_preflight_reports_a_malicious_chat_template(tmp_path: Path, demo_model: Path) -> None:
+    from ftui.core.check.preflight import preflight
     from ftui.core.demo import build_tiny_model
-    from ftui.core.preflight import preflight
 
     path = build_tiny_model(tmp_path / "evil", chat_template=EVIL_TEMPLATE)
     spec = resolve_spec("demo", [f"model.name_or_path={path}", "template.name=tokenizer"])

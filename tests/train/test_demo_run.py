@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import stat
 
-from ftui.core.events import read_events
+from ftui.core.runs.events import read_events
 
 
 def test_demo_run_learns_and_writes_the_run_dir_contract(demo_run):

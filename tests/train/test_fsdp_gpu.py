@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from conftest import wait_for_status
 
-from ftui.core.events import read_events
+from ftui.core.runs.events import read_events
 
 
 def _cuda_count() -> int:
@@ -27,7 +27,7 @@ pytestmark = [
 
 @pytest.mark.parametrize("kind", ["lora", "full"])
 def test_fsdp_demo_run_completes_with_a_gathered_final(tmp_path, demo_model, kind):
-    from ftui.core.launch import launch
+    from ftui.core.launch.spawn import launch
     from ftui.core.presets import resolve_spec
 
     overrides = [

@@ -8,9 +8,9 @@ import time
 import pytest
 from conftest import _logs, wait_for_status  # noqa: I001
 
-from ftui.core.events import read_events
-from ftui.core.launch import launch, request_stop, resume
+from ftui.core.launch.spawn import launch, request_stop, resume
 from ftui.core.presets import resolve_spec
+from ftui.core.runs.events import read_events
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,9 @@ import pytest
 from conftest import _logs, wait_for_status
 
 from ftui.core.demo import build_tiny_model
-from ftui.core.events import read_events
-from ftui.core.launch import launch
+from ftui.core.launch.spawn import launch
 from ftui.core.presets import resolve_spec
+from ftui.core.runs.events import read_events
 
 LLAMA3_TOKENS = ["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"]
 
@@ -141,7 +141,7 @@ def test_fsdp_is_refused_on_cpu_not_silently_dropped(tmp_path):
 
     if torch.cuda.is_available():
         pytest.skip("has CUDA: FSDP runs there")
-    from ftui.core.preflight import PreflightReport, check_launch
+    from ftui.core.check.preflight import PreflightReport, check_launch
 
     report = PreflightReport()
     check_launch(resolve_spec("llama2-13b-full"), report)

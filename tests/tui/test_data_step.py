@@ -13,8 +13,8 @@ from textual.widgets import Input, Select, Static, TextArea
 
 from ftui.core.presets import resolve_spec
 from ftui.tui.messages import SpecChanged
-from ftui.tui.widgets.column_mapper import ColumnMapper
-from ftui.tui.widgets.mask_lens import MaskLens
+from ftui.tui.widgets.wizard.column_mapper import ColumnMapper
+from ftui.tui.widgets.wizard.mask_lens import MaskLens
 from tests.data_fixtures import tiny_model, write_odd_csv, write_xsum_parquet
 
 from .fake_nvml import FakeNvml

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from ftui.tui.screens.hardware import HardwareScreen
-from ftui.tui.screens.method import MethodScreen
-from ftui.tui.widgets.gpu_table import GpuTable
+from ftui.tui.screens.wizard.hardware import HardwareScreen
+from ftui.tui.screens.wizard.method import MethodScreen
+from ftui.tui.widgets.wizard.gpu_table import GpuTable
 
 from .wizard_helpers import make_app, settle
 

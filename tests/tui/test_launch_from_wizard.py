@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ftui.tui import messages as m
-from ftui.tui.screens.data_step import DataStepScreen
-from ftui.tui.screens.review import ReviewScreen
+from ftui.tui.screens.wizard.data import DataStepScreen
+from ftui.tui.screens.wizard.review import ReviewScreen
 
 from .wizard_helpers import make_app, settle
 
@@ -31,8 +31,8 @@ async def test_failed_preflight_refuses_and_opens_the_field(tmp_path: Path) -> N
 
 
 async def test_launch_starts_a_real_run(tmp_path: Path) -> None:
-    from ftui.core.launch import kill_run
-    from ftui.core.rundir import RunPaths
+    from ftui.core.launch.spawn import kill_run
+    from ftui.core.runs.rundir import RunPaths
 
     seen: list[object] = []
     app = make_app(gpus=0, preset="demo", step="review")
@@ -115,7 +115,7 @@ async def test_review_writes_a_slurm_script(tmp_path: Path) -> None:
 
     from textual.widgets import Input
 
-    from ftui.tui.screens.slurm_dialog import SlurmDialog
+    from ftui.tui.screens.dialogs.slurm import SlurmDialog
 
     app = make_app(gpus=0, preset="demo", step="review")
     async with app.run_test(size=(120, 36)) as pilot:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import RadioSet, SelectionList
 
-from ftui.tui.screens.method import MethodScreen
+from ftui.tui.screens.wizard.method import MethodScreen
 
 from .wizard_helpers import make_app, settle
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from textual.widgets import OptionList
 
-from ftui.tui.screens.model import DEMO, ModelScreen
-from ftui.tui.widgets.hub_search import worth_searching
+from ftui.tui.screens.wizard.model import DEMO, ModelScreen
+from ftui.tui.widgets.wizard.hub_search import worth_searching
 
 from .wizard_helpers import make_app, settle, wait_until
 

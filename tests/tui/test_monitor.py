@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from fake_runs import T0, append_events, make_run  # noqa: E402
 
-from ftui.core.rundir import process_start_time  # noqa: E402
+from ftui.core.runs.rundir import process_start_time  # noqa: E402
 from ftui.tui.monitor_app import MonitorApp, RunsApp  # noqa: E402
 from ftui.tui.screens.monitor import MonitorScreen  # noqa: E402
-from ftui.tui.widgets.charts import LossChart, MetricChart  # noqa: E402
-from ftui.tui.widgets.gpu_panel import HostSample  # noqa: E402
+from ftui.tui.widgets.monitor.charts import LossChart, MetricChart  # noqa: E402
+from ftui.tui.widgets.wizard.gpu_panel import HostSample  # noqa: E402
 
 SIZE = (120, 36)
 
@@ -271,7 +271,7 @@ async def test_stalled_run_is_flagged_and_announced(tmp_path: Path, sleeper) -> 
 async def test_loss_chart_draws_a_thinned_copy_of_100k_points() -> None:
     from textual.app import App
 
-    from ftui.core.metrics import RunHistory
+    from ftui.core.runs.metrics import RunHistory
 
     history = RunHistory()
     history.add(

@@ -30,13 +30,13 @@ def test_monitor_modules_import_no_torch(module: str) -> None:
 @pytest.mark.parametrize(
     "module",
     [
-        "ftui.core.runs",
-        "ftui.core.checkpoints",
-        "ftui.core.failures",
-        "ftui.core.logtail",
-        "ftui.core.watch",
-        "ftui.core.metrics",
-        "ftui.core.notify",
+        "ftui.core.runs.status",
+        "ftui.core.runs.checkpoints",
+        "ftui.core.runs.failures",
+        "ftui.core.runs.logtail",
+        "ftui.core.runs.watch",
+        "ftui.core.runs.metrics",
+        "ftui.core.runs.notify",
     ],
 )
 def test_core_monitor_modules_import_no_textual(module: str) -> None:
@@ -48,7 +48,7 @@ def test_core_monitor_modules_import_no_textual(module: str) -> None:
 def test_sampling_the_host_imports_no_torch() -> None:
     code = (
         "import sys\n"
-        "from ftui.tui.widgets.gpu_panel import render_sample, sample_host\n"
+        "from ftui.tui.widgets.wizard.gpu_panel import render_sample, sample_host\n"
         "render_sample(sample_host()); render_sample(sample_host())\n"
         "print('torch' in sys.modules)\n"
     )

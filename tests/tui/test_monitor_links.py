@@ -10,8 +10,8 @@ from fake_runs import make_run
 
 from ftui.core.presets import resolve_spec
 from ftui.tui.messages import RunChosen
-from ftui.tui.screens.training import TrainingScreen
-from ftui.tui.widgets.runs_table import RunsTable
+from ftui.tui.screens.wizard.training import TrainingScreen
+from ftui.tui.widgets.monitor.runs_table import RunsTable
 
 from .wizard_helpers import make_app, settle
 

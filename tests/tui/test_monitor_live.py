@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ftui.core.checkpoints import checkpoint_problem, list_checkpoints
-from ftui.core.events import read_events
-from ftui.core.runs import leftover_processes, run_status
+from ftui.core.runs.checkpoints import checkpoint_problem, list_checkpoints
+from ftui.core.runs.events import read_events
+from ftui.core.runs.status import leftover_processes, run_status
 from ftui.tui.monitor_app import MonitorApp
 from ftui.tui.screens.monitor import MonitorScreen
-from ftui.tui.widgets.charts import LossChart
+from ftui.tui.widgets.monitor.charts import LossChart
 
 from .test_monitor import SIZE, fixed_sample, poll_until
 
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.slow
 
 
 def _launch(root: Path, *overrides: str) -> Path:
-    from ftui.core.launch import launch
+    from ftui.core.launch.spawn import launch
     from ftui.core.presets import resolve_spec
 
     spec = resolve_spec("demo", [f"output.root={root}", *overrides])

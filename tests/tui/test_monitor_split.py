@@ -10,7 +10,7 @@ from textual.widgets import Label, Log
 
 from ftui.tui.monitor_app import MonitorApp  # noqa: E402
 from ftui.tui.screens.monitor import MonitorScreen  # noqa: E402
-from ftui.tui.widgets.split_log_view import SplitLogView  # noqa: E402
+from ftui.tui.widgets.monitor.split_log_view import SplitLogView  # noqa: E402
 
 from .test_monitor import SIZE, fixed_sample, poll_until, settle, text_of
 

@@ -32,7 +32,7 @@ async def test_c_opens_the_playground_and_it_answers(demo_run):
             assert time.monotonic() < deadline, "no answer"
             await pilot.pause(0.05)
         await app.workers.wait_for_complete()
-        from ftui.tui.widgets.chat_log import ChatTurn
+        from ftui.tui.widgets.chat.log import ChatTurn
 
         assert list(screen.query(ChatTurn))[-1].text == "The capital of France is Paris."
 
@@ -55,6 +55,6 @@ async def test_the_question_box_has_focus_once_the_model_loads(demo_run):
             assert time.monotonic() < deadline, "no answer"
             await pilot.pause(0.05)
         await app.workers.wait_for_complete()
-        from ftui.tui.widgets.chat_log import ChatTurn
+        from ftui.tui.widgets.chat.log import ChatTurn
 
         assert list(screen.query(ChatTurn))[-1].text == "Snow is white."

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from ftui.core.presets import resolve_spec
-from ftui.tui.screens.hardware import HardwareScreen
-from ftui.tui.screens.save_preset import SavePresetScreen
-from ftui.tui.screens.start import StartScreen
+from ftui.tui.screens.dialogs.save_preset import SavePresetScreen
+from ftui.tui.screens.wizard.hardware import HardwareScreen
+from ftui.tui.screens.wizard.start import StartScreen
 
 from .wizard_helpers import make_app, settle
 

@@ -10,8 +10,8 @@ from textual.widgets import Button, Static
 
 from ftui.core.presets import resolve_spec
 from ftui.tui.app import FtuiApp
-from ftui.tui.widgets.probe_panel import ProbePanel
-from ftui.tui.widgets.spec_form import FieldRow, row_id
+from ftui.tui.widgets.wizard.probe_panel import ProbePanel
+from ftui.tui.widgets.wizard.spec_form import FieldRow, row_id
 
 from .fake_nvml import FakeNvml
 from .wizard_helpers import settle, wait_until

@@ -8,16 +8,16 @@ from pathlib import Path
 import pytest
 
 from ftui.core.presets import resolve_spec
-from ftui.tui.screens.data_step import DataStepScreen
-from ftui.tui.screens.hardware import HardwareScreen
-from ftui.tui.screens.method import MethodScreen
-from ftui.tui.screens.model import ModelScreen
-from ftui.tui.screens.review import ReviewScreen
-from ftui.tui.screens.start import StartScreen
-from ftui.tui.screens.template_step import TemplateStepScreen
-from ftui.tui.screens.training import TrainingScreen
-from ftui.tui.widgets.spec_form import FieldRow, row_id
-from ftui.tui.widgets.step_list import StepList
+from ftui.tui.screens.wizard.data import DataStepScreen
+from ftui.tui.screens.wizard.hardware import HardwareScreen
+from ftui.tui.screens.wizard.method import MethodScreen
+from ftui.tui.screens.wizard.model import ModelScreen
+from ftui.tui.screens.wizard.review import ReviewScreen
+from ftui.tui.screens.wizard.start import StartScreen
+from ftui.tui.screens.wizard.template import TemplateStepScreen
+from ftui.tui.screens.wizard.training import TrainingScreen
+from ftui.tui.widgets.wizard.spec_form import FieldRow, row_id
+from ftui.tui.widgets.wizard.step_list import StepList
 
 from .wizard_helpers import make_app, settle
 

@@ -1,1 +1,1 @@
-"""One thin screen per wizard step (composes widgets, routes messages), plus modals."""
+"""Screens: the wizard steps (wizard/), the monitor, runs list, playground and export, and dialogs/."""

@@ -17,7 +17,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, ProgressBar, Select, Static, Switch
 
-from ftui.core.compare import adapter_sources
+from ftui.core.playground.compare import adapter_sources
 from ftui.core.spec import RunSpec, SpecError, load_spec_file
 
 SPEC_DTYPE = "spec"
@@ -114,7 +114,7 @@ class ExportScreen(Screen):
         )
 
     def refusal(self) -> str | None:
-        from ftui.core.export import merge_refusal
+        from ftui.core.playground.export import merge_refusal
 
         _, merge, dtype, out, _ = self._choices()
         if self.spec is None:
@@ -165,7 +165,7 @@ class ExportScreen(Screen):
     def run_export(
         self, checkpoint: int | None, merge: bool, dtype: str | None, out: str, repo: str
     ) -> None:
-        from ftui.core.export import export_run, export_summary
+        from ftui.core.playground.export import export_run, export_summary
 
         def progress(label: str, fraction: float) -> None:
             self.post_message(self.ExportProgressed(label, fraction))

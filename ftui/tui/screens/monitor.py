@@ -20,17 +20,17 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from ftui.core.events import to_float
-from ftui.core.failures import Failure
-from ftui.core.metrics import RunHistory, format_duration, format_value
-from ftui.core.runs import RunInfo
-from ftui.core.split_logs import split_columns
-from ftui.core.watch import RunWatcher, WatchUpdate
+from ftui.core.runs.events import to_float
+from ftui.core.runs.failures import Failure
+from ftui.core.runs.metrics import RunHistory, format_duration, format_value
+from ftui.core.runs.split_logs import split_columns
+from ftui.core.runs.status import RunInfo
+from ftui.core.runs.watch import RunWatcher, WatchUpdate
 from ftui.tui.screens.run_actions import RunActions
-from ftui.tui.widgets.charts import LossChart, MetricChart
-from ftui.tui.widgets.gpu_panel import GpuPanel, HostSample
-from ftui.tui.widgets.log_view import LogView
-from ftui.tui.widgets.split_log_view import SplitLogView
+from ftui.tui.widgets.monitor.charts import LossChart, MetricChart
+from ftui.tui.widgets.monitor.log_view import LogView
+from ftui.tui.widgets.monitor.split_log_view import SplitLogView
+from ftui.tui.widgets.wizard.gpu_panel import GpuPanel, HostSample
 
 POLL_S = 0.5
 NOTIFY_STATUSES = ("completed", "failed")
@@ -272,7 +272,7 @@ class MonitorScreen(RunActions, Screen):
 
     def action_chat(self) -> None:
         """Open the playground on this run (final/, or its newest complete checkpoint)."""
-        from ftui.core.checkpoints import newest_complete_checkpoint
+        from ftui.core.runs.checkpoints import newest_complete_checkpoint
 
         has_final = (self.run_dir / "final").is_dir()
         if (

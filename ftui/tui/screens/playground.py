@@ -19,13 +19,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static, TabbedContent, TabPane
 
-from ftui.core.chat_session import BASE, ChatSession
-from ftui.core.compare import Probe
+from ftui.core.playground.compare import Probe
+from ftui.core.playground.session import BASE, ChatSession
 from ftui.tui.screens.playground_workers import PlaygroundWorkers
-from ftui.tui.widgets.chat_compare import ComparePane, ProbeTable
-from ftui.tui.widgets.chat_gpu_warning import ConfirmLoad
-from ftui.tui.widgets.chat_log import ChatLog, printable
-from ftui.tui.widgets.chat_settings import FIELDS, ChatSettings
+from ftui.tui.widgets.chat.compare import ComparePane, ProbeTable
+from ftui.tui.widgets.chat.gpu_warning import ConfirmLoad
+from ftui.tui.widgets.chat.log import ChatLog, printable
+from ftui.tui.widgets.chat.settings import FIELDS, ChatSettings
 
 
 class PlaygroundScreen(PlaygroundWorkers, Screen):

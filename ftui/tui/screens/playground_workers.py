@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 from textual import work
 from textual.message import Message
 
-from ftui.core.chat_session import BASE
+from ftui.core.playground.session import BASE
 
 # Streaming chunks are posted at most this often; each post carries the whole answer so far.
 POST_EVERY_S = 0.03
 
 if TYPE_CHECKING:
-    from ftui.core.chat_session import ChatSession, GenerationStats
-    from ftui.core.compare import AdapterSource, Probe
-    from ftui.core.inference import ChatModel
+    from ftui.core.playground.compare import AdapterSource, Probe
+    from ftui.core.playground.inference import ChatModel
+    from ftui.core.playground.session import ChatSession, GenerationStats
 
 
 def _first_line(exc: BaseException) -> str:
@@ -114,9 +114,9 @@ class PlaygroundWorkers:
 
     @work(thread=True, exclusive=True, group="pg-load", exit_on_error=False)
     def load_model(self, confirmed: bool = False) -> None:
-        from ftui.core.compare import adapter_sources, probe_prompts
-        from ftui.core.gpu_guard import gpu_load_warning
-        from ftui.core.inference import load_chat_model
+        from ftui.core.playground.compare import adapter_sources, probe_prompts
+        from ftui.core.playground.gpu_guard import gpu_load_warning
+        from ftui.core.playground.inference import load_chat_model
 
         def progress(label: str, fraction: float) -> None:
             self.post_message(self.LoadProgressed(label, fraction))
@@ -157,7 +157,7 @@ class PlaygroundWorkers:
 
     def adapter_for(self, choice: str) -> str:
         """An option of the weights lists (BASE or a source name) → a loaded adapter name."""
-        from ftui.core.compare import ensure_adapter
+        from ftui.core.playground.compare import ensure_adapter
 
         if choice == BASE or self.session is None:
             return BASE
@@ -186,7 +186,7 @@ class PlaygroundWorkers:
 
     @work(thread=True, exclusive=True, group="pg-compare", exit_on_error=False)
     def compare(self, prompt: str, panes: list[tuple[str, str]]) -> None:
-        from ftui.core.compare import answer_with
+        from ftui.core.playground.compare import answer_with
 
         session = self.session
         assert session is not None
@@ -205,7 +205,7 @@ class PlaygroundWorkers:
 
     @work(thread=True, exclusive=True, group="pg-probes", exit_on_error=False)
     def run_probes(self, probes: list[Probe]) -> None:
-        from ftui.core.compare import answer_with
+        from ftui.core.playground.compare import answer_with
 
         session = self.session
         assert session is not None

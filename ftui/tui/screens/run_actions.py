@@ -8,8 +8,8 @@ from pathlib import Path
 from textual import work
 from textual.message import Message
 
-from ftui.core.notify import desktop_notify, run_event_message
-from ftui.core.runs import RunInfo
+from ftui.core.runs.notify import desktop_notify, run_event_message
+from ftui.core.runs.status import RunInfo
 
 KILL_GRACE_S = 10.0
 
@@ -41,7 +41,7 @@ class RunActions:
             return
         if not self._stop_requested:
             self._stop_requested = True
-            from ftui.core.launch import request_stop
+            from ftui.core.launch.spawn import request_stop
 
             request_stop(self.run_dir)
             self.notify(  # type: ignore[attr-defined]
@@ -65,14 +65,14 @@ class RunActions:
 
     @work(thread=True, exit_on_error=False, group="run-action")
     def _kill_leftovers(self) -> None:
-        from ftui.core.runs import kill_leftovers
+        from ftui.core.runs.status import kill_leftovers
 
         count = kill_leftovers(self.run_dir)
         self.post_message(RunActionFinished(f"Killed {count} processes left behind."))  # type: ignore[attr-defined]
 
     @work(thread=True, exit_on_error=False, group="run-action")
     def _kill(self) -> None:
-        from ftui.core.launch import kill_run
+        from ftui.core.launch.spawn import kill_run
 
         done = kill_run(self.run_dir, grace_s=KILL_GRACE_S)
         text = "The run's processes are gone." if done else "The run had already ended."
@@ -92,7 +92,7 @@ class RunActions:
 
     @work(thread=True, exit_on_error=False, group="run-action")
     def _resume(self) -> None:
-        from ftui.core.launch import resume
+        from ftui.core.launch.spawn import resume
 
         try:
             resume(self.run_dir)

@@ -12,7 +12,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from ftui.core.runs import RunInfo, list_runs
+from ftui.core.runs.status import RunInfo, list_runs
 from ftui.tui.screens.monitor import MonitorScreen
 
 REFRESH_S = 2.0

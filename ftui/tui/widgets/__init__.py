@@ -1,1 +1,1 @@
-"""Reusable wizard widgets. Each posts past-tense messages; parents set attributes on it."""
+"""Reusable widgets, by the screen family that uses them. Each posts past-tense messages."""

@@ -1,0 +1,283 @@
+"""Preflight: everything that can be checked before a launch, without training.
+
+Schema and contradictions (RunSpec), the model path, the tokenizer, the data (rows, mapping,
+rendered and tokenised rows with their masks), disk space. Used by `ftui run`, `ftui validate`
+and the wizard's Launch. Errors refuse the launch; warnings are shown.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftui.core.spec import RunSpec
+
+NO_TRAIN_SHARE_LIMIT = 0.10  # refuse when more rows than this have nothing to train
+TRUNCATION_WARN_SHARE = 0.05
+SAMPLE_ROWS = 2000
+
+
+@dataclass
+class PreflightReport:
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    detection: Any = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, fld: str, msg: str) -> None:
+        self.errors.append((fld, msg))
+
+    def warn(self, fld: str, msg: str) -> None:
+        self.warnings.append((fld, msg))
+
+    def lines(self) -> list[str]:
+        return [f"error: {m}" for _, m in self.errors] + [f"warning: {m}" for _, m in self.warnings]
+
+
+def _field_of(message: str, default: str) -> str:
+    head = message.split(":", 1)[0]
+    return head if "." in head and " " not in head else default
+
+
+def check_model(spec: RunSpec, report: PreflightReport) -> Any:
+    """Load the tokenizer (cheap) to prove the model reference resolves. Returns it or None."""
+    from ftui.core.demo import resolve_model_ref
+
+    ref_name = spec.model.name_or_path
+    try:
+        ref = resolve_model_ref(ref_name)
+    except ValueError as exc:
+        report.error("model.name_or_path", str(exc))
+        return None
+    looks_local = ref.startswith(("/", "./", "../", "~")) or os.sep in ref and Path(ref).exists()
+    if looks_local and not Path(ref).expanduser().exists():
+        report.error("model.name_or_path", f"model.name_or_path: {ref} does not exist")
+        return None
+    if ref.count("/") > 1 and not Path(ref).exists():
+        report.error(
+            "model.name_or_path",
+            f"model.name_or_path: {ref} does not exist (not a directory, and not a hub id "
+            "of the form owner/name)",
+        )
+        return None
+    from ftui.core.safe_load import pickled_only, unsafe_message
+
+    if pickled_only(ref):
+        report.error("model.name_or_path", unsafe_message(ref))
+        return None
+    # The submodule, not `from transformers import ...`: transformers' lazy top-level
+    # attribute lookup is not thread-safe, and the wizard calls this from a worker thread
+    # while other workers import transformers too.
+    from transformers.models.auto.tokenization_auto import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(
+            ref, revision=spec.model.revision, trust_remote_code=spec.model.trust_remote_code
+        )
+    except Exception as exc:  # offline, gated, missing files: one readable line
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        hint = ""
+        low = text.lower()
+        if "gated" in low or "401" in low:
+            hint = " (a gated model: accept its licence on the hub, then `hf auth login`)"
+        elif os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in low or "connect" in low:
+            hint = " (offline: only local paths and models already in the HF cache work; `ftui download MODEL` when online)"
+        report.error(
+            "model.name_or_path", f"model.name_or_path: cannot load {ref!r}: {text[:300]}{hint}"
+        )
+        return None
+
+
+def _example(kind: str, stats: Any, rows: list[dict[str, Any]], det: Any) -> str:
+    """' (e.g. row 7: "What is ...")' for the first row of a kind."""
+    from ftui.core.data.dataset import row_to_conversation
+
+    index = stats.examples.get(kind)
+    if index is None:
+        return ""
+    conv = row_to_conversation(rows[index], det)
+    text = conv.text if conv.text is not None else " / ".join(m.content for m in conv.turns)
+    text = " ".join(text.split())
+    text = text[:60] + ("..." if len(text) > 60 else "")
+    return f' (e.g. row {index}: "{text}")'
+
+
+def check_data(
+    spec: RunSpec, tokenizer: Any, report: PreflightReport, limit: int = SAMPLE_ROWS
+) -> None:
+    """Rows exist, the mapping holds, and the first `limit` rows train something."""
+    from ftui.core.data import dataset as data
+    from ftui.core.data.mask_lens import build_lens
+    from ftui.core.prompt.check import template_warnings
+
+    try:
+        train, ev = data.load_train_eval(spec)
+    except data.DataError as exc:
+        report.error(_field_of(str(exc), "data.source"), str(exc))
+        return
+    if len(train) == 0:
+        report.error("data.split", f"data.split: {spec.data.split!r} has no rows (0 rows)")
+        return
+    n = min(limit, len(train))
+    rows = [train[i] for i in range(n)]
+    try:
+        det = data.resolve_mapping(spec.data, train.column_names, rows[:50])
+    except data.DataError as exc:
+        report.error(_field_of(str(exc), "data.columns"), str(exc))
+        return
+    report.detection = det
+    for line in template_warnings(spec.template.name, tokenizer):
+        report.warn("template.name", line)
+    lens = build_lens(rows, det, spec, tokenizer, show=0)
+    st = lens.stats
+    report.stats = {
+        **st.as_dict(),
+        "kept": st.rows - st.no_trained,
+        "total_rows": len(train),
+        "eval_rows": len(ev) if ev is not None else 0,
+        "format": det.format,
+        "columns": det.columns,
+        "reasons": det.reasons,
+    }
+    of = f"of the first {st.rows} rows" if st.rows < len(train) else f"of {st.rows} rows"
+    if st.errors:
+        report.error(
+            "template.name",
+            f"{st.errors} {of} cannot be rendered: " + _row_error(lens, rows, det, spec, tokenizer),
+        )
+        return
+    if st.no_trained_share > NO_TRAIN_SHARE_LIMIT:
+        report.error(
+            "template.train_on_input",
+            f"data: {st.no_trained} {of} ({st.no_trained_share:.0%}) have no token to train "
+            f"(limit {NO_TRAIN_SHARE_LIMIT:.0%}): the response is empty or cut off by "
+            f"data.max_seq_len={spec.data.max_seq_len}; check data.columns or raise "
+            f"data.max_seq_len{_example('no_trained', st, rows, det)}",
+        )
+    elif st.no_trained:
+        report.warn(
+            "data.columns",
+            f"data: {st.no_trained} {of} have nothing to train and will be skipped"
+            + _example("no_trained", st, rows, det),
+        )
+    if st.truncated / st.rows > TRUNCATION_WARN_SHARE:
+        report.warn(
+            "data.max_seq_len",
+            f"data.max_seq_len: {st.truncated} {of} ({st.truncated / st.rows:.0%}) are longer "
+            f"than {spec.data.max_seq_len} tokens and will be truncated; "
+            f"{st.suggested_max_len()} keeps 99% whole{_example('truncated', st, rows, det)}",
+        )
+    if st.empty_prompt:
+        report.warn(
+            "data.columns",
+            f"data: {st.empty_prompt} {of} have an empty prompt"
+            + _example("empty_prompt", st, rows, det),
+        )
+    if st.empty_response:
+        report.warn(
+            "data.columns",
+            f"data: {st.empty_response} {of} have an empty response"
+            + _example("empty_response", st, rows, det),
+        )
+
+
+def _row_error(
+    lens: Any, rows: list[dict[str, Any]], det: Any, spec: RunSpec, tokenizer: Any
+) -> str:
+    from ftui.core.data.mask_lens import lens_row
+
+    index = lens.stats.examples["error"]
+    return str(lens_row(rows[index], index, det, spec, tokenizer, tokens=False).error)
+
+
+def check_disk(spec: RunSpec, report: PreflightReport) -> None:
+    root = Path(spec.output.root)
+    probe = root if root.exists() else Path(os.path.abspath(root)).parent
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        free = shutil.disk_usage(probe).free
+    except OSError:
+        return
+    needed = _disk_needed(spec)
+    report.stats["disk_free"] = free
+    report.stats["disk_needed"] = needed
+    if needed and needed > free:
+        report.error(
+            "output.root",
+            f"output.root: checkpoints and final output need about {human_size(needed)}, "
+            f"but {probe} has {human_size(free)} free; free space, lower "
+            "train.save_total_limit, or point output.root at a larger disk",
+        )
+
+
+def human_size(n: int) -> str:
+    """1.5 GiB, 88.0 MiB, 512 KiB: a figure a person can compare at a glance."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
+        if n >= scale:
+            return f"{n / scale:.1f} {unit}"
+    return f"{n / 1024:.0f} KiB"
+
+
+def _disk_needed(spec: RunSpec) -> int:
+    from ftui.core.check.memory import estimate_disk
+    from ftui.core.model.facts import inspect_model
+
+    try:
+        facts = inspect_model(
+            spec.model.name_or_path, spec.model.revision, spec.model.trust_remote_code
+        )
+    except Exception:
+        return 0
+    return int(estimate_disk(spec, facts))
+
+
+def check_token_file(report: PreflightReport) -> None:
+    """Warn when huggingface_hub's token file can be read by other users of this machine."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:
+        return
+    path = Path(constants.HF_TOKEN_PATH)
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if mode & 0o077:
+        report.warn(
+            "model.name_or_path",
+            f"hub token: {path} is readable by other users (mode {oct(mode & 0o777)}); "
+            f"run `chmod 600 {path}`",
+        )
+
+
+def check_launch(spec: RunSpec, report: PreflightReport) -> None:
+    """The strategy on this hardware and, for a multi-node run, this node's rendezvous."""
+    if spec.launch.strategy == "ddp" and spec.launch.nnodes == 1:
+        return
+    from ftui.core.hardware import detect_hardware
+    from ftui.core.launch.cluster import launch_problems
+
+    for line, fatal in launch_problems(spec, detect_hardware().backend):
+        field = line.split(":", 1)[0]
+        (report.error if fatal else report.warn)(field, line)
+
+
+def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
+    report = PreflightReport()
+    check_token_file(report)
+    check_launch(spec, report)
+    tokenizer = check_model(spec, report)
+    if tokenizer is not None:
+        if tokenizer.pad_token_id is None and tokenizer.eos_token is not None:
+            tokenizer.pad_token = tokenizer.eos_token
+        check_data(spec, tokenizer, report, data_rows)
+    check_disk(spec, report)
+    return report

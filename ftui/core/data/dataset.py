@@ -1,0 +1,346 @@
+"""Datasets: load (hub or local file), detect the format, map columns, tokenise with masks.
+
+Heavy imports (datasets) are deferred into functions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftui.core.data.formats import (
+    ASSISTANT_ROLES,
+    USER_ROLES,
+    DataError,
+    Detection,
+    detect_format,
+    split_marked_turns,
+    text_columns,
+)
+from ftui.core.demo import resolve_data_ref
+from ftui.core.prompt.templates import Conversation, Message, render, tokenize_segments
+from ftui.core.spec import DataSection, RunSpec
+
+__all__ = [
+    "DataError",
+    "Detection",
+    "TokenStats",
+    "data_fingerprint",
+    "detect_format",
+    "load_split",
+    "load_train_eval",
+    "resolve_mapping",
+    "row_to_conversation",
+    "tokenize_dataset",
+    "tokenize_row",
+]
+
+LOCAL_BUILDERS = {
+    ".json": "json",
+    ".jsonl": "json",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".txt": "text",
+}
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+def _local_builder(path: Path) -> tuple[str, Any, dict[str, Any]]:
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.suffix.lower() in LOCAL_BUILDERS)
+        if not files:
+            raise DataError(
+                f"data.source: {path} holds no json, jsonl, csv, tsv, parquet or txt files"
+            )
+        suffix = files[0].suffix.lower()
+        files = [p for p in files if p.suffix.lower() == suffix]
+        data_files: Any = [str(p) for p in files]
+    else:
+        suffix = path.suffix.lower()
+        data_files = str(path)
+    if suffix not in LOCAL_BUILDERS:
+        raise DataError(
+            f"data.source: {path.name} has an unsupported extension {suffix!r}; "
+            f"use one of {', '.join(LOCAL_BUILDERS)}"
+        )
+    extra = {"delimiter": "\t"} if suffix == ".tsv" else {}
+    return LOCAL_BUILDERS[suffix], data_files, extra
+
+
+def is_local_source(source: str) -> bool:
+    source = resolve_data_ref(source)
+    return source.startswith(("/", "./", "../", "~")) or Path(source).exists()
+
+
+def load_split(data: DataSection, split: str | None = None, field_name: str = "data.split"):  # type: ignore[no-untyped-def]
+    """A `datasets.Dataset` for one split expression (e.g. train[:2000]).
+
+    Problems raise DataError naming `field_name` (data.split or data.eval_split) or data.source.
+    """
+    import datasets
+
+    source = resolve_data_ref(data.source)
+    split = split or data.split
+    datasets.disable_progress_bars()
+    try:
+        if is_local_source(source):
+            path = Path(os.path.expanduser(source))
+            if not path.exists():
+                raise DataError(f"data.source: {source} does not exist")
+            builder, files, extra = _local_builder(path)
+            sizes = [Path(f).stat().st_size for f in ([files] if isinstance(files, str) else files)]
+            if not any(sizes):
+                raise DataError(f"data.source: {source} is empty (0 rows)")
+            ds = datasets.load_dataset(builder, data_files=files, split=split, **extra)
+        else:
+            ds = datasets.load_dataset(source, data.subset, split=split)
+    except DataError:
+        raise
+    except ValueError as exc:
+        msg = _first_line(str(exc))
+        if "corresponds to no data" in msg:
+            raise DataError(f"{field_name}: {split!r} selects no rows from {source}") from None
+        if "split" in msg.lower():
+            raise DataError(f"{field_name}: {split!r} does not exist here ({msg})") from None
+        raise DataError(f"data.source: cannot load {source!r}: {msg}") from None
+    except FileNotFoundError as exc:
+        raise DataError(f"data.source: {source!r} not found: {_first_line(str(exc))}") from None
+    except Exception as exc:  # datasets raises many types for hub/offline/parse problems
+        hint = ""
+        if os.environ.get("HF_HUB_OFFLINE") == "1" or "offline" in str(exc).lower():
+            hint = " (offline: only local files and datasets already in the cache work)"
+        raise DataError(
+            f"data.source: cannot load {source!r}: {type(exc).__name__}: "
+            f"{_first_line(str(exc))}{hint}"
+        ) from None
+    return ds
+
+
+def _first_line(text: str) -> str:
+    return (text.strip().splitlines() or [""])[0][:300]
+
+
+def load_train_eval(spec: RunSpec):  # type: ignore[no-untyped-def]
+    """(train, eval or None). data.eval_split is a named split (`validation`), a slice
+    (`train[95%:]`) or a held-out fraction of the train split (`0.1`, split with train.seed)."""
+    train = load_split(spec.data)
+    ev = (spec.data.eval_split or "").strip()
+    if not ev:
+        return train, None
+    if re.fullmatch(r"0?\.\d+|\d+(\.\d+)?%", ev):
+        frac = float(ev[:-1]) / 100 if ev.endswith("%") else float(ev)
+        if not 0 < frac < 1 or len(train) < 2:
+            raise DataError(
+                f"data.eval_split: a held-out fraction needs 0 < f < 1 and at least 2 rows "
+                f"(got {ev} of {len(train)} rows)"
+            )
+        parts = train.train_test_split(test_size=frac, seed=spec.train.seed)
+        return parts["train"], parts["test"]
+    return train, load_split(spec.data, ev, field_name="data.eval_split")
+
+
+FORMAT_ROLES = {
+    "chat": ("messages",),
+    "text": ("text",),
+    # no response column is allowed: each prompt is trained on itself (train_on_input), as
+    # the llama2-7b-full-wikitext preset does; preflight refuses when nothing is trained
+    "instruction": ("prompt",),
+    "prompt_completion": ("prompt",),
+}
+
+
+def resolve_mapping(
+    data: DataSection, columns: list[str], sample: list[dict[str, Any]]
+) -> Detection:
+    """The spec's format and columns, detecting what is left to auto; checks every column
+    exists (naming the ones that do) and that the format's roles are mapped."""
+    have = ", ".join(columns) or "(none)"
+    if data.columns:
+        for role, col in data.columns.items():
+            if col not in columns:
+                raise DataError(
+                    f"data.columns: column {col!r} (for role {role}) does not exist; "
+                    f"columns: {have}"
+                )
+        fmt = data.format if data.format != "auto" else _format_from_roles(data.columns)
+        missing = [r for r in FORMAT_ROLES[fmt] if r not in data.columns]
+        if missing:
+            raise DataError(
+                f"data.columns: format {fmt} needs a {missing[0]!r} column mapped "
+                f"(mapped: {', '.join(sorted(data.columns))}); columns: {have}"
+            )
+        return _finish(Detection(fmt, dict(data.columns), ["mapped in the spec"]), columns)
+    det = detect_format(columns, sample)
+    want = data.format
+    if want in ("auto", det.format):
+        return det
+    if want == "chat" and det.style == "guanaco":
+        col = det.columns["text"]
+        reasons = [f"`{col}` is split into turns on ### Human: / ### Assistant:"]
+        return _finish(Detection("chat", {"messages": col}, reasons, style="guanaco"), columns)
+    if {want, det.format} <= {"instruction", "prompt_completion"}:
+        det.format = want
+        return det
+    texts = text_columns(columns, sample)
+    if want == "text" and texts:
+        col = "text" if "text" in texts else texts[0]
+        return _finish(Detection("text", {"text": col}, [f"`{col}` is a text column"]), columns)
+    raise DataError(
+        f"data.format: {want} but the columns look like {det.format} "
+        f"({'; '.join(det.reasons)}); map data.columns explicitly; columns: {have}"
+    )
+
+
+def _finish(det: Detection, columns: list[str]) -> Detection:
+    used = set(det.columns.values())
+    det.ignored = [c for c in columns if c not in used]
+    return det
+
+
+def _format_from_roles(cols: dict[str, str]) -> str:
+    if "messages" in cols:
+        return "chat"
+    if "text" in cols and "response" not in cols:
+        return "text"
+    return "instruction" if "input" in cols else "prompt_completion"
+
+
+# --- rows to conversations and tokens --------------------------------------------------------
+
+
+def row_to_conversation(row: dict[str, Any], det: Detection) -> Conversation:
+    cols = det.columns
+    system = str(row.get(cols["system"]) or "") if "system" in cols else None
+    if det.format == "text":
+        return Conversation([], text=str(row.get(cols["text"]) or ""))
+    if det.format == "chat":
+        value = row.get(cols["messages"]) or []
+        if isinstance(value, str):
+            msgs = [Message(role, text) for role, text in split_marked_turns(value)]
+        else:
+            msgs = [m for m in (_message(x) for x in value) if m is not None]
+        if system and not (msgs and msgs[0].role == "system"):
+            msgs.insert(0, Message("system", system))
+        return Conversation(msgs)
+    prompt = str(row.get(cols.get("prompt", ""), "") or "")
+    response = str(row.get(cols.get("response", ""), "") or "")
+    extra = str(row.get(cols["input"]) or "") if "input" in cols else ""
+    msgs = [Message("user", prompt)]
+    if "response" in cols:  # a prompt-only mapping trains the prompt itself (train_on_input)
+        msgs.append(Message("assistant", response))
+    if system:
+        msgs.insert(0, Message("system", system))
+    return Conversation(msgs, input=extra or None)
+
+
+def _message(m: Any) -> Message | None:
+    if not isinstance(m, dict):
+        return None
+    role = str(m.get("role", m.get("from", ""))).lower()
+    content = m.get("content", m.get("value", ""))
+    if role in USER_ROLES:
+        role = "user"
+    elif role in ASSISTANT_ROLES:
+        role = "assistant"
+    elif role != "system":
+        return None
+    return Message(role, str(content or ""))
+
+
+@dataclass
+class TokenStats:
+    rows: int = 0
+    kept: int = 0
+    no_trained: int = 0
+    truncated: int = 0
+    tokens: int = 0
+    trained_tokens: int = 0
+    lengths: list[int] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        d = {k: v for k, v in self.__dict__.items() if k != "lengths"}
+        return d
+
+
+def tokenize_row(
+    row: dict[str, Any], det: Detection, spec: RunSpec, tokenizer: Any
+) -> tuple[list[int], list[int], bool]:
+    conv = row_to_conversation(row, det)
+    segs = render(spec.template, conv, tokenizer)
+    ids, labels = tokenize_segments(segs, tokenizer)
+    truncated = len(ids) > spec.data.max_seq_len
+    return ids[: spec.data.max_seq_len], labels[: spec.data.max_seq_len], truncated
+
+
+def tokenize_dataset(ds, det: Detection, spec: RunSpec, tokenizer: Any):  # type: ignore[no-untyped-def]
+    """(tokenised datasets.Dataset with input_ids/labels/length, TokenStats). Rows with nothing
+    to train are dropped (and counted)."""
+    import datasets
+
+    stats = TokenStats()
+    out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "length": []}
+    for row in ds:
+        ids, labels, truncated = tokenize_row(row, det, spec, tokenizer)
+        stats.rows += 1
+        stats.truncated += int(truncated)
+        trained = sum(1 for x in labels if x != -100)
+        stats.lengths.append(len(ids))
+        if trained == 0:
+            stats.no_trained += 1
+            continue
+        stats.kept += 1
+        stats.tokens += len(ids)
+        stats.trained_tokens += trained
+        out["input_ids"].append(ids)
+        out["labels"].append(labels)
+        out["length"].append(len(ids))
+    return datasets.Dataset.from_dict(out), stats
+
+
+CONTENT_HASH_LIMIT = 256 * 2**20  # hash files up to this size; bigger ones by size + mtime_ns
+
+
+def _file_identity(f: Path) -> tuple[str, int, str]:
+    """A file's path, size and content hash, so an edit that keeps the size and lands in the
+    same second is still seen (size + mtime_ns for very large files)."""
+    st = f.stat()
+    if st.st_size > CONTENT_HASH_LIMIT:
+        return (str(f), st.st_size, f"mtime:{st.st_mtime_ns}")
+    digest = hashlib.sha256()
+    with open(f, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return (str(f), st.st_size, digest.hexdigest())
+
+
+def data_fingerprint(spec: RunSpec, tokenizer_dir: str) -> str:
+    """Identity of the tokenised data: source (and file stats), split, mapping, template,
+    tokenizer files and max_seq_len. Resume compares it; the token cache is keyed by it."""
+    h = hashlib.sha256()
+    source = resolve_data_ref(spec.data.source)
+    parts: dict[str, Any] = {
+        "data": spec.data.model_dump(mode="json", exclude={"packing", "eval_split"}),
+        "template": spec.template.model_dump(mode="json"),
+        "version": 2,
+    }
+    if is_local_source(source):
+        p = Path(source)
+        files = sorted(p.rglob("*")) if p.is_dir() else [p]
+        parts["files"] = [_file_identity(f) for f in files if f.is_file()]
+    h.update(json.dumps(parts, sort_keys=True).encode())
+    tdir = Path(tokenizer_dir)
+    for name in ("tokenizer.json", "tokenizer_config.json", "tokenizer.model"):
+        f = tdir / name
+        if f.is_file():
+            h.update(f.read_bytes())
+    if not tdir.is_dir():
+        h.update(tokenizer_dir.encode())
+    return h.hexdigest()[:16]

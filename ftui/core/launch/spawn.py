@@ -1,0 +1,230 @@
+"""Launch a run: write the run directory, then start torchrun detached in its own session.
+
+The process tree is: supervisor (session and group leader, pid in run.json) → torchrun → ranks.
+stdin is /dev/null, output goes to logs/ files, never a pipe. Quitting the TUI never stops it.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from ftui.core.atomic import atomic_write_text
+from ftui.core.launch.torchrun import display_command, resolve_nproc, torchrun_argv
+from ftui.core.runs.events import TERMINAL_STATUSES, append_event, last_status, read_events
+from ftui.core.runs.rundir import (
+    RunPaths,
+    is_process_alive,
+    process_start_time,
+    read_run_json,
+    run_is_live,
+    update_run_json,
+)
+from ftui.core.spec import RunSpec, SpecError, load_spec_file
+
+
+class LaunchError(RuntimeError):
+    pass
+
+
+def new_run_dir(spec: RunSpec, root: Path | None = None) -> Path:
+    """runs/<name>-<timestamp>[-k], created 0700 and never reused."""
+    base = Path(root or spec.output.root)
+    base.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for k in range(1, 1000):
+        path = base / (f"{spec.name}-{stamp}" + (f"-{k}" if k > 1 else ""))
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(path, 0o700)
+        return path.resolve()
+    raise LaunchError(f"output.root: cannot create a new run directory under {base}")
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in ("ftui", "torch", "transformers", "peft", "datasets", "accelerate"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+def child_env(spec: RunSpec) -> dict[str, str]:
+    env = dict(os.environ)
+    package_root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("TOKENIZERS_PARALLELISM", "false")
+    if spec.launch.gpus is not None:
+        env["CUDA_VISIBLE_DEVICES"] = ",".join(str(g) for g in spec.launch.gpus)
+    return env
+
+
+def launch(spec: RunSpec, detach: bool = True, run_dir: Path | None = None) -> Path:
+    """Write the run dir and start the run. Returns the run dir at once (the run goes on).
+
+    A given run_dir must be new or empty: a run directory is only ever reused by resume()."""
+    from ftui.core.launch.resume_key import resume_key
+
+    root = _claim_run_dir(Path(run_dir)) if run_dir else new_run_dir(spec)
+    paths = RunPaths(root)
+    paths.logs.mkdir(exist_ok=True, mode=0o700)
+    spec.save(paths.config)
+    nproc = resolve_nproc(spec)
+    update_run_json(root, resume_key=resume_key(spec, nproc))
+    argv = torchrun_argv(spec, str(paths.config), nproc_per_node=nproc)
+    _spawn(paths, spec, argv, resume=False)
+    return root
+
+
+def _claim_run_dir(path: Path) -> Path:
+    """Create path 0700, or accept it only when it exists and is empty; never a live or used one."""
+    if run_is_live(path):
+        raise LaunchError(f"{path} belongs to a live run; a second launch into it is refused")
+    try:
+        path.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        if path.is_symlink() or not path.is_dir() or any(path.iterdir()):
+            raise LaunchError(
+                f"{path} already holds a run (or is not an empty directory); only "
+                "`ftui resume` reuses a run directory: launch into a new one"
+            ) from None
+    os.chmod(path, 0o700)
+    return path.resolve()
+
+
+def _spawn(paths: RunPaths, spec: RunSpec, argv: list[str], resume: bool) -> None:
+    atomic_write_text(paths.command, display_command(argv) + "\n")
+    full = [sys.executable, "-m", "ftui.core.launch.supervisor", str(paths.root), "--", *argv]
+    log = open(paths.launcher_log, "ab")
+    try:
+        proc = subprocess.Popen(
+            full,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # own session + process group: survives the terminal
+            close_fds=True,
+            cwd=str(paths.root),
+            env=child_env(spec),
+        )
+    finally:
+        log.close()
+    info = read_run_json(paths.root)
+    attempts = info.get("attempts", []) + [{"started": time.time(), "resume": resume}]
+    update_run_json(
+        paths.root,
+        pid=proc.pid,
+        pid_start_time=process_start_time(proc.pid),
+        host=platform.node(),
+        argv=argv,
+        created=info.get("created", time.time()),
+        versions=_versions(),
+        attempts=attempts,
+    )
+
+
+def request_stop(run_dir: Path) -> bool:
+    """Ask every rank to save and stop at the same step. False if the run is not live."""
+    paths = RunPaths(Path(run_dir))
+    if not run_is_live(paths.root):
+        return False
+    atomic_write_text(paths.stop_file, f"{time.time()}\n")
+    return True
+
+
+def kill_run(run_dir: Path, grace_s: float = 10.0) -> bool:
+    """End the whole process tree: SIGTERM to the run's process group, SIGKILL after grace_s,
+    then wait until no member is left. Also ends ranks left behind by a supervisor that died.
+    True if anything was running."""
+    from ftui.core.runs.status import kill_leftovers, run_processes, signal_run
+
+    info = read_run_json(run_dir)
+    pid, start = info.get("pid"), info.get("pid_start_time")
+    if not is_process_alive(pid, start):
+        return kill_leftovers(run_dir) > 0
+    pgid = int(pid)
+    # SIGTERM to the supervisor and torchrun (which forwards it to the ranks) and to the ranks.
+    signal_run(run_dir, pgid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while run_processes(run_dir, pgid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if run_processes(run_dir, pgid):
+        signal_run(run_dir, pgid, signal.SIGKILL)
+        deadline = time.monotonic() + 5.0
+        while run_processes(run_dir, pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    status = last_status(read_events(run_dir))
+    if not status or status.get("status") not in TERMINAL_STATUSES:
+        append_event(run_dir, "status", status="stopped", reason="killed by the user")
+    return True
+
+
+def resume(
+    run_dir: Path,
+    overrides: list[str] | None = None,
+    on_warning: Callable[[str], None] | None = None,
+) -> Path:
+    """Relaunch a stopped or failed run in the same directory from its newest complete checkpoint.
+
+    overrides (`key=value`) may change settings that do not invalidate the checkpoint; a change
+    to the model, data, LoRA shape, effective batch or seed is refused with what changed, and
+    changes to anything else (logging/eval/save cadence included) are passed to on_warning."""
+    from ftui.core.launch.resume_key import compare, resume_key
+
+    paths = RunPaths(Path(run_dir).resolve())
+    if run_is_live(paths.root):
+        # Just stopped: the ranks have written their final status and are exiting.
+        final = (last_status(read_events(paths.root)) or {}).get("status") in TERMINAL_STATUSES
+        deadline = time.monotonic() + (30.0 if final else 0.0)
+        while run_is_live(paths.root) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if run_is_live(paths.root):
+            raise LaunchError(f"{paths.root.name} is still running; stop it before resuming")
+    try:
+        old_spec = load_spec_file(paths.config)
+        spec = load_spec_file(paths.config, overrides or [])
+    except SpecError as exc:
+        raise LaunchError(f"{paths.config}: {exc}") from None
+    status = last_status(read_events(paths.root)) or {}
+    if status.get("status") == "completed":
+        raise LaunchError(f"{paths.root.name} already completed; nothing to resume")
+    nproc = resolve_nproc(spec)
+    info = read_run_json(paths.root)
+    old_key = info.get("resume_key")
+    if not isinstance(old_key, dict):  # a run from before resume keys: what the worker recorded
+        old_key = (
+            {"data_fingerprint": info["data_fingerprint"]} if "data_fingerprint" in info else {}
+        )
+    refusals, warnings = compare(old_key, resume_key(spec, nproc), old_spec, spec)
+    if refusals:
+        raise LaunchError(
+            "; ".join(refusals)
+            + " since the run was launched: its checkpoints belong to the old settings; "
+            "start a new run instead"
+        )
+    from ftui.core.runs.checkpoints import newest_complete_checkpoint
+
+    if newest_complete_checkpoint(paths.root) is None:
+        raise LaunchError(f"{paths.root.name} has no complete checkpoint to resume from")
+    for line in warnings:
+        if on_warning:
+            on_warning(line)
+    if spec != old_spec:
+        spec.save(paths.config)
+    paths.stop_file.unlink(missing_ok=True)
+    argv = torchrun_argv(spec, str(paths.config), nproc_per_node=nproc, resume=True)
+    _spawn(paths, spec, argv, resume=True)
+    return paths.root

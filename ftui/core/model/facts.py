@@ -1,0 +1,292 @@
+"""What a model is, read from its config and tokenizer files only (never its weights).
+
+`inspect_model` builds the architecture on the `meta` device (no memory, no download of
+weights) to count parameters and list the linear layers LoRA can target.
+`lora_trainable_params` computes the adapter size from those real shapes.
+Downloads, the cache scan and the hub's errors are in `ftui.core.model.hub`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ftui.core.model.hub import (
+    GATED_ORGS,
+    LOGIN_HINT,
+    ModelError,
+    hub_repo_errors,
+    hub_repo_message,
+    offline_message,
+    resolve_ref,
+)
+
+REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+@dataclass
+class ModelFacts:
+    name_or_path: str
+    architecture: str
+    model_type: str
+    num_params: int | None
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    intermediate_size: int | None
+    vocab_size: int
+    context_length: int | None
+    tie_word_embeddings: bool
+    torch_dtype: str | None
+    has_chat_template: bool
+    chat_template: str | None
+    linear_module_names: list[str]
+    is_local: bool
+    gated_hint: str | None = None
+    # Shapes behind the numbers: leaf name -> [(in_features, out_features, how many)].
+    linear_shapes: dict[str, list[tuple[int, int, int]]] = field(default_factory=dict)
+    # Parameters per module leaf name (summed over layers), for modules_to_save.
+    module_params: dict[str, int] = field(default_factory=dict)
+    output_layer: str = "lm_head"
+    decoder_layer_classes: list[str] = field(default_factory=list)
+    resolved_path: str = ""
+    head_dim: int = 0  # attention head width (hidden_size / num_heads unless set apart)
+
+
+def _looks_like_path(ref: str) -> bool:
+    return ref.startswith(("/", "./", "../", "~")) or os.path.isabs(ref) or "\\" in ref
+
+
+def locate_config_dir(
+    ref: str, revision: str | None = None, cache_dir: str | None = None
+) -> tuple[Path, bool]:
+    """(directory holding config.json, is_local). Raises ModelError with the fix."""
+    path = Path(ref).expanduser()
+    if path.exists():
+        if not (path / "config.json").is_file():
+            raise ModelError(
+                f"{ref}: no config.json there; point model.name_or_path at a directory saved "
+                "with save_pretrained (config.json + safetensors)"
+            )
+        return path, True
+    if _looks_like_path(ref) or not REPO_ID.match(ref):
+        raise ModelError(
+            f"{ref}: no such directory; give an existing local path or a hub id such as "
+            "Qwen/Qwen2.5-0.5B-Instruct"
+        )
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import LocalEntryNotFoundError
+
+    try:
+        cfg = hf_hub_download(ref, "config.json", revision=revision, cache_dir=cache_dir)
+    except hub_repo_errors() as exc:
+        raise ModelError(hub_repo_message(exc, ref, revision)) from None
+    except LocalEntryNotFoundError:
+        raise ModelError(offline_message(ref)) from None
+    except OSError as exc:  # connection errors, disk errors
+        raise ModelError(f"{ref}: cannot fetch config.json: {exc}") from None
+    return Path(cfg).parent, False
+
+
+def _read_chat_template(folder: Path) -> str | None:
+    jinja = folder / "chat_template.jinja"
+    if jinja.is_file():
+        return jinja.read_text(encoding="utf-8")
+    for name in ("chat_template.json", "tokenizer_config.json"):
+        f = folder / name
+        if f.is_file():
+            try:
+                template = json.loads(f.read_text(encoding="utf-8")).get("chat_template")
+            except (OSError, ValueError, AttributeError):
+                continue
+            if isinstance(template, list):  # named templates: take "default"
+                named = {t.get("name"): t.get("template") for t in template}
+                template = named.get("default") or next(iter(named.values()), None)
+            if template:
+                return str(template)
+    return None
+
+
+def _fetch_tokenizer_files(ref: str, revision: str | None, cache_dir: str | None) -> None:
+    """Bring the small tokenizer/chat-template files of a hub model into the cache."""
+    from huggingface_hub import hf_hub_download
+
+    for name in ("tokenizer_config.json", "chat_template.jinja", "chat_template.json"):
+        try:
+            hf_hub_download(ref, name, revision=revision, cache_dir=cache_dir)
+        except Exception:
+            continue
+
+
+def _meta_model(config: Any, trust_remote_code: bool) -> Any:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    with torch.device("meta"):
+        return AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
+
+
+def _shapes(model: Any) -> tuple[dict[str, list[tuple[int, int, int]]], dict[str, int], str]:
+    import torch
+
+    out_emb = model.get_output_embeddings()
+    output_layer = "lm_head"
+    counts: dict[tuple[str, int, int], int] = {}
+    module_params: dict[str, int] = {}
+    for full, mod in model.named_modules():
+        if not full:
+            continue
+        leaf = full.rsplit(".", 1)[-1]
+        module_params[leaf] = module_params.get(leaf, 0) + sum(p.numel() for p in mod.parameters())
+        if mod is out_emb:
+            output_layer = leaf
+        if isinstance(mod, torch.nn.Linear):
+            key = (leaf, mod.in_features, mod.out_features)
+            counts[key] = counts.get(key, 0) + 1
+    shapes: dict[str, list[tuple[int, int, int]]] = {}
+    for (leaf, fan_in, fan_out), n in counts.items():
+        shapes.setdefault(leaf, []).append((fan_in, fan_out, n))
+    return shapes, module_params, output_layer
+
+
+def _llama_like_shapes(
+    text: Any, config: Any
+) -> tuple[dict[str, list[tuple[int, int, int]]], dict[str, int]]:
+    """Shapes of a Llama-style decoder from the config alone, for models that cannot be built
+    on the meta device: close enough for a parameter count and a memory estimate."""
+    h = int(getattr(text, "hidden_size", 0) or 0)
+    layers = int(getattr(text, "num_hidden_layers", 0) or 0)
+    heads = int(getattr(text, "num_attention_heads", 0) or 0)
+    vocab = int(getattr(text, "vocab_size", 0) or 0)
+    if not (h and layers and heads and vocab):
+        return {}, {}
+    head_dim = int(getattr(text, "head_dim", None) or h // heads)
+    kv = int(getattr(text, "num_key_value_heads", None) or heads) * head_dim
+    i = int(getattr(text, "intermediate_size", None) or 4 * h)
+    shapes = {
+        "q_proj": [(h, heads * head_dim, layers)],
+        "k_proj": [(h, kv, layers)],
+        "v_proj": [(h, kv, layers)],
+        "o_proj": [(heads * head_dim, h, layers)],
+        "gate_proj": [(h, i, layers)],
+        "up_proj": [(h, i, layers)],
+        "down_proj": [(i, h, layers)],
+        "lm_head": [(h, vocab, 1)],
+    }
+    tied = bool(getattr(config, "tie_word_embeddings", False))
+    params = {leaf: sum(a * b * n for a, b, n in s) for leaf, s in shapes.items()}
+    params["embed_tokens"] = vocab * h
+    params["norm"] = (2 * layers + 1) * h
+    if tied:
+        params["lm_head"] = 0
+    return shapes, params
+
+
+def inspect_model(
+    name_or_path: str,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    cache_dir: str | None = None,
+) -> ModelFacts:
+    """Facts about a local, cached or hub model. Raises ModelError with the fix."""
+    ref = resolve_ref(name_or_path)
+    folder, is_local = locate_config_dir(ref, revision, cache_dir)
+    from transformers import AutoConfig
+
+    source = str(folder) if (is_local or not trust_remote_code) else ref
+    try:
+        config = AutoConfig.from_pretrained(
+            source, revision=None if is_local else revision, trust_remote_code=trust_remote_code
+        )
+    except ValueError as exc:
+        if "trust_remote_code" in str(exc):
+            raise ModelError(
+                f"{ref} ships its own model code; set model.trust_remote_code=true and pin "
+                "model.revision only after reading that code"
+            ) from None
+        raise ModelError(
+            f"{ref}: this transformers cannot read its config ({str(exc).splitlines()[0]}); "
+            "upgrade transformers"
+        ) from None
+    if not is_local:
+        _fetch_tokenizer_files(ref, revision, cache_dir)
+    text = config.get_text_config() if hasattr(config, "get_text_config") else config
+    heads = int(getattr(text, "num_attention_heads", 0) or 0)
+    hidden = int(getattr(text, "hidden_size", 0) or 0)
+    num_params = None
+    shapes: dict[str, list[tuple[int, int, int]]] = {}
+    module_params: dict[str, int] = {}
+    output_layer, decoder = "lm_head", []
+    architecture = (getattr(config, "architectures", None) or [""])[0]
+    try:
+        model = _meta_model(config, trust_remote_code)
+        architecture = architecture or type(model).__name__
+        num_params = sum(p.numel() for p in model.parameters())
+        shapes, module_params, output_layer = _shapes(model)
+        decoder = sorted(getattr(model, "_no_split_modules", None) or [])
+    except Exception:  # remote code that cannot build on meta, or not a causal LM
+        shapes, module_params = _llama_like_shapes(text, config)
+        num_params = sum(module_params.values()) if module_params else None
+    template = _read_chat_template(folder)
+    dtype = config.dtype if hasattr(config, "dtype") else getattr(config, "torch_dtype", None)
+    org = ref.split("/", 1)[0]
+    return ModelFacts(
+        name_or_path=name_or_path,
+        architecture=architecture or type(config).__name__,
+        model_type=str(getattr(config, "model_type", "")),
+        num_params=num_params,
+        hidden_size=hidden,
+        num_layers=int(getattr(text, "num_hidden_layers", 0) or 0),
+        num_heads=heads,
+        num_kv_heads=int(getattr(text, "num_key_value_heads", None) or heads),
+        intermediate_size=getattr(text, "intermediate_size", None),
+        vocab_size=int(getattr(text, "vocab_size", 0) or 0),
+        context_length=getattr(text, "max_position_embeddings", None),
+        tie_word_embeddings=bool(getattr(config, "tie_word_embeddings", False)),
+        torch_dtype=str(dtype).replace("torch.", "") if dtype else None,
+        has_chat_template=template is not None,
+        chat_template=template,
+        linear_module_names=sorted(shapes),
+        is_local=is_local,
+        gated_hint=None
+        if is_local or org not in GATED_ORGS
+        else f"{org} models are often gated: {LOGIN_HINT.format(name=ref)}",
+        linear_shapes=shapes,
+        module_params=module_params,
+        output_layer=output_layer,
+        decoder_layer_classes=decoder,
+        resolved_path=str(folder),
+        head_dim=int(getattr(text, "head_dim", None) or hidden // max(1, heads)),
+    )
+
+
+def target_leaves(facts: ModelFacts, target_modules: list[str] | str) -> list[str]:
+    """Linear leaf names a LoRA target list hits (`all-linear`: every linear but the output)."""
+    if target_modules == "all-linear":
+        return [n for n in facts.linear_module_names if n != facts.output_layer]
+    keys = [target_modules] if isinstance(target_modules, str) else list(target_modules)
+    return sorted({k.rsplit(".", 1)[-1] for k in keys} & set(facts.linear_shapes))
+
+
+def lora_trainable_params(facts: ModelFacts, spec: Any) -> tuple[int, int]:
+    """(trainable, total) parameters for the spec's method, from the real layer shapes.
+
+    LoRA adds r*(in+out) per targeted linear (plus `out` for DoRA's magnitude vector);
+    modules_to_save trains a full copy of each named module. Full fine-tuning trains all.
+    """
+    method = getattr(spec, "method", spec)
+    base = facts.num_params or 0
+    if method.kind == "full":
+        return base, base
+    lora = method.lora
+    added = 0
+    for leaf in target_leaves(facts, lora.target_modules):
+        for fan_in, fan_out, n in facts.linear_shapes[leaf]:
+            added += n * (lora.r * (fan_in + fan_out) + (fan_out if lora.use_dora else 0))
+    saved = sum(facts.module_params.get(m, 0) for m in lora.modules_to_save)
+    return added + saved, base + added + saved

@@ -1,0 +1,232 @@
+"""Export a run's result: the adapter alone, or merged into the base, as safetensors.
+
+Either way the folder also holds the tokenizer, a chat template matching the run's prompt
+template where one can be written, and a README.md model card made from config.yaml.
+It is written to a `.partial` folder first and renamed at the end, so a failed export never
+leaves a half folder under the requested name.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ftui.core.atomic import atomic_write_text
+from ftui.core.demo import resolve_model_ref
+from ftui.core.playground.export_card import model_card, template_jinja
+from ftui.core.playground.inference import run_weights_dir
+from ftui.core.spec import RunSpec, load_spec_file
+
+ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
+Progress = Callable[[str, float], None]
+
+
+class ExportError(ValueError):
+    pass
+
+
+@dataclass
+class ExportResult:
+    out: Path
+    merged: bool
+    files: list[tuple[str, int]]  # relative path, bytes
+    notes: list[str]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(size for _, size in self.files)
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TB"  # pragma: no cover
+
+
+def folder_files(folder: Path) -> list[tuple[str, int]]:
+    return sorted(
+        (str(p.relative_to(folder)), p.stat().st_size) for p in folder.rglob("*") if p.is_file()
+    )
+
+
+def merge_refusal(spec: RunSpec) -> str | None:
+    """Why a merge is refused for this run (a quantized base), with the alternative."""
+    q = spec.model.quantization
+    if q == "none":
+        return None
+    return (
+        f"--merge: the base model was loaded in {q} (model.quantization: {q}); merging an "
+        f"adapter into {q} weights rounds it away or fails. Instead reload the base in bf16 "
+        "and merge into that: add --base-dtype bf16 (needs the full bf16 model in memory), "
+        "or export the adapter alone (without --merge)"
+    )
+
+
+def export_run(
+    run_dir: str | Path,
+    out: str | Path,
+    checkpoint: int | None = None,
+    merge: bool = False,
+    base_dtype: str | None = None,
+    progress: Progress | None = None,
+) -> ExportResult:
+    report = progress or (lambda label, fraction: None)
+    run = Path(run_dir)
+    if not (run / "config.yaml").is_file():
+        raise ExportError(f"{run}: not a run directory (no config.yaml)")
+    spec = load_spec_file(run / "config.yaml")
+    try:
+        weights = run_weights_dir(run, checkpoint)
+    except ValueError as exc:
+        raise ExportError(str(exc)) from None
+    if base_dtype is not None and base_dtype not in DTYPES:
+        raise ExportError(f"--base-dtype: expected one of {', '.join(DTYPES)}, got {base_dtype}")
+    if merge and base_dtype is None and (reason := merge_refusal(spec)):
+        raise ExportError(reason)
+    target = Path(out)
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise ExportError(f"--out: {target} already exists and is not empty")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    try:
+        notes = _write(spec, weights, work, merge, base_dtype, report)
+        card = model_card(spec, run, weights, merged=merge, notes=notes)
+        atomic_write_text(work / "README.md", card, mode=0o644)
+        if target.exists():
+            target.rmdir()
+        work.rename(target)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    report("done", 1.0)
+    return ExportResult(target, merge, folder_files(target), notes)
+
+
+def _write(
+    spec: RunSpec, weights: Path, work: Path, merge: bool, base_dtype: str | None, report: Progress
+) -> list[str]:
+    from transformers import AutoTokenizer
+
+    notes: list[str] = []
+    has_adapter = (weights / "adapter_config.json").is_file()
+    ref = resolve_model_ref(spec.model.name_or_path)
+    kw = {"revision": spec.model.revision, "trust_remote_code": spec.model.trust_remote_code}
+    if not has_adapter:
+        if merge:
+            notes.append("a full fine-tune: the weights are already a whole model (no merge)")
+        report("copying the full model", 0.3)
+        for path in weights.iterdir():
+            if path.is_file() and (
+                path.suffix == ".safetensors"
+                or path.name.endswith(".safetensors.index.json")
+                or path.name in ("config.json", "generation_config.json")
+            ):
+                shutil.copy2(path, work / path.name)
+    elif merge:
+        import torch
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM
+
+        dtype = getattr(torch, DTYPES[base_dtype]) if base_dtype else _spec_dtype(spec)
+        report(f"loading the base model ({dtype})", 0.1)
+        from ftui.core.safe_load import load_causal_lm
+
+        base = load_causal_lm(AutoModelForCausalLM, ref, dtype=dtype, **kw)
+        report("merging the adapter (merge_and_unload)", 0.5)
+        merged = PeftModel.from_pretrained(base, str(weights)).merge_and_unload()
+        report("writing safetensors", 0.7)
+        merged.save_pretrained(work, safe_serialization=True)
+        if base_dtype and spec.model.quantization != "none":
+            notes.append(
+                f"merged into a {base_dtype} reload of the base; the adapter was trained "
+                f"against the {spec.model.quantization} base, so outputs can differ slightly"
+            )
+    else:
+        report("copying the adapter", 0.3)
+        for name in ADAPTER_FILES:
+            if not (weights / name).is_file():
+                raise ExportError(f"{weights}: {name} is missing")
+            shutil.copy2(weights / name, work / name)
+    report("writing the tokenizer and chat template", 0.85)
+    tok_src = weights if (weights / "tokenizer_config.json").is_file() else ref
+    tokenizer = AutoTokenizer.from_pretrained(tok_src, **({} if tok_src == weights else kw))
+    jinja = template_jinja(spec.template)
+    if jinja is not None:
+        tokenizer.chat_template = jinja
+    elif spec.template.name != "tokenizer":
+        notes.append(
+            f"trained with ftui's {spec.template.name} template, which has no chat-template "
+            "equivalent here: the tokenizer keeps its own; format prompts as the template does"
+        )
+    tokenizer.save_pretrained(work)
+    return notes
+
+
+def _spec_dtype(spec: RunSpec):  # type: ignore[no-untyped-def]
+    import torch
+
+    if spec.model.dtype == "auto":
+        return "auto"
+    return getattr(torch, DTYPES[spec.model.dtype])
+
+
+def hub_token() -> str | None:
+    """A token from huggingface_hub's own store or HF_TOKEN; ftui never keeps one."""
+    from huggingface_hub import get_token
+
+    return get_token()
+
+
+def push_to_hub(folder: Path, repo: str, token: str, private: bool = True) -> str:
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo, repo_type="model", private=private, exist_ok=True)
+    info = api.upload_folder(
+        folder_path=str(folder), repo_id=repo, repo_type="model", commit_message="Upload from ftui"
+    )
+    return str(getattr(info, "commit_url", None) or f"https://huggingface.co/{repo}")
+
+
+def export_summary(
+    result: ExportResult, push_repo: str | None = None, private: bool = True
+) -> list[str]:
+    """What was written (files and sizes) and, with push_repo, what was pushed or would be.
+
+    Pushing needs a token from huggingface_hub's store or HF_TOKEN and a reachable hub;
+    without them the lines say what would be uploaded. The token is never written anywhere.
+    """
+    kind = "merged model" if result.merged else "adapter"
+    lines = [f"exported {kind} to {result.out}"]
+    lines += [f"  {human_size(size):>10}  {name}" for name, size in result.files]
+    lines.append(f"  total {human_size(result.total_bytes)}")
+    lines += [f"note: {n}" for n in result.notes]
+    if not push_repo:
+        return lines
+    from huggingface_hub import constants
+
+    token = hub_token()
+    if token is None or constants.HF_HUB_OFFLINE:
+        why = (
+            "HF_HUB_OFFLINE is set"
+            if constants.HF_HUB_OFFLINE
+            else "no Hugging Face token (run `hf auth login` or set HF_TOKEN)"
+        )
+        visibility = "private" if private else "public"
+        lines.append(f"not pushed: {why}. Would upload to {push_repo} ({visibility}):")
+        lines += [f"  {human_size(size):>10}  {name}" for name, size in result.files]
+        return lines
+    try:
+        url = push_to_hub(result.out, push_repo, token, private=private)
+    except Exception as exc:  # network, permissions: the export itself is done
+        text = str(exc).strip().splitlines()
+        lines.append(f"push to {push_repo} failed: {text[0] if text else type(exc).__name__}")
+        return lines
+    lines.append(f"pushed to {url}")
+    return lines

@@ -1,0 +1,300 @@
+"""Runs on disk and their status: derived from events.jsonl plus a live-process check.
+
+Status is never taken from an exit code or from the events alone: a run whose last status is
+not final and whose process (pid + start time, so a reused pid never counts) is gone failed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from ftui.core.runs.checkpoints import newest_complete_checkpoint
+from ftui.core.runs.events import EVENTS_FILE, TERMINAL_STATUSES
+from ftui.core.runs.failures import failing_log
+from ftui.core.runs.rundir import (
+    is_process_alive,
+    live_rank_processes,
+    process_start_time,
+    read_run_json,
+)
+
+RUN_MARKERS = ("run.json", EVENTS_FILE, "config.yaml")
+STALL_AFTER_S = 600.0
+SUMMARY_KINDS = ("status", "metrics", "plan", "error")  # the latest of each is kept
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    path: Path
+    name: str
+    status: str  # starting, running, stopping, completed, stopped, failed, unknown
+    reason: str
+    step: int | None
+    total_steps: int | None
+    started: float | None
+    updated: float | None
+    live: bool
+    resumable: bool
+    leftover_pids: tuple[int, ...] = ()  # processes of a run whose leader died (kill_leftovers)
+
+
+class RunNotFound(LookupError):
+    def __init__(self, message: str, candidates: list[str]):
+        super().__init__(message)
+        self.candidates = candidates
+
+
+def is_run_dir(path: Path) -> bool:
+    return path.is_dir() and any((path / marker).exists() for marker in RUN_MARKERS)
+
+
+def _reverse_lines(path: Path, chunk: int = 1 << 16) -> Iterator[bytes]:
+    """Lines of a file from the last to the first, reading backwards in chunks."""
+    with open(path, "rb") as fh:
+        pos = fh.seek(0, os.SEEK_END)
+        rest = b""
+        while pos > 0:
+            step = min(chunk, pos)
+            pos -= step
+            fh.seek(pos)
+            block = fh.read(step) + rest
+            lines = block.split(b"\n")
+            rest = lines.pop(0)
+            yield from reversed(lines)
+        yield rest
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        event = json.loads(line)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+def summarise_events(run_dir: Path) -> dict[str, Any]:
+    """The latest status, metrics and plan events and the first/last times, read from the end
+    of events.jsonl; lines are only parsed when they may be one of the events still missing."""
+    found: dict[str, Any] = {}
+    wanted = {f'"{kind}"'.encode(): kind for kind in SUMMARY_KINDS}
+    path = run_dir / EVENTS_FILE
+    try:
+        for line in _reverse_lines(path):
+            if not line.strip():
+                continue
+            if "last_t" not in found and (event := _parse(line)):
+                found["last_t"] = event.get("t")
+            for token, kind in list(wanted.items()):
+                if token in line and (event := _parse(line)) and event.get("type") == kind:
+                    found[kind] = event
+                    del wanted[token]
+            if not wanted:
+                break
+        with open(path, "rb") as fh:
+            first = _parse(fh.readline())
+        found["first_t"] = first.get("t") if first else None
+    except OSError:
+        pass
+    return found
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def fold_summary(summary: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Update a summary (as summarise_events returns) with newer events, in place."""
+    for event in events:
+        kind = event.get("type")
+        if kind in SUMMARY_KINDS:
+            summary[kind] = event
+        if "first_t" not in summary or summary["first_t"] is None:
+            summary["first_t"] = event.get("t")
+        summary["last_t"] = event.get("t")
+    return summary
+
+
+def run_status(
+    run_dir: str | os.PathLike[str],
+    events: list[dict[str, Any]] | None = None,
+    summary: dict[str, Any] | None = None,
+) -> RunInfo:
+    """The status of one run. A reader that already has the events (or a summary kept up to
+    date with fold_summary) passes them and the events file is not read again."""
+    root = Path(run_dir)
+    info = read_run_json(root)
+    if summary is None:
+        summary = fold_summary({}, events) if events is not None else summarise_events(root)
+    status_event = summary.get("status") or {}
+    status = str(status_event.get("status") or "")
+    reason = str(status_event.get("reason") or "")
+    pid = info.get("pid")
+    live = is_process_alive(pid, info.get("pid_start_time"))
+    leftovers: list[int] = []
+    if status not in TERMINAL_STATUSES and not live:
+        if not pid and not summary:
+            status, reason = "unknown", "run.json holds no process id: the launch did not finish"
+        else:
+            log = failing_log(root)
+            where = f"logs/{log.name}" if log else "logs/"
+            status = "failed"
+            reason = f"the training process exited without a final status; see {where}"
+            leftovers = leftover_processes(root)
+            if leftovers:
+                reason += (
+                    f"; {len(leftovers)} of its processes still run"
+                    " (`ftui stop RUN --kill` ends them)"
+                )
+    elif not status:
+        status = "starting"
+    resumable = (
+        not live
+        and not leftovers
+        and status in ("stopped", "failed")
+        and newest_complete_checkpoint(root, set_aside_incomplete=False) is not None
+    )
+    metrics = summary.get("metrics") or {}
+    plan = summary.get("plan") or {}
+    step, total = _number(metrics.get("step")), _number(plan.get("total_steps"))
+    started = _number(info.get("started")) or _number(summary.get("first_t"))
+    return RunInfo(
+        path=root,
+        name=root.name,
+        status=status,
+        reason=reason,
+        step=int(step) if step is not None else None,
+        total_steps=int(total) if total is not None else None,
+        started=started,
+        updated=_number(summary.get("last_t")),
+        live=live,
+        resumable=resumable,
+        leftover_pids=tuple(leftovers),
+    )
+
+
+def list_runs(root: str | os.PathLike[str]) -> list[RunInfo]:
+    """Every run directory directly under root, newest first."""
+    base = Path(root)
+    try:
+        dirs = [p for p in base.iterdir() if is_run_dir(p)]
+    except OSError:
+        return []
+    runs = []
+    for path in dirs:
+        run = run_status(path)
+        if run.started is None:
+            run = replace(run, started=path.stat().st_mtime)
+        runs.append(run)
+    return sorted(runs, key=lambda r: (r.started or 0.0, r.name), reverse=True)
+
+
+def find_run(name_or_path: str | os.PathLike[str], root: str | os.PathLike[str]) -> Path:
+    """A run directory from a path, an exact name under root, or a unique prefix of one."""
+    given = Path(name_or_path)
+    if is_run_dir(given):
+        return given
+    base = Path(root)
+    names = sorted(p.name for p in base.iterdir() if is_run_dir(p)) if base.is_dir() else []
+    text = str(name_or_path)
+    if text in names:
+        return base / text
+    matches = [n for n in names if n.startswith(text)]
+    if len(matches) == 1:
+        return base / matches[0]
+    if matches:
+        raise RunNotFound(
+            f"'{text}' matches {len(matches)} runs under {base}: " + ", ".join(matches), matches
+        )
+    listed = ", ".join(names[-10:]) if names else "none"
+    raise RunNotFound(f"no run '{text}' under {base} (runs there: {listed})", names)
+
+
+def last_progress_time(events: list[dict[str, Any]]) -> float | None:
+    """When the run last made a step (or began running, before its first step)."""
+    for event in reversed(events):
+        if event.get("type") == "metrics" or (
+            event.get("type") == "status" and event.get("status") == "running"
+        ):
+            return _number(event.get("t"))
+    return None
+
+
+def is_stalled(
+    info: RunInfo,
+    events: list[dict[str, Any]],
+    now: float | None = None,
+    after_s: float = STALL_AFTER_S,
+) -> bool:
+    """A live, running run with no new step for after_s seconds."""
+    if not info.live or info.status != "running":
+        return False
+    last = last_progress_time(events) or info.updated
+    if last is None:
+        return False
+    return (time.time() if now is None else now) - last > after_s
+
+
+def group_members(pgid: int) -> list[int]:
+    """Live (non-zombie) processes whose process group is pgid, from /proc ([] elsewhere)."""
+    members = []
+    try:
+        entries = list(Path("/proc").iterdir())
+    except OSError:
+        return []
+    for entry in entries:
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[-1].split()
+        except OSError:
+            continue
+        if len(fields) > 2 and fields[0] not in (b"Z", b"X") and int(fields[2]) == pgid:
+            members.append(int(entry.name))
+    return sorted(members)
+
+
+def leftover_processes(run_dir: str | os.PathLike[str]) -> list[int]:
+    """Processes of a run whose group leader (run.json pid) is gone, e.g. ranks left behind
+    when the supervisor was killed: members of its process group (Linux never reuses a pid
+    while a group of that number has members) and ranks recorded under pids/ that still run
+    (torchrun puts ranks in sessions of their own)."""
+    pid = read_run_json(run_dir).get("pid")
+    if not isinstance(pid, int) or pid <= 0 or process_start_time(pid) is not None:
+        return []
+    return sorted(set(group_members(pid)) | set(live_rank_processes(run_dir)))
+
+
+def kill_leftovers(run_dir: str | os.PathLike[str], timeout_s: float = 5.0) -> int:
+    """SIGKILL what is left of a run whose leader died; returns how many processes were left."""
+    leftovers = leftover_processes(run_dir)
+    if leftovers:
+        pgid = int(read_run_json(run_dir)["pid"])
+        signal_run(run_dir, pgid, signal.SIGKILL)
+        deadline = time.monotonic() + timeout_s
+        while run_processes(run_dir, pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    return len(leftovers)
+
+
+def run_processes(run_dir: str | os.PathLike[str], pgid: int) -> list[int]:
+    """Every live process of a run: its process group and its recorded ranks."""
+    return sorted(set(group_members(pgid)) | set(live_rank_processes(run_dir)))
+
+
+def signal_run(run_dir: str | os.PathLike[str], pgid: int, sig: int) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except ProcessLookupError:
+        pass
+    for pid in live_rank_processes(run_dir):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass

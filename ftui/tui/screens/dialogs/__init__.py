@@ -1,0 +1,1 @@
+"""Modal dialogs: file picker, save preset, Slurm script."""

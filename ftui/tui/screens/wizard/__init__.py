@@ -1,0 +1,1 @@
+"""One thin screen per wizard step: it composes widgets and routes messages."""

@@ -1,0 +1,89 @@
+"""Start: load a built-in or user preset, or start fresh; the most recent runs below."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.widgets import LoadingIndicator, OptionList, Static
+from textual.widgets.option_list import Option
+
+from ftui.core.presets import PresetInfo, list_presets
+from ftui.tui.messages import PresetChosen, RunChosen
+from ftui.tui.screens.wizard.base import StepScreen
+from ftui.tui.widgets.monitor.runs_table import RunsTable
+from ftui.tui.workers import Loaded
+
+FRESH = "__fresh__"
+
+
+def short_summary(info: PresetInfo) -> str:
+    """The first sentence of a preset's header comment, without a leading "name:"."""
+    text = info.summary.removeprefix(f"{info.name}:").strip()
+    return text.split(". ")[0].rstrip(".")
+
+
+class StartScreen(StepScreen):
+    STEP_ID = "start"
+    INTRO = (
+        "Pick a preset (enter) or start from the defaults. Then ctrl+n walks through the "
+        "steps; ctrl+p goes back. Every value is kept while you move around."
+    )
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(self._loaded_line(), id="loaded", classes="note")
+        yield Static("Presets", classes="section-title")
+        yield OptionList(*self._preset_options(), id="presets")
+        yield Static("Recent runs", classes="section-title")
+        yield LoadingIndicator(id="runs-loading")
+        yield Static("", id="runs-note", classes="note")
+        yield RunsTable(id="runs")
+
+    def _loaded_line(self) -> str:
+        name = self.wizard.preset_name
+        return f"Editing: preset {name}" if name else "Editing: a new run (defaults)"
+
+    def _preset_options(self) -> list[Option]:
+        options = [Option(Text("Start fresh — the defaults (demo model, demo data)"), id=FRESH)]
+        for info in list_presets():
+            kind = "built-in" if info.builtin else "yours"
+            mark = "  (loaded)" if info.name == self.wizard.preset_name else ""
+            text = Text.assemble((info.name, "bold"), f"  ({kind})  ", short_summary(info))
+            text.append(mark, style="green")
+            options.append(Option(text, id=info.name))
+        return options
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "runs", self._runs_changed)
+        presets = self.query_one("#presets", OptionList)
+        loaded = self.wizard.preset_name
+        for index in range(presets.option_count):
+            if loaded and presets.get_option_at_index(index).id == loaded:
+                presets.highlighted = index
+
+    def _runs_changed(self, runs: Loaded) -> None:
+        self.query_one("#runs-loading").display = runs.loading
+        table = self.query_one(RunsTable)
+        note = self.query_one("#runs-note", Static)
+        if runs.error:
+            note.update(f"Runs are not available: {runs.error}")
+        elif not runs.loading and not runs.value:
+            note.update(f"No runs yet under {self.wizard.runs_root}/")
+        else:
+            note.update("")
+        table.display = bool(runs.value)
+        table.show(runs.value or [])
+
+    @on(RunsTable.RowSelected)
+    def _run_selected(self, event: RunsTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value:
+            self.post_message(RunChosen(Path(event.row_key.value)))
+
+    @on(OptionList.OptionSelected, "#presets")
+    def _preset_selected(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        name = event.option.id
+        self.post_message(PresetChosen(None if name == FRESH else name))

@@ -1,0 +1,1 @@
+"""Widgets of the monitor and the runs list: charts, log views, the runs table."""
