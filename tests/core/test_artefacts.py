@@ -216,3 +216,15 @@ def test_importing_the_module_loads_no_training_stack() -> None:
     loaded = set(out.stdout.split())
     assert "ftui.core.artefacts" in loaded
     assert not loaded & {"torch", "transformers", "tokenizers", "gguf"}
+
+
+def test_only_the_toy_is_described_as_random_init(tmp_path: Path) -> None:
+    from ftui.core.export_card import model_card
+    from ftui.core.presets import resolve_spec
+
+    spec = resolve_spec("demo", ["model.name_or_path=builtin:smollm2-135m-instruct"])
+    (tmp_path / "run").mkdir()
+    card = model_card(spec, tmp_path / "run", tmp_path / "weights", merged=False)
+    assert "builtin:smollm2-135m-instruct" in card and "random-init" not in card
+    toy = model_card(resolve_spec("demo"), tmp_path / "run", tmp_path / "weights", merged=False)
+    assert "random-init" in toy
