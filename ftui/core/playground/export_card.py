@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ftui.core.demo import DEMO_MODEL_REF
 from ftui.core.runs.events import read_events, to_float
 from ftui.core.spec import RunSpec, TemplateSection
 
@@ -80,7 +81,7 @@ def model_card(
         f"Fine-tuned with ftui from run `{run.name}` (weights from `{weights.name}/`).",
         "",
     ]
-    if base.startswith("builtin:"):
+    if base == DEMO_MODEL_REF:  # the random toy; builtin:smollm2-135m-instruct is pretrained
         lines += [
             "This is ftui's offline demo: the base is a tiny random-init model, not a "
             "pretrained LLM. It only knows what the demo data taught it.",

