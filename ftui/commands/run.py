@@ -102,7 +102,7 @@ def follow(run_dir: Path, poll_s: float = 0.5) -> int:
     stop and save; a second Ctrl-C kills it."""
     from ftui.core.launch.spawn import kill_run, request_stop
     from ftui.core.runs.events import TERMINAL_STATUSES, EventTail
-    from ftui.core.runs.rundir import run_is_live
+    from ftui.core.runs.processes import run_is_live
 
     tail = EventTail(run_dir)
     total = None

@@ -207,7 +207,8 @@ def cmd_monitor(args: argparse.Namespace) -> int:
 
 def cmd_stop(args: argparse.Namespace) -> int:
     from ftui.core.launch.spawn import kill_run, request_stop
-    from ftui.core.runs.status import kill_leftovers, run_status
+    from ftui.core.runs.processes import kill_leftovers
+    from ftui.core.runs.status import run_status
 
     run_dir = _resolve(args)
     if isinstance(run_dir, int):

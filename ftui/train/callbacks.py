@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from transformers import TrainerCallback
 
 from ftui.core.atomic import atomic_write_json
 from ftui.core.runs.events import EventWriter
+from ftui.core.runs.processes import own_resident_bytes
 from ftui.core.runs.rundir import RunPaths
 from ftui.train.collator import TokenCounter
 
@@ -183,11 +183,8 @@ def _memory_gb() -> float | None:
             return round(torch.cuda.max_memory_allocated() / 2**30, 3)
     except Exception:
         pass
-    try:
-        with open("/proc/self/statm") as fh:
-            return round(int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30, 3)
-    except (OSError, ValueError):
-        return None
+    resident = own_resident_bytes()
+    return round(resident / 2**30, 3) if resident is not None else None
 
 
 def mark_complete(ckpt: Path, step: int) -> None:

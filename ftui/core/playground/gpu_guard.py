@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftui.core import locations
-from ftui.core.runs.rundir import run_is_live
+from ftui.core.runs.processes import run_is_live
 from ftui.core.spec import SpecError, load_spec_file
 
 

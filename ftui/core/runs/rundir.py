@@ -72,87 +72,28 @@ class RunPaths:
         sessions, so they are not in the run's process group: this is how stop/kill find them."""
         return self.root / "pids"
 
+    def pid_file(self, rank: int) -> Path:
+        return self.pids / f"rank{rank}.json"
 
-def read_run_json(root: str | os.PathLike[str]) -> dict[str, Any]:
+    def pid_files(self) -> list[Path]:
+        return sorted(self.pids.glob("rank*.json"))
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON object from one of the run's small files; {} when missing, unreadable or not one."""
     try:
-        data = json.loads((Path(root) / "run.json").read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
+def read_run_json(root: str | os.PathLike[str]) -> dict[str, Any]:
+    return read_json_object(RunPaths(Path(root)).run_json)
+
+
 def update_run_json(root: str | os.PathLike[str], **fields: Any) -> dict[str, Any]:
     data = read_run_json(root)
     data.update(fields)
-    atomic_write_json(Path(root) / "run.json", data)
+    atomic_write_json(RunPaths(Path(root)).run_json, data)
     return data
-
-
-def process_start_time(pid: int) -> int | None:
-    """Start time of a process in clock ticks since boot (Linux /proc), or None if gone.
-
-    Together with the pid it identifies one process: a reused pid has another start time.
-    """
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            raw = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return _start_time_fallback(pid)
-    # The command name (field 2) may hold spaces and parens: split after the last ')'.
-    fields = raw.rsplit(")", 1)[-1].split()
-    try:
-        state = fields[0]
-        if state in ("Z", "X"):  # zombie or dead: not running
-            return None
-        return int(fields[19])
-    except (IndexError, ValueError):
-        return None
-
-
-def _start_time_fallback(pid: int) -> int | None:
-    if not Path("/proc").is_dir():  # macOS and others: liveness only
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return 0
-        return 0
-    return None
-
-
-def is_process_alive(pid: int | None, start_time: int | None) -> bool:
-    if not pid:
-        return False
-    now = process_start_time(int(pid))
-    if now is None:
-        return False
-    return start_time is None or now == start_time or now == 0
-
-
-def run_is_live(root: str | os.PathLike[str]) -> bool:
-    info = read_run_json(root)
-    return is_process_alive(info.get("pid"), info.get("pid_start_time"))
-
-
-def record_rank_process(root: str | os.PathLike[str], rank: int) -> None:
-    paths = RunPaths(Path(root))
-    paths.pids.mkdir(exist_ok=True, mode=0o700)
-    pid = os.getpid()
-    atomic_write_json(
-        paths.pids / f"rank{rank}.json", {"pid": pid, "start_time": process_start_time(pid)}
-    )
-
-
-def live_rank_processes(root: str | os.PathLike[str]) -> list[int]:
-    """Pids of this run's ranks that are still alive (pid and start time both match)."""
-    out = []
-    for f in sorted(RunPaths(Path(root)).pids.glob("rank*.json")):
-        try:
-            info = json.loads(f.read_text())
-        except (OSError, ValueError):
-            continue
-        pid, start = info.get("pid"), info.get("start_time")
-        if isinstance(pid, int) and start is not None and is_process_alive(pid, start):
-            out.append(pid)
-    return out
