@@ -21,7 +21,7 @@ from ftui.core.runs.processes import own_resident_bytes
 from ftui.core.runs.rundir import RunPaths
 from ftui.train.collator import TokenCounter
 
-COMPLETE_MARKER = "COMPLETE"
+COMPLETE_MARKER = RunPaths.COMPLETE_MARKER
 
 
 class Side:
@@ -154,7 +154,7 @@ class FtuiCallback(TrainerCallback):
     def on_save(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
         assert self.side is not None
         self.side.barrier()  # every rank has written its part of the checkpoint
-        ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        ckpt = self.paths.checkpoint(state.global_step)  # where the Trainer has just saved
         if self.events and ckpt.is_dir():
             mark_complete(ckpt, state.global_step)
             self.events.emit("checkpoint", step=state.global_step, path=str(ckpt))
@@ -194,13 +194,6 @@ def mark_complete(ckpt: Path, step: int) -> None:
         if p.is_file() and p.name != COMPLETE_MARKER
     }
     atomic_write_json(ckpt / COMPLETE_MARKER, {"step": step, "files": files})
-
-
-def checkpoint_step(path: Path) -> int:
-    try:
-        return int(path.name.split("-", 1)[1])
-    except (IndexError, ValueError):
-        return -1
 
 
 def rotate_checkpoints(root: Path, limit: int | None) -> None:

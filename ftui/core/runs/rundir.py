@@ -16,16 +16,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ftui.core.atomic import atomic_write_json
 
 
 @dataclass(frozen=True)
 class RunPaths:
+    """Every file of a run directory: the only place their names are spelled. Everything else
+    asks this class; a message that names a file uses IN_RUN (paths relative to the run)."""
+
     root: Path
+
+    # Transformers' Trainer names checkpoints checkpoint-<global step> in its output_dir
+    # (PREFIX_CHECKPOINT_DIR); the worker points output_dir at checkpoints/.
+    CHECKPOINT_PREFIX: ClassVar[str] = "checkpoint-"
+    COMPLETE_MARKER: ClassVar[str] = "COMPLETE"  # inside a checkpoint: its save finished
 
     @property
     def config(self) -> Path:
@@ -44,12 +53,27 @@ class RunPaths:
         return self.root / "events.jsonl"
 
     @property
+    def markers(self) -> tuple[Path, ...]:
+        """Files only a run directory holds: any one of them makes a folder a run."""
+        return (self.run_json, self.events, self.config)
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
+
+    def rank_log(self, rank: int) -> Path:
+        return self.logs / f"rank{rank}.log"
+
+    @property
+    def launcher_log(self) -> Path:
+        return self.logs / "launcher.log"
 
     @property
     def checkpoints(self) -> Path:
         return self.root / "checkpoints"
+
+    def checkpoint(self, step: int) -> Path:
+        return self.checkpoints / f"{self.CHECKPOINT_PREFIX}{step}"
 
     @property
     def final(self) -> Path:
@@ -58,13 +82,6 @@ class RunPaths:
     @property
     def stop_file(self) -> Path:
         return self.root / "STOP"
-
-    def rank_log(self, rank: int) -> Path:
-        return self.logs / f"rank{rank}.log"
-
-    @property
-    def launcher_log(self) -> Path:
-        return self.logs / "launcher.log"
 
     @property
     def pids(self) -> Path:
@@ -77,6 +94,26 @@ class RunPaths:
 
     def pid_files(self) -> list[Path]:
         return sorted(self.pids.glob("rank*.json"))
+
+
+# The run's files relative to its root, for messages and help: IN_RUN.rank_log(0) is
+# logs/rank0.log, str(IN_RUN.config) is config.yaml.
+IN_RUN = RunPaths(Path())
+
+_RANK_LOG = re.compile(r"^rank(\d+)\.log$")
+_CHECKPOINT = re.compile(rf"^{re.escape(RunPaths.CHECKPOINT_PREFIX)}(\d+)$")
+
+
+def log_rank(path: Path) -> int | None:
+    """N for logs/rank<N>.log; None for any other log (launcher.log)."""
+    match = _RANK_LOG.match(path.name)
+    return int(match.group(1)) if match else None
+
+
+def checkpoint_step(path: Path) -> int | None:
+    """N for checkpoints/checkpoint-N; None for anything else (a set-aside checkpoint too)."""
+    match = _CHECKPOINT.match(path.name)
+    return int(match.group(1)) if match else None
 
 
 def read_json_object(path: Path) -> dict[str, Any]:

@@ -15,12 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.runs.checkpoints import newest_complete_checkpoint
-from ftui.core.runs.events import EVENTS_FILE, TERMINAL_STATUSES
+from ftui.core.runs.events import TERMINAL_STATUSES
 from ftui.core.runs.failures import failing_log
 from ftui.core.runs.processes import is_process_alive, leftover_processes
-from ftui.core.runs.rundir import read_run_json
+from ftui.core.runs.rundir import IN_RUN, RunPaths, read_run_json
 
-RUN_MARKERS = ("run.json", EVENTS_FILE, "config.yaml")
 STALL_AFTER_S = 600.0
 SUMMARY_KINDS = ("status", "metrics", "plan", "error")  # the latest of each is kept
 
@@ -47,7 +46,7 @@ class RunNotFound(LookupError):
 
 
 def is_run_dir(path: Path) -> bool:
-    return path.is_dir() and any((path / marker).exists() for marker in RUN_MARKERS)
+    return path.is_dir() and any(marker.exists() for marker in RunPaths(path).markers)
 
 
 def _reverse_lines(path: Path, chunk: int = 1 << 16) -> Iterator[bytes]:
@@ -79,7 +78,7 @@ def summarise_events(run_dir: Path) -> dict[str, Any]:
     of events.jsonl; lines are only parsed when they may be one of the events still missing."""
     found: dict[str, Any] = {}
     wanted = {f'"{kind}"'.encode(): kind for kind in SUMMARY_KINDS}
-    path = run_dir / EVENTS_FILE
+    path = RunPaths(run_dir).events
     try:
         for line in _reverse_lines(path):
             if not line.strip():
@@ -135,10 +134,11 @@ def run_status(
     leftovers: list[int] = []
     if status not in TERMINAL_STATUSES and not live:
         if not pid and not summary:
-            status, reason = "unknown", "run.json holds no process id: the launch did not finish"
+            status = "unknown"
+            reason = f"{IN_RUN.run_json} holds no process id: the launch did not finish"
         else:
             log = failing_log(root)
-            where = f"logs/{log.name}" if log else "logs/"
+            where = str(IN_RUN.logs / log.name) if log else f"{IN_RUN.logs}/"
             status = "failed"
             reason = f"the training process exited without a final status; see {where}"
             leftovers = leftover_processes(root)
