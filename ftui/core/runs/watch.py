@@ -1,8 +1,8 @@
 """Follow one run: each `poll()` returns what is new (events, log lines) and the current status.
 
-Used by the monitor screen (inside a thread worker) and by `ftui monitor --plain`. Every read is
-incremental: events.jsonl and the chosen log are read from where the last poll stopped. In split
-mode (`show_split`) every visible rank log has its own incremental tail instead of the one log.
+Used by the monitor screen (inside a thread worker) and by the headless follower (follow.py).
+Every read is incremental: events.jsonl and the chosen log are read from where the last poll
+stopped. In split mode (`show_split`) every visible rank log has its own incremental tail instead of the one log.
 """
 
 from __future__ import annotations
