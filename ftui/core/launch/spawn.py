@@ -152,10 +152,10 @@ def kill_run(run_dir: Path, grace_s: float = 10.0) -> bool:
     supervisor that died. True if anything was running."""
     info = read_run_json(run_dir)
     pid, start = info.get("pid"), info.get("pid_start_time")
-    if not is_process_alive(pid, start):
+    if not isinstance(pid, int) or not is_process_alive(pid, start):
         return kill_leftovers(run_dir) > 0
     # The supervisor and torchrun (which forwards SIGTERM to the ranks) and the ranks themselves.
-    end_run_processes(run_dir, int(pid), term_then_kill(grace_s))
+    end_run_processes(run_dir, pid, term_then_kill(grace_s))
     status = last_status(read_events(run_dir))
     if not status or status.get("status") not in TERMINAL_STATUSES:
         append_event(run_dir, "status", status="stopped", reason="killed by the user")
