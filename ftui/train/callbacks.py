@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import shutil
 import time
 from pathlib import Path
@@ -18,10 +17,11 @@ from transformers import TrainerCallback
 
 from ftui.core.atomic import atomic_write_json
 from ftui.core.runs.events import EventWriter
+from ftui.core.runs.processes import own_resident_bytes
 from ftui.core.runs.rundir import RunPaths
 from ftui.train.collator import TokenCounter
 
-COMPLETE_MARKER = "COMPLETE"
+COMPLETE_MARKER = RunPaths.COMPLETE_MARKER
 
 
 class Side:
@@ -154,7 +154,7 @@ class FtuiCallback(TrainerCallback):
     def on_save(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
         assert self.side is not None
         self.side.barrier()  # every rank has written its part of the checkpoint
-        ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        ckpt = self.paths.checkpoint(state.global_step)  # where the Trainer has just saved
         if self.events and ckpt.is_dir():
             mark_complete(ckpt, state.global_step)
             self.events.emit("checkpoint", step=state.global_step, path=str(ckpt))
@@ -183,11 +183,8 @@ def _memory_gb() -> float | None:
             return round(torch.cuda.max_memory_allocated() / 2**30, 3)
     except Exception:
         pass
-    try:
-        with open("/proc/self/statm") as fh:
-            return round(int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30, 3)
-    except (OSError, ValueError):
-        return None
+    resident = own_resident_bytes()
+    return round(resident / 2**30, 3) if resident is not None else None
 
 
 def mark_complete(ckpt: Path, step: int) -> None:
@@ -197,13 +194,6 @@ def mark_complete(ckpt: Path, step: int) -> None:
         if p.is_file() and p.name != COMPLETE_MARKER
     }
     atomic_write_json(ckpt / COMPLETE_MARKER, {"step": step, "files": files})
-
-
-def checkpoint_step(path: Path) -> int:
-    try:
-        return int(path.name.split("-", 1)[1])
-    except (IndexError, ValueError):
-        return -1
 
 
 def rotate_checkpoints(root: Path, limit: int | None) -> None:

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.runs.events import EventWriter
-from ftui.core.runs.rundir import RunPaths, record_rank_process, update_run_json
+from ftui.core.runs.processes import record_rank_process
+from ftui.core.runs.rundir import RunPaths, update_run_json
 from ftui.core.spec import RunSpec, load_spec_file
 
 

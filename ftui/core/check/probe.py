@@ -18,6 +18,8 @@ from typing import Any
 
 from ftui.core.launch.spawn import child_env
 from ftui.core.runs.logtail import LogTail
+from ftui.core.runs.processes import signal_and_wait, term_then_kill
+from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec
 
 HEADROOM = 0.9  # use at most this share of the free memory
@@ -74,7 +76,7 @@ def run_probe(
     `on_stage` gets each progress line the child prints ("loading the model", "step 2/3 at
     batch 4"); setting `cancel` stops the child within a fraction of a second."""
     with tempfile.TemporaryDirectory(prefix="ftui-probe-") as tmp:
-        config = Path(tmp) / "config.yaml"
+        config = RunPaths(Path(tmp)).config  # the probe child reads it as a rank would
         spec.save(config)
         env = child_env(spec)
         env.pop("RANK", None)
@@ -130,12 +132,9 @@ def _follow(
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    """SIGTERM, 5 s to exit, then SIGKILL; poll() reaps the child as it goes."""
+    if not signal_and_wait(proc.send_signal, lambda: proc.poll() is None, term_then_kill(5.0)):
+        proc.wait()  # SIGKILLed but not yet gone (uninterruptible sleep): reap it when it is
 
 
 def fitting_batch(per_rank: int, most: int) -> int:

@@ -18,6 +18,7 @@ from ftui.core.atomic import atomic_write_text
 from ftui.core.demo import resolve_model_ref
 from ftui.core.playground.export_card import model_card, template_jinja
 from ftui.core.playground.inference import run_weights_dir
+from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec, load_spec_file
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -78,9 +79,10 @@ def export_run(
 ) -> ExportResult:
     report = progress or (lambda label, fraction: None)
     run = Path(run_dir)
-    if not (run / "config.yaml").is_file():
-        raise ExportError(f"{run}: not a run directory (no config.yaml)")
-    spec = load_spec_file(run / "config.yaml")
+    config = RunPaths(run).config
+    if not config.is_file():
+        raise ExportError(f"{run}: not a run directory (no {config.name})")
+    spec = load_spec_file(config)
     try:
         weights = run_weights_dir(run, checkpoint)
     except ValueError as exc:

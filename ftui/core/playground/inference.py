@@ -20,6 +20,7 @@ from ftui.core.prompt.templates import (
     stop_strings,
     tokenize_segments,
 )
+from ftui.core.runs.rundir import IN_RUN, RunPaths
 from ftui.core.safe_load import load_causal_lm
 from ftui.core.spec import RunSpec, load_spec_file
 
@@ -55,18 +56,16 @@ Progress = Callable[[str, float], None]
 
 
 def run_weights_dir(run_dir: Path, checkpoint: int | None = None) -> Path:
+    paths = RunPaths(run_dir)
     if checkpoint is not None:
-        path = run_dir / "checkpoints" / f"checkpoint-{checkpoint}"
+        path = paths.checkpoint(checkpoint)
         if not path.is_dir():
-            raise InferenceError(
-                f"checkpoint {checkpoint} not found under {run_dir / 'checkpoints'}"
-            )
+            raise InferenceError(f"checkpoint {checkpoint} not found under {paths.checkpoints}")
         return path
-    final = run_dir / "final"
-    if final.is_dir():
-        return final
+    if paths.final.is_dir():
+        return paths.final
     raise InferenceError(
-        f"{run_dir} has no final/ model yet (the run has not completed); "
+        f"{run_dir} has no {IN_RUN.final}/ model yet (the run has not completed); "
         "pick a checkpoint or wait for the run to finish"
     )
 
@@ -94,8 +93,8 @@ def load_chat_model(
             f"{target}: no such directory; give a run directory (runs/<name>-<timestamp>), "
             "a local model directory or a hub id"
         )
-    if (path / "config.yaml").is_file():
-        spec = load_spec_file(path / "config.yaml")
+    if RunPaths(path).config.is_file():
+        spec = load_spec_file(RunPaths(path).config)
         weights = None if base else run_weights_dir(path, checkpoint)
     else:
         spec = RunSpec.model_validate(
