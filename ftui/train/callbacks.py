@@ -6,7 +6,6 @@ process group on CPU tensors, so no GPU sync is added to the step.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import shutil
@@ -218,10 +217,3 @@ def rotate_checkpoints(root: Path, limit: int | None) -> None:
     complete = [p for p in list_checkpoints(root) if checkpoint_is_complete(p)]  # newest first
     for old in complete[max(limit, 1) :]:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def read_marker(ckpt: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((ckpt / COMPLETE_MARKER).read_text())
-    except (OSError, ValueError):
-        return None

@@ -290,11 +290,6 @@ def check_disk(path: str | Path, needed: int) -> str | None:
     )
 
 
-def with_world_size(est: MemoryEstimate, world_size: int) -> MemoryEstimate:
-    """The same spec across a different number of ranks."""
-    return estimate_memory(est.spec, est.facts, world_size, est.device)  # type: ignore[arg-type]
-
-
 @dataclass
 class FitReport:
     """The Training step's line: what one rank needs against the free memory it can use."""

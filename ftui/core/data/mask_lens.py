@@ -15,8 +15,6 @@ from typing import Any
 
 from ftui.core.spec import RunSpec
 
-EXAMPLE_KINDS = ("no_trained", "truncated", "empty_prompt", "empty_response", "error")
-
 
 @dataclass
 class LensToken:
@@ -199,10 +197,3 @@ def build_lens(
         if i < show:
             kept.append(lr)
     return Lens(kept, stats)
-
-
-def lens_row_at(
-    rows: list[dict[str, Any]], index: int, det: Any, spec: RunSpec, tokenizer: Any
-) -> LensRow:
-    """The lens of one row (for stepping through rows one at a time)."""
-    return lens_row(rows[index], index, det, spec, tokenizer, tokens=True)
