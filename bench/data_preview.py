@@ -43,6 +43,7 @@ def main() -> int:
     from ftui.core.data.preview import preview_rows
     from ftui.core.demo import ensure_demo_model
     from ftui.core.spec import DataSection, spec_from_dict
+    from ftui.core.units import human_bytes
 
     rows = [
         {"question": f"What is {i} plus {i}?", "answer": f"{i} plus {i} is {2 * i}."}
@@ -53,8 +54,8 @@ def main() -> int:
     parquet = tmp / "big.parquet"
     pq.write_table(pa.Table.from_pylist(rows), parquet)
     print(
-        f"{args.rows:,} rows: jsonl {jsonl.stat().st_size / 2**20:.0f} MiB, "
-        f"parquet {parquet.stat().st_size / 2**20:.0f} MiB"
+        f"{args.rows:,} rows: jsonl {human_bytes(jsonl.stat().st_size)}, "
+        f"parquet {human_bytes(parquet.stat().st_size)}"
     )
     for path in (jsonl, parquet):
         data = DataSection(source=str(path))

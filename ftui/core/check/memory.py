@@ -17,14 +17,11 @@ Assumptions (they match what the worker does; change both together):
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ftui.core.model.facts import ModelFacts, lora_trainable_params, target_leaves
 
-GiB = 1024**3
 CUDA_CONTEXT = 512 * 1024**2  # what the CUDA context and kernels take outside the allocator
 CPU_RUNTIME = 448 * 1024**2  # a CPU rank's resident Python, torch, transformers and peft
 NF4_BYTES = 0.516  # 4 bits + blockwise absmax with double quantization
@@ -273,21 +270,6 @@ def estimate_disk(spec: Any, facts: ModelFacts) -> int:
         kept = min(kept, tr.max_steps // tr.save_steps + 1)
     final = weight_bytes + 32 * 2**20  # tokenizer, configs
     return int(kept * per_checkpoint + final)
-
-
-def check_disk(path: str | Path, needed: int) -> str | None:
-    """None when the file system holding `path` has room for `needed` bytes, else why not."""
-    p = Path(path).expanduser().absolute()
-    while not p.exists() and p != p.parent:
-        p = p.parent
-    free = shutil.disk_usage(p).free
-    if free >= needed:
-        return None
-    return (
-        f"output.root: the run needs about {needed / GiB:.1f} GiB of disk but {p} has "
-        f"{free / GiB:.1f} GiB free; lower train.save_total_limit, raise train.save_steps "
-        "or point output.root at a bigger disk"
-    )
 
 
 @dataclass

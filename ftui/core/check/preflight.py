@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.spec import RunSpec
+from ftui.core.units import human_bytes
 
 NO_TRAIN_SHARE_LIMIT = 0.10  # refuse when more rows than this have nothing to train
 TRUNCATION_WARN_SHARE = 0.05
@@ -212,18 +213,10 @@ def check_disk(spec: RunSpec, report: PreflightReport) -> None:
     if needed and needed > free:
         report.error(
             "output.root",
-            f"output.root: checkpoints and final output need about {human_size(needed)}, "
-            f"but {probe} has {human_size(free)} free; free space, lower "
+            f"output.root: checkpoints and final output need about {human_bytes(needed)}, "
+            f"but {probe} has {human_bytes(free)} free; free space, lower "
             "train.save_total_limit, or point output.root at a larger disk",
         )
-
-
-def human_size(n: int) -> str:
-    """1.5 GiB, 88.0 MiB, 512 KiB: a figure a person can compare at a glance."""
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n / 1024:.0f} KiB"
 
 
 def _disk_needed(spec: RunSpec) -> int:

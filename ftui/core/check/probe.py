@@ -19,6 +19,7 @@ from typing import Any
 from ftui.core.launch.spawn import child_env
 from ftui.core.runs.logtail import LogTail
 from ftui.core.spec import RunSpec
+from ftui.core.units import human_bytes
 
 HEADROOM = 0.9  # use at most this share of the free memory
 
@@ -165,9 +166,8 @@ def advise(spec: RunSpec, result: ProbeResult, free_bytes: int, world_size: int 
     if spec.train.max_steps:
         tokens = min(tokens, spec.train.max_steps * target * result.seq_len)
     eta = tokens / max(1e-9, result.tokens_per_s * world_size)
-    gib = 2**30
     parts = [
-        f"peak {result.peak_bytes / gib:.2f} GiB at batch {result.batch} x {result.seq_len} "
+        f"peak {human_bytes(result.peak_bytes, 2, 'GiB')} at batch {result.batch} x {result.seq_len} "
         f"tokens ({result.device}), {result.tokens_per_s:.0f} tokens/s"
     ]
     if result.oom_batches:

@@ -19,6 +19,7 @@ from ftui.core.demo import resolve_model_ref
 from ftui.core.playground.export_card import model_card, template_jinja
 from ftui.core.playground.inference import run_weights_dir
 from ftui.core.spec import RunSpec, load_spec_file
+from ftui.core.units import human_bytes
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
@@ -39,14 +40,6 @@ class ExportResult:
     @property
     def total_bytes(self) -> int:
         return sum(size for _, size in self.files)
-
-
-def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"  # pragma: no cover
 
 
 def folder_files(folder: Path) -> list[tuple[str, int]]:
@@ -204,8 +197,8 @@ def export_summary(
     """
     kind = "merged model" if result.merged else "adapter"
     lines = [f"exported {kind} to {result.out}"]
-    lines += [f"  {human_size(size):>10}  {name}" for name, size in result.files]
-    lines.append(f"  total {human_size(result.total_bytes)}")
+    lines += [f"  {human_bytes(size):>10}  {name}" for name, size in result.files]
+    lines.append(f"  total {human_bytes(result.total_bytes)}")
     lines += [f"note: {n}" for n in result.notes]
     if not push_repo:
         return lines
@@ -220,7 +213,7 @@ def export_summary(
         )
         visibility = "private" if private else "public"
         lines.append(f"not pushed: {why}. Would upload to {push_repo} ({visibility}):")
-        lines += [f"  {human_size(size):>10}  {name}" for name, size in result.files]
+        lines += [f"  {human_bytes(size):>10}  {name}" for name, size in result.files]
         return lines
     try:
         url = push_to_hub(result.out, push_repo, token, private=private)
