@@ -8,6 +8,7 @@ from typing import Any
 
 from ftui.core import locations
 from ftui.core.demo import resolve_model_ref
+from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec
 from ftui.train.collator import DynamicPadCollator, PackingCollator, TokenCounter
@@ -62,15 +63,9 @@ def resolve_dtype(spec: RunSpec) -> str:
 
 
 def build_tokenizer(spec: RunSpec) -> tuple[Any, str]:
-    from transformers import AutoTokenizer
-
+    """(tokenizer, where it was loaded from); the directory keys the token cache."""
     ref = resolve_model_ref(spec.model.name_or_path)
-    tok = AutoTokenizer.from_pretrained(
-        ref, revision=spec.model.revision, trust_remote_code=spec.model.trust_remote_code
-    )
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token  # labels on padding are -100 regardless (collator)
-    return tok, ref
+    return load_tokenizer(ref, spec.model.revision, spec.model.trust_remote_code), ref
 
 
 def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: ignore[no-untyped-def]

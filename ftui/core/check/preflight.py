@@ -48,7 +48,8 @@ def _field_of(message: str, default: str) -> str:
 
 
 def check_model(spec: RunSpec, report: PreflightReport) -> Any:
-    """Load the tokenizer (cheap) to prove the model reference resolves. Returns it or None."""
+    """Load the tokenizer (cheap) to prove the model reference resolves. Returns it or None
+    (and the reason in `report`)."""
     from ftui.core.demo import resolve_model_ref
 
     ref_name = spec.model.name_or_path
@@ -73,15 +74,10 @@ def check_model(spec: RunSpec, report: PreflightReport) -> Any:
     if pickled_only(ref):
         report.error("model.name_or_path", unsafe_message(ref))
         return None
-    # The submodule, not `from transformers import ...`: transformers' lazy top-level
-    # attribute lookup is not thread-safe, and the wizard calls this from a worker thread
-    # while other workers import transformers too.
-    from transformers.models.auto.tokenization_auto import AutoTokenizer
+    from ftui.core.model.tokenizer import load_tokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(
-            ref, revision=spec.model.revision, trust_remote_code=spec.model.trust_remote_code
-        )
+        return load_tokenizer(ref, spec.model.revision, spec.model.trust_remote_code)
     except Exception as exc:  # offline, gated, missing files: one readable line
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = ""
@@ -269,8 +265,6 @@ def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
     check_launch(spec, report)
     tokenizer = check_model(spec, report)
     if tokenizer is not None:
-        if tokenizer.pad_token_id is None and tokenizer.eos_token is not None:
-            tokenizer.pad_token = tokenizer.eos_token
         check_data(spec, tokenizer, report, data_rows)
     check_disk(spec, report)
     return report

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ftui.core.atomic import atomic_write_text
 from ftui.core.demo import resolve_model_ref
+from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.playground.export_card import model_card, template_jinja
 from ftui.core.playground.inference import run_weights_dir
 from ftui.core.spec import RunSpec, load_spec_file
@@ -104,8 +105,6 @@ def export_run(
 def _write(
     spec: RunSpec, weights: Path, work: Path, merge: bool, base_dtype: str | None, report: Progress
 ) -> list[str]:
-    from transformers import AutoTokenizer
-
     notes: list[str] = []
     has_adapter = (weights / "adapter_config.json").is_file()
     ref = resolve_model_ref(spec.model.name_or_path)
@@ -148,7 +147,11 @@ def _write(
             shutil.copy2(weights / name, work / name)
     report("writing the tokenizer and chat template", 0.85)
     tok_src = weights if (weights / "tokenizer_config.json").is_file() else ref
-    tokenizer = AutoTokenizer.from_pretrained(tok_src, **({} if tok_src == weights else kw))
+    # The run's own copy of the tokenizer needs no revision (and runs no remote code).
+    pinned = (
+        (None, False) if tok_src == weights else (spec.model.revision, spec.model.trust_remote_code)
+    )
+    tokenizer = load_tokenizer(tok_src, *pinned)
     jinja = template_jinja(spec.template)
     if jinja is not None:
         tokenizer.chat_template = jinja
