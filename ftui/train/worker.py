@@ -90,7 +90,7 @@ def train(
     )
     from ftui.train.callbacks import FtuiCallback
     from ftui.train.collator import TokenCounter
-    from ftui.train.sampler import FtuiTrainer
+    from ftui.train.trainer import FtuiTrainer
 
     args = build_training_args(spec, paths)
     tokenizer, tokenizer_dir = build_tokenizer(spec)
