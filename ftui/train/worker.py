@@ -110,9 +110,7 @@ def train(
         "trained_tokens": stats.trained_tokens,
         "skipped_rows": stats.no_trained,
         "truncated_rows": stats.truncated,
-        "effective_batch": spec.train.per_device_batch_size
-        * spec.train.gradient_accumulation_steps
-        * world,
+        "effective_batch": spec.train.effective_batch(world),
         "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "total_params": n_params,
         # what the data path really does: packing can be refused for this model's attention

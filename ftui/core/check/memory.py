@@ -114,7 +114,7 @@ def _options(spec: Any, world_size: int, gpus: int, qlora: bool) -> list[tuple[s
         s = _changed(spec, train__gradient_checkpointing=True)
         out.append(("enable train.gradient_checkpointing", s, world_size))
     if tr.per_device_batch_size > 1:
-        accum = tr.gradient_accumulation_steps * tr.per_device_batch_size
+        accum = tr.effective_batch()  # the same rows per step, one at a time
         s = _changed(spec, train__per_device_batch_size=1, train__gradient_accumulation_steps=accum)
         advice = (
             "lower train.per_device_batch_size to 1 (with train.gradient_accumulation_steps="

@@ -156,8 +156,8 @@ def advise(spec: RunSpec, result: ProbeResult, free_bytes: int, world_size: int 
     most = max(0, int(budget // result.per_row_bytes))
     if result.oom_batches:
         most = min(most, min(result.oom_batches) - 1)
-    per_rank = spec.train.per_device_batch_size * spec.train.gradient_accumulation_steps
-    target = per_rank * world_size
+    per_rank = spec.train.effective_batch()
+    target = spec.train.effective_batch(world_size)
     fits = most >= 1
     batch = fitting_batch(per_rank, most) if fits else 1
     accumulation = max(1, math.ceil(per_rank / batch))
