@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core import locations
+from ftui.core.data.row_stats import RowStats
 from ftui.core.demo import resolve_model_ref
 from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.runs.rundir import RunPaths
@@ -68,9 +69,15 @@ def build_tokenizer(spec: RunSpec) -> tuple[Any, str]:
     return load_tokenizer(ref, spec.model.revision, spec.model.trust_remote_code), ref
 
 
+# The token cache keeps RowStats next to the tokens: a change to its fields bumps this, so an
+# old entry is tokenised again rather than read with the wrong counts.
+STATS_LAYOUT = 2
+
+
 def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: ignore[no-untyped-def]
     """Tokenised train/eval datasets, cached under a fingerprint of data, template, tokenizer
     and max_seq_len, so a relaunch or a resume does not tokenise again."""
+    import dataclasses
     import json
     import shutil
     import tempfile
@@ -81,11 +88,12 @@ def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: 
     from ftui.core.data import dataset as data
 
     fp = data.data_fingerprint(spec, tokenizer_dir)
-    key = f"{fp}-{spec.train.seed}-{spec.data.eval_split or 'none'}".replace("/", "_")
+    key = f"{fp}-{spec.train.seed}-{spec.data.eval_split or 'none'}-s{STATS_LAYOUT}"
+    key = key.replace("/", "_")
     cache = locations.tokenized_cache_dir() / key
     meta = cache / "ftui_stats.json"
     if meta.is_file():
-        stats = data.TokenStats(**json.loads(meta.read_text()))
+        stats = RowStats(**json.loads(meta.read_text()))
         train = datasets.load_from_disk(str(cache / "train"))
         ev = datasets.load_from_disk(str(cache / "eval")) if (cache / "eval").is_dir() else None
         return train, ev, stats, fp
@@ -107,7 +115,7 @@ def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: 
     train.save_to_disk(str(tmp / "train"))
     if ev is not None:
         ev.save_to_disk(str(tmp / "eval"))
-    atomic_write_json(tmp / "ftui_stats.json", stats.__dict__)
+    atomic_write_json(tmp / "ftui_stats.json", dataclasses.asdict(stats))
     try:
         tmp.rename(cache)
     except OSError:  # another run cached the same data meanwhile: theirs is identical

@@ -17,9 +17,21 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ftui.core.data.row_stats import RowStats
 from ftui.core.runs.events import EventWriter
 from ftui.core.runs.rundir import RunPaths, record_rank_process, update_run_json
 from ftui.core.spec import RunSpec, load_spec_file
+
+
+def data_plan(stats: RowStats) -> dict[str, int]:
+    """The plan event's data figures; `ftui preview` counts the same on the same rows."""
+    return {
+        "train_rows": stats.kept,
+        "train_tokens": stats.tokens,
+        "trained_tokens": stats.trained_tokens,
+        "skipped_rows": stats.no_trained,
+        "truncated_rows": stats.truncated,
+    }
 
 
 def _redirect_output(paths: RunPaths, rank: int) -> None:
@@ -105,11 +117,7 @@ def train(
     n_params = sum(p.numel() for p in model.parameters())
     plan = {
         "world_size": world,
-        "train_rows": stats.kept,
-        "train_tokens": stats.tokens,
-        "trained_tokens": stats.trained_tokens,
-        "skipped_rows": stats.no_trained,
-        "truncated_rows": stats.truncated,
+        **data_plan(stats),
         "effective_batch": spec.train.effective_batch(world),
         "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "total_params": n_params,

@@ -136,7 +136,6 @@ def check_data(
     st = lens.stats
     report.stats = {
         **st.as_dict(),
-        "kept": st.rows - st.no_trained,
         "total_rows": len(train),
         "eval_rows": len(ev) if ev is not None else 0,
         "format": det.format,
