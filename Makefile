@@ -37,6 +37,7 @@ test: install-dev
 lint: install-dev
 	$(VENV)/bin/ruff check ftui tests && $(VENV)/bin/ruff format --check ftui tests
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 screenshots: install-dev
 	$(PY) scripts/screenshots.py

@@ -18,7 +18,7 @@ from pydantic.fields import FieldInfo
 from ftui.core.atomic import atomic_write_text
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-TEMPLATE_NAMES = (
+TemplateName = Literal[
     "alpaca",
     "llama2",
     "llama3",
@@ -28,7 +28,7 @@ TEMPLATE_NAMES = (
     "completion",
     "tokenizer",
     "custom",
-)
+]
 ROLES = ("prompt", "input", "response", "system", "messages", "text")
 
 
@@ -84,7 +84,7 @@ class DataSection(_Section):
 
 
 class TemplateSection(_Section):
-    name: Literal[TEMPLATE_NAMES] = "chatml"  # type: ignore[valid-type]
+    name: TemplateName = "chatml"
     """Prompt format: alpaca, llama2, llama3, chatml, mistral, summarize, completion,
     tokenizer (the model's own chat template) or custom."""
     system_prompt: str | None = None

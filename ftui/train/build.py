@@ -74,7 +74,9 @@ def build_tokenizer(spec: RunSpec) -> tuple[Any, str]:
 STATS_LAYOUT = 2
 
 
-def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: ignore[no-untyped-def]
+def build_datasets(
+    spec: RunSpec, tokenizer: Any, tokenizer_dir: str
+) -> tuple[Any, Any, RowStats, str]:
     """Tokenised train/eval datasets, cached under a fingerprint of data, template, tokenizer
     and max_seq_len, so a relaunch or a resume does not tokenise again."""
     import dataclasses
@@ -133,7 +135,7 @@ def _attn(spec: RunSpec) -> str:
     return "sdpa"
 
 
-def build_model(spec: RunSpec, args: Any):  # type: ignore[no-untyped-def]
+def build_model(spec: RunSpec, args: Any) -> Any:
     import torch
     from transformers import AutoModelForCausalLM, set_seed
 
@@ -214,7 +216,7 @@ LIGER_KERNELS = {
 OPTIMIZERS = {"sgd": "sgd", "adafactor": "adafactor", "paged_adamw_8bit": "paged_adamw_8bit"}
 
 
-def build_training_args(spec: RunSpec, paths: RunPaths):  # type: ignore[no-untyped-def]
+def build_training_args(spec: RunSpec, paths: RunPaths) -> Any:
     from transformers import TrainingArguments
 
     tr = spec.train
@@ -283,7 +285,9 @@ def _sharding_args(spec: RunSpec) -> dict[str, Any]:
     return sharding_training_args(spec, None)
 
 
-def pick_collator(spec: RunSpec, tokenizer: Any, counter: TokenCounter, model: Any = None):  # type: ignore[no-untyped-def]
+def pick_collator(
+    spec: RunSpec, tokenizer: Any, counter: TokenCounter, model: Any = None
+) -> PackingCollator | DynamicPadCollator:
     """Padding-free packing when asked for and safe for `model`, else dynamic padding (to the
     batch's longest row; a multiple of 8 on CUDA for tensor cores). Never to max_length."""
     from ftui.train.packing_check import packing_usable

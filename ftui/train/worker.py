@@ -212,7 +212,9 @@ def _mfu_inputs(spec: RunSpec, model: Any) -> dict[str, Any]:
     }
 
 
-def _emit_samples(spec, model, tokenizer, ds, events: EventWriter, step: int) -> None:  # type: ignore[no-untyped-def]
+def _emit_samples(
+    spec: RunSpec, model: Any, tokenizer: Any, ds: Any, events: EventWriter, step: int
+) -> None:
     """A couple of greedy answers from the trained model, for the monitor's sample panel."""
     from ftui.core.playground.inference import generate_ids
 

@@ -86,10 +86,13 @@ class MemoryEstimate:
         bitsandbytes and CUDA are there (HardwareReport.bitsandbytes)."""
         if free_bytes is not None and self.verdict(free_bytes) == "fits":
             return None
+        facts = self.facts
+        if facts is None:  # only estimate_memory makes estimates, and it always sets facts
+            return None
         options = _options(self.spec, self.world_size, gpus_available, qlora)
         best: tuple[int, str] | None = None
         for text, spec, ws in options:
-            est = estimate_memory(spec, self.facts, ws, self.device)  # type: ignore[arg-type]
+            est = estimate_memory(spec, facts, ws, self.device)
             if free_bytes is not None and est.verdict(free_bytes) == "fits":
                 return text
             if best is None or est.total < best[0]:
@@ -163,7 +166,7 @@ def _layer_activation_bytes(spec: Any, facts: ModelFacts, act: int) -> float:
             return 30 * h + 8 * i + 4 * kv + lse
         return act / 2 * (20 * h + 8 * i + 4 * kv) + lse  # pure bf16 (measured) or fp32
     # RMSNorms keep their fp32 input (8h); sdpa keeps q, k, v, out; SwiGLU keeps 3 x i.
-    per = 8 * h + act * (2 * h + 3 * i + 2 * kv) + lse
+    per: float = 8 * h + act * (2 * h + 3 * i + 2 * kv) + lse
     lora = spec.method.lora
     per_input = 6.1 if lora.dropout > 0 else 2.1  # measured: mask + copies of the input
     for leaf in target_leaves(facts, lora.target_modules):
@@ -208,6 +211,10 @@ def estimate_memory(
     kind, strategy = spec.method.kind, spec.launch.strategy
     sharded = world_size > 1 and strategy in ("fsdp", "deepspeed")
     activations = _activations(spec, facts, act)
+    weights: float
+    trainable: float
+    grads: float
+    opt: float
     if kind == "full":
         pb = _full_param_bytes(spec)
         master = spec.model.dtype == "fp16"  # autocast's fp16 copies (FSDP gathers instead)

@@ -79,7 +79,7 @@ def is_local_source(source: str) -> bool:
     return source.startswith(("/", "./", "../", "~")) or Path(source).exists()
 
 
-def load_split(data: DataSection, split: str | None = None, field_name: str = "data.split"):  # type: ignore[no-untyped-def]
+def load_split(data: DataSection, split: str | None = None, field_name: str = "data.split") -> Any:
     """A `datasets.Dataset` for one split expression (e.g. train[:2000]).
 
     Problems raise DataError naming `field_name` (data.split or data.eval_split) or data.source.
@@ -127,7 +127,7 @@ def _first_line(text: str) -> str:
     return (text.strip().splitlines() or [""])[0][:300]
 
 
-def load_train_eval(spec: RunSpec):  # type: ignore[no-untyped-def]
+def load_train_eval(spec: RunSpec) -> tuple[Any, Any | None]:
     """(train, eval or None). data.eval_split is a named split (`validation`), a slice
     (`train[95%:]`) or a held-out fraction of the train split (`0.1`, split with train.seed)."""
     train = load_split(spec.data)

@@ -153,7 +153,7 @@ def kill_run(run_dir: Path, grace_s: float = 10.0) -> bool:
 
     info = read_run_json(run_dir)
     pid, start = info.get("pid"), info.get("pid_start_time")
-    if not is_process_alive(pid, start):
+    if pid is None or not is_process_alive(pid, start):
         return kill_leftovers(run_dir) > 0
     pgid = int(pid)
     # SIGTERM to the supervisor and torchrun (which forwards it to the ranks) and to the ranks.

@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ftui.core.atomic import atomic_write_text
 from ftui.core.demo import resolve_model_ref
@@ -164,7 +165,8 @@ def _write(
     return notes
 
 
-def _spec_dtype(spec: RunSpec):  # type: ignore[no-untyped-def]
+def _spec_dtype(spec: RunSpec) -> Any:
+    """The torch dtype the spec trains in, or "auto" (the checkpoint's own)."""
     import torch
 
     if spec.model.dtype == "auto":
