@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from ftui.core import locations
 from ftui.core.atomic import atomic_write_json
@@ -104,7 +105,7 @@ def ensure_demo_model() -> Path:
     return target
 
 
-def train_tokenizer(corpus: list[str], vocab_size: int, special_tokens: list[str]):  # type: ignore[no-untyped-def]
+def train_tokenizer(corpus: list[str], vocab_size: int, special_tokens: list[str]) -> Any:
     """A byte-level BPE tokenizer trained on `corpus` (deterministic for a fixed corpus)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -164,7 +165,7 @@ def build_tiny_model(
     return out
 
 
-def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer):  # type: ignore[no-untyped-def]
+def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer: Any) -> Any:
     from transformers import LlamaConfig, MistralConfig, Qwen2Config
 
     common = dict(

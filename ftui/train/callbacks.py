@@ -6,7 +6,6 @@ process group on CPU tensors, so no GPU sync is added to the step.
 
 from __future__ import annotations
 
-import json
 import math
 import shutil
 import time
@@ -81,7 +80,7 @@ class FtuiCallback(TrainerCallback):
         self._t_last = time.time()
 
     # -- lifecycle --------------------------------------------------------------------------
-    def on_train_begin(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
         self.side = Side()
         self._t_last = time.time()
         self.counter.take()
@@ -89,7 +88,7 @@ class FtuiCallback(TrainerCallback):
             self.events.emit("plan", total_steps=state.max_steps, **self.plan)
             self.events.status("running")
 
-    def on_step_end(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
+    def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
         assert self.side is not None
         local = 1.0 if self.paths.stop_file.exists() else 0.0
         if self.side.reduce([local], "max")[0] > 0 and not self.stop_requested:
@@ -109,7 +108,9 @@ class FtuiCallback(TrainerCallback):
                 control.should_save = False
                 control.should_training_stop = True
 
-    def on_log(self, args, state, control, logs=None, **kw):  # type: ignore[no-untyped-def]
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
+    ) -> None:
         assert self.side is not None
         logs = logs or {}
         pairs = self.counter.pairs
@@ -151,7 +152,7 @@ class FtuiCallback(TrainerCallback):
                 metrics["mfu"] = round(mfu(fm, real, pairs, dt, peak), 4)
             self.events.emit("metrics", **metrics)
 
-    def on_save(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
+    def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
         assert self.side is not None
         self.side.barrier()  # every rank has written its part of the checkpoint
         ckpt = self.paths.checkpoint(state.global_step)  # where the Trainer has just saved
@@ -208,10 +209,3 @@ def rotate_checkpoints(root: Path, limit: int | None) -> None:
     complete = [p for p in list_checkpoints(root) if checkpoint_is_complete(p)]  # newest first
     for old in complete[max(limit, 1) :]:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def read_marker(ckpt: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((ckpt / COMPLETE_MARKER).read_text())
-    except (OSError, ValueError):
-        return None

@@ -21,6 +21,7 @@ from ftui.core.runs.logtail import LogTail
 from ftui.core.runs.processes import signal_and_wait, term_then_kill
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec
+from ftui.core.units import human_bytes
 
 HEADROOM = 0.9  # use at most this share of the free memory
 
@@ -154,8 +155,8 @@ def advise(spec: RunSpec, result: ProbeResult, free_bytes: int, world_size: int 
     most = max(0, int(budget // result.per_row_bytes))
     if result.oom_batches:
         most = min(most, min(result.oom_batches) - 1)
-    per_rank = spec.train.per_device_batch_size * spec.train.gradient_accumulation_steps
-    target = per_rank * world_size
+    per_rank = spec.train.effective_batch()
+    target = spec.train.effective_batch(world_size)
     fits = most >= 1
     batch = fitting_batch(per_rank, most) if fits else 1
     accumulation = max(1, math.ceil(per_rank / batch))
@@ -164,9 +165,8 @@ def advise(spec: RunSpec, result: ProbeResult, free_bytes: int, world_size: int 
     if spec.train.max_steps:
         tokens = min(tokens, spec.train.max_steps * target * result.seq_len)
     eta = tokens / max(1e-9, result.tokens_per_s * world_size)
-    gib = 2**30
     parts = [
-        f"peak {result.peak_bytes / gib:.2f} GiB at batch {result.batch} x {result.seq_len} "
+        f"peak {human_bytes(result.peak_bytes, 2, 'GiB')} at batch {result.batch} x {result.seq_len} "
         f"tokens ({result.device}), {result.tokens_per_s:.0f} tokens/s"
     ]
     if result.oom_batches:

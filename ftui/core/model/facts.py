@@ -54,7 +54,6 @@ class ModelFacts:
     module_params: dict[str, int] = field(default_factory=dict)
     output_layer: str = "lm_head"
     decoder_layer_classes: list[str] = field(default_factory=list)
-    resolved_path: str = ""
     head_dim: int = 0  # attention head width (hidden_size / num_heads unless set apart)
 
 
@@ -260,7 +259,6 @@ def inspect_model(
         module_params=module_params,
         output_layer=output_layer,
         decoder_layer_classes=decoder,
-        resolved_path=str(folder),
         head_dim=int(getattr(text, "head_dim", None) or hidden // max(1, heads)),
     )
 

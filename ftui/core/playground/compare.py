@@ -101,12 +101,16 @@ def answer_with(
 
 
 def compare_base(
-    cm: ChatModel, prompt: str, adapter: str = "default", **kw: object
+    cm: ChatModel,
+    prompt: str,
+    adapter: str = "default",
+    settings: GenerationSection | None = None,
+    system: str | None = None,
 ) -> dict[str, str]:
     """The same prompt answered by the base model and by the fine-tuned one."""
     return {
-        BASE: answer_with(cm, prompt, BASE, **kw),  # type: ignore[arg-type]
-        adapter: answer_with(cm, prompt, adapter, **kw),  # type: ignore[arg-type]
+        BASE: answer_with(cm, prompt, BASE, settings, system),
+        adapter: answer_with(cm, prompt, adapter, settings, system),
     }
 
 

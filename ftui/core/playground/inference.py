@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.demo import resolve_model_ref
+from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.prompt.templates import (
     Conversation,
     Message,
@@ -84,7 +85,7 @@ def load_chat_model(
     report = progress or (lambda label, fraction: None)
     report("importing torch and transformers", 0.05)
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     path = Path(target)
     looks_local = str(target).startswith(("/", ".", "~")) or path.exists()
@@ -128,7 +129,11 @@ def load_chat_model(
             report(f"loading adapter {weights.name}", 0.6)
             model = PeftModel.from_pretrained(model, str(weights))
     report("loading tokenizer", 0.75)
-    tokenizer = AutoTokenizer.from_pretrained(tok_src, **({} if tok_src != ref else kw))
+    # The run's own copy of the tokenizer needs no revision (and runs no remote code).
+    pinned = (
+        (spec.model.revision, spec.model.trust_remote_code) if tok_src == ref else (None, False)
+    )
+    tokenizer = load_tokenizer(tok_src, *pinned)
     report(f"moving to {device}", 0.85)
     model.to(device)
     model.eval()
