@@ -1,5 +1,7 @@
 """Weights load from safetensors only: a PyTorch .bin file is a pickle, and unpickling a
-downloaded file can run code. Every model load in ftui goes through `load_causal_lm`.
+downloaded file can run code. Every model load in ftui goes through `load_causal_lm`, or
+`load_gguf_causal_lm` for a GGUF file (a plain tensor container, no pickle: transformers
+dequantises it with the gguf package).
 """
 
 from __future__ import annotations
@@ -45,3 +47,11 @@ def load_causal_lm(cls: Any, ref: str | Path, **kwargs: Any) -> Any:
         if "safetensors" in str(exc).lower() and not isinstance(exc, UnsafeWeightsError):
             raise UnsafeWeightsError(unsafe_message(str(ref)) + f" [{exc}]") from None
         raise
+
+
+def load_gguf_causal_lm(cls: Any, gguf: str | Path, **kwargs: Any) -> Any:
+    """cls.from_pretrained(dir, gguf_file=name, ...) for a .gguf file (dequantised on load)."""
+    path = Path(gguf)
+    if path.suffix.lower() != ".gguf" or not path.is_file():
+        raise OSError(f"model.name_or_path: {gguf} is not a .gguf file")
+    return cls.from_pretrained(path.parent, gguf_file=path.name, **kwargs)

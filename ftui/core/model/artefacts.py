@@ -516,6 +516,8 @@ def convert_smollm2(gguf: Path, out: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
+    from ftui.core.safe_load import load_gguf_causal_lm
+
     # transformers' progress bars (its own, and plain tqdm ones for dequantising and writing
     # shards, which go to sys.stderr) would flood `ftui fetch`; its progress lines say enough.
     bar = hf_logging.is_progress_bar_enabled()
@@ -525,9 +527,7 @@ def convert_smollm2(gguf: Path, out: Path) -> None:
             tokenizer = fix_smollm2_tokenizer(
                 AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
             )
-            model = AutoModelForCausalLM.from_pretrained(
-                gguf.parent, gguf_file=gguf.name, dtype=torch.float32
-            )
+            model = load_gguf_causal_lm(AutoModelForCausalLM, gguf, dtype=torch.float32)
         check_smollm2_tokenizer(tokenizer)
         _save_converted(model, tokenizer, out)
     finally:
