@@ -21,8 +21,8 @@ from ftui.core.spec import RunSpec, SpecError
 from ftui.tui import messages as m
 from ftui.tui.draft import SpecDraft, Validation
 from ftui.tui.launch_flow import LaunchFlow
+from ftui.tui.loaded import Loaded
 from ftui.tui.steps import screen_class, step_for_field, step_ids
-from ftui.tui.workers import Loaded
 
 MODEL_KEYS = ("model.name_or_path", "model.revision", "model.trust_remote_code")
 

@@ -18,7 +18,8 @@ from ftui.core.model.hub import download_model
 from ftui.core.spec import RunSpec, SpecError
 from ftui.tui import messages as m
 from ftui.tui.draft import named
-from ftui.tui.workers import CoreWorkers, Loaded
+from ftui.tui.loaded import Loaded
+from ftui.tui.workers import CoreWorkers
 
 
 class LaunchFlow(CoreWorkers):

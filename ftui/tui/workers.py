@@ -6,7 +6,6 @@ becomes an `error` string on the message, shown as such: never a made-up value.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,20 +20,7 @@ from ftui.core.model.hub import list_cached_models
 from ftui.core.runs.status import list_runs
 from ftui.core.spec import RunSpec
 from ftui.tui import messages as m
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """A slow result as the UI sees it: loading, loaded (value) or failed (error)."""
-
-    value: Any = None
-    error: str | None = None
-    loading: bool = False
-    key: Any = None
-
-
-def _reason(exc: BaseException) -> str:
-    return str(exc).strip() or type(exc).__name__
+from ftui.tui.loaded import reason as _reason
 
 
 class CoreWorkers(App[int]):

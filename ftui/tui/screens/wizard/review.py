@@ -15,10 +15,10 @@ from textual.widgets import Button, LoadingIndicator, ProgressBar, Static
 
 from ftui.core.spec import RunSpec
 from ftui.tui.draft import Validation, named
+from ftui.tui.loaded import Loaded
 from ftui.tui.screens.wizard.base import StepScreen
 from ftui.tui.steps import get_step, step_for_field
 from ftui.tui.widgets.wizard.spec_form import SpecForm
-from ftui.tui.workers import Loaded
 
 FIELDS = ["name", "output.root"]  # the template has its own step
 

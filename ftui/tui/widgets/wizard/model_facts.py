@@ -9,7 +9,7 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
-from ftui.tui.workers import Loaded
+from ftui.tui.loaded import Loaded
 
 
 def human_count(n: int | None) -> str:
