@@ -183,12 +183,12 @@ class ReviewScreen(StepScreen):
 
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
-        self.app.action_save_preset()  # type: ignore[attr-defined]
+        self.wizard.action_save_preset()
 
     @on(Button.Pressed, "#check")
     def _check(self) -> None:
-        self.app.action_check()  # type: ignore[attr-defined]
+        self.wizard.action_check()
 
     @on(Button.Pressed, "#launch")
     def _launch(self) -> None:
-        self.app.action_launch()  # type: ignore[attr-defined]
+        self.wizard.action_launch()
