@@ -26,9 +26,9 @@ from ftui.core.runs.metrics import RunHistory, format_duration, format_value
 from ftui.core.runs.split_logs import split_columns
 from ftui.core.runs.status import RunInfo
 from ftui.core.runs.watch import RunWatcher, WatchUpdate
-from ftui.tui.screens.run_actions import RunActions
 from ftui.tui.widgets.monitor.charts import LossChart, MetricChart
 from ftui.tui.widgets.monitor.log_view import LogView
+from ftui.tui.widgets.monitor.run_actions import RunActions
 from ftui.tui.widgets.monitor.split_log_view import SplitLogView
 from ftui.tui.widgets.wizard.gpu_panel import GpuPanel, HostSample
 
@@ -36,7 +36,7 @@ POLL_S = 0.5
 NOTIFY_STATUSES = ("completed", "failed")
 
 
-class MonitorScreen(RunActions, Screen):
+class MonitorScreen(Screen):
     CSS_PATH = "../styles/monitor.tcss"
     BINDINGS = [
         Binding("s", "stop", "Stop (again: kill)"),
@@ -106,6 +106,7 @@ class MonitorScreen(RunActions, Screen):
                 yield Static("no samples yet", id="samples")
         yield LogView(id="logs")
         yield SplitLogView(id="split-logs")
+        yield RunActions(self.run_dir)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -136,6 +137,7 @@ class MonitorScreen(RunActions, Screen):
         previous, was_stalled = self.info, self.stalled
         self.history.add(update.events)
         self.info, self.failure, self.stalled = update.info, update.failure, update.stalled
+        self.query_one(RunActions).info = update.info
         if update.split is not None:
             if self.split:  # else a poll from before the toggle: its columns are not wanted
                 self.query_one(SplitLogView).show(update.split)
@@ -217,9 +219,26 @@ class MonitorScreen(RunActions, Screen):
             return
         if previous is not None and previous.status != info.status:
             if info.status in NOTIFY_STATUSES:
-                self.notify_run(info.status, info.reason)
+                self.query_one(RunActions).announce(info.status, info.reason)
         elif self.stalled and not was_stalled:
-            self.notify_run("stalled", f"no new step for {self.watcher.stall_after_s:.0f} s")
+            stall = f"no new step for {self.watcher.stall_after_s:.0f} s"
+            self.query_one(RunActions).announce("stalled", stall)
+
+    @on(RunActions.Told)
+    def _told(self, message: RunActions.Told) -> None:
+        self.notify(message.text, severity=message.severity)
+
+    @on(RunActions.Announced)
+    def _announced(self, message: RunActions.Announced) -> None:
+        self.app.bell()
+        self.notify(message.body, title=message.title, severity=message.severity)
+
+    def action_stop(self) -> None:
+        """s: ask the run to checkpoint and stop; s again kills it."""
+        self.query_one(RunActions).stop()
+
+    def action_resume(self) -> None:
+        self.query_one(RunActions).resume()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`l` and `v` do one thing in the single-log view and another in the split view."""
