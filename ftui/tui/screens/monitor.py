@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from ftui.core.runs.events import to_float
 from ftui.core.runs.failures import Failure
 from ftui.core.runs.metrics import RunHistory, format_duration, format_value
+from ftui.core.runs.notify import run_event_message
 from ftui.core.runs.split_logs import split_columns
 from ftui.core.runs.status import RunInfo
 from ftui.core.runs.watch import RunWatcher, WatchUpdate
@@ -219,19 +220,20 @@ class MonitorScreen(Screen):
             return
         if previous is not None and previous.status != info.status:
             if info.status in NOTIFY_STATUSES:
-                self.query_one(RunActions).announce(info.status, info.reason)
+                self._notify_run(info.status, info.reason)
         elif self.stalled and not was_stalled:
-            stall = f"no new step for {self.watcher.stall_after_s:.0f} s"
-            self.query_one(RunActions).announce("stalled", stall)
+            self._notify_run("stalled", f"no new step for {self.watcher.stall_after_s:.0f} s")
+
+    def _notify_run(self, status: str, why: str) -> None:
+        """Terminal bell, a toast, and a desktop notification where one is available."""
+        title, body, urgency = run_event_message(self.run_dir.name, status, why)
+        self.app.bell()
+        self.notify(body, title=title, severity="information" if status == "completed" else "error")
+        self.query_one(RunActions).notify_desktop(title, body, urgency)
 
     @on(RunActions.Told)
     def _told(self, message: RunActions.Told) -> None:
         self.notify(message.text, severity=message.severity)
-
-    @on(RunActions.Announced)
-    def _announced(self, message: RunActions.Announced) -> None:
-        self.app.bell()
-        self.notify(message.body, title=message.title, severity=message.severity)
 
     def action_stop(self) -> None:
         """s: ask the run to checkpoint and stop; s again kills it."""

@@ -1,6 +1,6 @@
-"""Stop, kill, resume and the run's notifications, as an invisible widget of a screen that
+"""Stop, kill, resume and the desktop notification, as an invisible widget of a screen that
 shows one run. The screen sets `run_dir` and `info` (attributes down) and calls `stop()`,
-`resume()` and `announce()`; every outcome is posted as `Told` (messages up), and the
+`resume()` and `notify_desktop()`; every outcome is posted as `Told` (messages up), and the
 screen shows it. The blocking parts run in thread workers that call the core and never catch:
 a worker that raises lands in `_worker_failed`, which tells the reason."""
 
@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from ftui.core.launch.spawn import kill_run, request_stop, resume
-from ftui.core.runs.notify import desktop_notify, run_event_message
+from ftui.core.runs.notify import desktop_notify
 from ftui.core.runs.status import RunInfo, kill_leftovers
 from ftui.tui.loaded import reason
 
@@ -36,14 +36,6 @@ class RunActions(Widget):
         text: str
         severity: SeverityLevel = "information"
         resumed: bool = False
-
-    @dataclass
-    class Announced(Message):
-        """The run completed, failed or stalled: the screen rings and shows it."""
-
-        title: str
-        body: str
-        severity: SeverityLevel
 
     def __init__(self, run_dir: Path) -> None:
         super().__init__()
@@ -120,13 +112,7 @@ class RunActions(Widget):
         if message.resumed:
             self._stop_requested = False  # a new attempt: the next s asks again before killing
 
-    def announce(self, status: str, why: str) -> None:
-        """A toast and the bell (through the screen), and a desktop notification."""
-        title, body, urgency = run_event_message(self.run_dir.name, status, why)
-        severity: SeverityLevel = "information" if status == "completed" else "error"
-        self.post_message(self.Announced(title, body, severity))
-        self._desktop(title, body, urgency)
-
     @work(thread=True, exit_on_error=False, group="notify")
-    def _desktop(self, title: str, body: str, urgency: str) -> None:
+    def notify_desktop(self, title: str, body: str, urgency: str) -> None:
+        """Best effort: without notify-send, or when it fails, the toast is all there is."""
         desktop_notify(title, body, urgency)
