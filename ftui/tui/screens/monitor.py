@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
@@ -51,24 +52,25 @@ class MonitorScreen(Screen):
         Binding("q,escape", "leave", "Leave (training goes on)"),
     ]
 
+    @dataclass
     class Polled(Message):
-        def __init__(self, update: WatchUpdate) -> None:
-            super().__init__()
-            self.update = update
+        """What one poll of the run directory found."""
 
+        update: WatchUpdate
+
+    @dataclass
     class MetricsArrived(Message):
         """New points for the charts; a burst coalesces into one redraw."""
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, MonitorScreen.MetricsArrived)
 
+    @dataclass
     class EditSettingRequested(Message):
         """Ask the app to open the wizard on this RunSpec field (e.g. train.learning_rate)."""
 
-        def __init__(self, setting: str, run_dir: Path) -> None:
-            super().__init__()
-            self.setting = setting
-            self.run_dir = run_dir
+        setting: str
+        run_dir: Path
 
     def __init__(
         self,

@@ -77,8 +77,8 @@ class TrainingScreen(StepScreen):
     def action_apply_probe(self) -> None:
         self.query_one(ProbePanel).apply()
 
-    @on(ProbePanel.Apply)
-    def _apply(self, event: ProbePanel.Apply) -> None:
+    @on(ProbePanel.BatchChosen)
+    def _apply(self, event: ProbePanel.BatchChosen) -> None:
         changes = {
             "train.per_device_batch_size": event.batch,
             "train.gradient_accumulation_steps": event.accumulation,
