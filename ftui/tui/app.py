@@ -39,7 +39,8 @@ from ftui.tui import messages as m
 from ftui.tui.draft import SpecDraft, Validation, named
 from ftui.tui.loaded import Loaded, reason
 from ftui.tui.screens.dialogs.save_preset import SavePresetScreen
-from ftui.tui.steps import screen_class, step_for_field, step_ids
+from ftui.tui.screens.wizard.step_screens import STEP_SCREENS
+from ftui.tui.steps import step_for_field, step_ids
 
 if TYPE_CHECKING:
     from ftui.core.hardware import HardwareReport
@@ -119,7 +120,7 @@ class FtuiApp(App[int]):
     # --- navigation -------------------------------------------------------------------------
 
     def open_step(self, step_id: str, field: str | None = None) -> None:
-        screen = screen_class(step_id)(focus_field=field)
+        screen = STEP_SCREENS[step_id](focus_field=field)
         self.step_id = step_id
         while len(self.screen_stack) > 2:  # a monitor, runs list or dialog over the step
             self.pop_screen()
