@@ -1,8 +1,8 @@
 """Stop, kill, resume and the desktop notification, as an invisible widget of a screen that
 shows one run. The screen sets `run_dir` and `info` (attributes down) and calls `stop()`,
-`resume()` and `notify_desktop()`; every outcome is posted as `Told` (messages up), and the
-screen shows it. The blocking parts run in thread workers that call the core and never catch:
-a worker that raises lands in `_worker_failed`, which tells the reason."""
+`resume()` and `notify_desktop()`; what a stop, kill or resume did is posted as `Told`
+(messages up), and the screen shows it. The blocking parts run in thread workers that call
+the core and never catch: a worker that raises lands in `_worker_failed`, which tells why."""
 
 from __future__ import annotations
 
