@@ -4,30 +4,56 @@
             field="train.learning_rate")
 
 `open_step(step_id, field)` / `open_field(path)` show a step (and focus a field) at any time.
+
+Each slow call is a thread worker here that calls one ftui.core function and posts the result;
+it never touches a widget and never catches: a worker that raises lands in `_worker_failed`,
+the one place a failure becomes the error on the state it was loading.
+
+Launch: preflight -> fetch the model once (a hub model not in the cache yet, with progress;
+never one download per rank) -> launch detached -> the monitor. Any step that fails stops
+the chain with its reason; a preflight error on a field opens that field.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from textual import on
+from textual import on, work
+from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import ModalScreen
+from textual.timer import Timer
+from textual.worker import Worker, WorkerState
 
-from ftui.core import locations
-from ftui.core.spec import RunSpec, SpecError
+from ftui.core import hardware, locations
+from ftui.core.check.preflight import preflight
+from ftui.core.launch.spawn import launch
+from ftui.core.model.facts import inspect_model
+from ftui.core.model.hub import download_model, list_cached_models
+from ftui.core.presets import resolve_spec
+from ftui.core.runs.rundir import RunPaths
+from ftui.core.runs.status import list_runs
+from ftui.core.spec import RunSpec, SpecError, load_spec_file
 from ftui.tui import messages as m
-from ftui.tui.draft import SpecDraft, Validation
-from ftui.tui.launch_flow import LaunchFlow
-from ftui.tui.steps import screen_class, step_for_field, step_ids
-from ftui.tui.workers import Loaded
+from ftui.tui.draft import SpecDraft, Validation, named
+from ftui.tui.loaded import Loaded, reason
+from ftui.tui.screens.dialogs.save_preset import SavePresetScreen
+from ftui.tui.screens.wizard.step_screens import STEP_SCREENS
+from ftui.tui.steps import step_for_field, step_ids
+
+if TYPE_CHECKING:
+    from ftui.core.hardware import HardwareReport
+    from ftui.core.model.facts import ModelFacts
+    from ftui.core.model.hub import CachedModel
+    from ftui.core.runs.status import RunInfo
+    from ftui.tui.screens.monitor import MonitorScreen
 
 MODEL_KEYS = ("model.name_or_path", "model.revision", "model.trust_remote_code")
 
 
-class FtuiApp(LaunchFlow):
+class FtuiApp(App[int]):
     TITLE = "ftui"
     CSS_PATH = "styles/app.tcss"
     COMMAND_PALETTE_BINDING = "ctrl+backslash"
@@ -40,10 +66,16 @@ class FtuiApp(LaunchFlow):
     ]
 
     validation: reactive[Validation] = reactive(Validation(None), always_update=True)
-    hardware: reactive[Loaded] = reactive(Loaded(loading=True), always_update=True)
-    cached_models: reactive[Loaded] = reactive(Loaded(loading=True), always_update=True)
-    model_facts: reactive[Loaded] = reactive(Loaded(loading=True), always_update=True)
-    runs: reactive[Loaded] = reactive(Loaded(loading=True), always_update=True)
+    hardware: reactive[Loaded[HardwareReport]] = reactive(Loaded(loading=True), always_update=True)
+    cached_models: reactive[Loaded[list[CachedModel]]] = reactive(
+        Loaded(loading=True), always_update=True
+    )
+    model_facts: reactive[Loaded[ModelFacts]] = reactive(Loaded(loading=True), always_update=True)
+    runs: reactive[Loaded[list[RunInfo]]] = reactive(Loaded(loading=True), always_update=True)
+    # What the Review step shows: loading with a line (str), a PreflightReport, the run dir
+    # (Path), or an error. `download` is (done, total) bytes while the model is fetched.
+    launch_state: reactive[Loaded[Any]] = reactive(Loaded(), always_update=True)
+    download: reactive[tuple[int, int] | None] = reactive(None, always_update=True)
 
     def __init__(
         self,
@@ -63,7 +95,9 @@ class FtuiApp(LaunchFlow):
         self.step_id = step
         self._first = (step, field)
         self.set_reactive(FtuiApp.validation, self.draft.validate())
-        self._inspect_timer: Any = None
+        self._inspect_timer: Timer | None = None
+        self._inspect_worker: Worker[None] | None = None  # the newest: only its failure counts
+        self._launch_after_check = False
 
     @property
     def runs_root(self) -> Path:
@@ -87,7 +121,7 @@ class FtuiApp(LaunchFlow):
     # --- navigation -------------------------------------------------------------------------
 
     def open_step(self, step_id: str, field: str | None = None) -> None:
-        screen = screen_class(step_id)(focus_field=field)
+        screen = STEP_SCREENS[step_id](focus_field=field)
         self.step_id = step_id
         while len(self.screen_stack) > 2:  # a monitor, runs list or dialog over the step
             self.pop_screen()
@@ -141,8 +175,6 @@ class FtuiApp(LaunchFlow):
 
     @on(m.PresetChosen)
     def _preset_chosen(self, event: m.PresetChosen) -> None:
-        from ftui.core.presets import resolve_spec
-
         try:
             spec = resolve_spec(event.name) if event.name else RunSpec()
         except SpecError as exc:
@@ -151,45 +183,105 @@ class FtuiApp(LaunchFlow):
         self.load_spec(spec, event.name)
         self.open_step("hardware")
 
-    # --- slow facts -------------------------------------------------------------------------
+    # --- workers: one core call each, the result posted; a raise goes to _worker_failed -----
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="hardware")
+    def detect_hardware(self) -> None:
+        self.post_message(m.HardwareDetected(hardware.detect_hardware(nvml=self.nvml)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="cached-models")
+    def list_cached_models(self) -> None:
+        self.post_message(m.CachedModelsListed(list(list_cached_models())))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="inspect-model")
+    def inspect_model(self, key: m.ModelKey) -> None:
+        self.post_message(m.ModelInspected(key, inspect_model(*key)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="runs")
+    def list_runs(self, root: Path) -> None:
+        self.post_message(m.RunsListed(list(list_runs(root))))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="preflight")
+    def preflight(self, spec: RunSpec) -> None:
+        self.post_message(m.PreflightFinished(preflight(spec)))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="fetch-model")
+    def fetch_model(self, spec: RunSpec) -> None:
+        def progress(done: int, total: int) -> None:
+            self.post_message(m.ModelDownloadProgressed(done, total))
+
+        path = download_model(spec.model.name_or_path, spec.model.revision, progress=progress)
+        self.post_message(m.ModelFetched(path))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="launch")
+    def launch(self, spec: RunSpec) -> None:
+        self.post_message(m.RunLaunched(Path(launch(spec, detach=True))))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """The one failure handler: the reason a worker raised becomes the error of the state
+        that worker was loading, shown as such (never a made-up value)."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = reason(event.worker.error)
+        match event.worker.group:
+            case "hardware":
+                self.hardware = Loaded(error=error)
+            case "cached-models":
+                self.cached_models = Loaded(error=error)
+            case "inspect-model" if event.worker is self._inspect_worker:  # else an older name
+                self.model_facts = Loaded(error=error, key=self.model_facts.key)
+            case "runs":
+                self.runs = Loaded(error=error)
+            case "preflight":
+                self.launch_state = Loaded(error=f"Preflight could not run: {error}")
+            case "fetch-model":
+                self.download = None
+                self.launch_state = Loaded(error=f"Cannot fetch the model: {error}")
+            case "launch":
+                self.launch_state = Loaded(error=f"Launch failed: {error}")
+
+    # --- what the workers loaded ------------------------------------------------------------
 
     def request_model_facts(self, delay: float = 0) -> None:
         """Inspect the model once typing pauses; a result for an older name is dropped."""
-        key = tuple(self.draft.get(k) for k in MODEL_KEYS)
-        key = (str(key[0] or ""), key[1], bool(key[2]))
+        name, revision, trust = (self.draft.get(k) for k in MODEL_KEYS)
+        key: m.ModelKey = (str(name or ""), revision, bool(trust))
         if self.model_facts.key == key and not self.model_facts.loading:
             return
         self.model_facts = Loaded(loading=True, key=key)
+        self._inspect_worker = None  # a failure of an older request is not this one's
         if self._inspect_timer is not None:
             self._inspect_timer.stop()
         if delay > 0:
-            self._inspect_timer = self.set_timer(delay, lambda: self.inspect_model(*key))
+            self._inspect_timer = self.set_timer(delay, lambda: self._start_inspect(key))
         else:
-            self.inspect_model(*key)
+            self._start_inspect(key)
+
+    def _start_inspect(self, key: m.ModelKey) -> None:
+        self._inspect_worker = self.inspect_model(key)
 
     @on(m.ModelInspected)
     def _model_inspected(self, event: m.ModelInspected) -> None:
         if event.key == self.model_facts.key:
-            self.model_facts = Loaded(event.facts, event.error, key=event.key)
+            self.model_facts = Loaded(event.facts, key=event.key)
 
     @on(m.HardwareDetected)
     def _hardware_detected(self, event: m.HardwareDetected) -> None:
         self._default_gpus(event.report)  # before the screens see the report
-        self.hardware = Loaded(event.report, event.error)
+        self.hardware = Loaded(event.report)
 
-    def _default_gpus(self, report: Any) -> None:
+    def _default_gpus(self, report: HardwareReport | None) -> None:
         """Without a GPU choice in the spec, use the idle GPUs (when there are some)."""
         if report is None or not report.gpus or self.draft.get("launch.gpus") is not None:
             return
-        from ftui.core.hardware import idle_gpus
-
-        idle = idle_gpus(report)
+        idle = hardware.idle_gpus(report)
         if idle:
             self.apply_changes({"launch.gpus": idle, "launch.nproc_per_node": len(idle)})
 
     @on(m.CachedModelsListed)
     def _cached_models_listed(self, event: m.CachedModelsListed) -> None:
-        self.cached_models = Loaded(event.models, event.error)
+        self.cached_models = Loaded(event.models)
 
     def refresh_runs(self) -> None:
         self.runs = Loaded(loading=True)
@@ -197,9 +289,90 @@ class FtuiApp(LaunchFlow):
 
     @on(m.RunsListed)
     def _runs_listed(self, event: m.RunsListed) -> None:
-        self.runs = Loaded(event.runs, event.error)
+        self.runs = Loaded(event.runs)
 
-    # --- presets and launch -----------------------------------------------------------------
+    # --- check and launch -------------------------------------------------------------------
+
+    def action_check(self) -> None:
+        """Preflight only: what a launch would refuse or warn about."""
+        self._start_preflight(launch=False)
+
+    def action_launch(self) -> None:
+        self._start_preflight(launch=True)
+
+    def _start_preflight(self, launch: bool) -> None:
+        if self.spec is None:
+            self.refuse(self.validation.all_errors(), self.validation.first_error_field())
+            return
+        if self.launch_state.loading:
+            return
+        self._launch_after_check = launch
+        self.launch_state = Loaded("Running preflight checks…", loading=True)
+        self.preflight(self.spec)
+
+    @on(m.PreflightFinished)
+    def _preflight_finished(self, event: m.PreflightFinished) -> None:
+        report = event.report
+        if not report.ok:
+            lines = [named(field, message) for field, message in report.errors]
+            self.launch_state = Loaded(report, "Preflight refused the launch")
+            self.refuse(lines, report.errors[0][0] if report.errors else None)
+            return
+        if not self._launch_after_check or self.spec is None:
+            self.launch_state = Loaded(report)
+            return
+        self.launch_state = Loaded(report, loading=True)
+        self.fetch_model(self.spec)
+
+    @on(m.ModelDownloadProgressed)
+    def _download_progressed(self, event: m.ModelDownloadProgressed) -> None:
+        self.download = (event.done, event.total)
+
+    @on(m.ModelFetched)
+    def _model_fetched(self, event: m.ModelFetched) -> None:
+        self.download = None
+        if self.spec is not None:
+            self.launch(self.spec)
+
+    @on(m.RunLaunched)
+    def _run_launched(self, event: m.RunLaunched) -> None:
+        self.launch_state = Loaded(event.run_dir)
+        self.refresh_runs()
+        self._show_monitor(event.run_dir)
+
+    # --- the monitor, the runs list and presets ---------------------------------------------
+
+    @on(m.RunChosen)
+    def _run_chosen(self, event: m.RunChosen) -> None:
+        self._show_monitor(event.run_dir)
+
+    def _show_monitor(self, run_dir: Path) -> None:
+        # Imported when first shown: its charts (textual_plotext) cost ~80 ms at start-up.
+        from ftui.tui.screens.monitor import MonitorScreen
+
+        self.push_screen(MonitorScreen(run_dir))
+
+    def action_show_runs(self) -> None:
+        from ftui.tui.screens.runs import RunsScreen  # imports the monitor: see _show_monitor
+
+        if isinstance(self.screen, (ModalScreen, RunsScreen)):
+            return
+        self.push_screen(RunsScreen(self.runs_root))
+
+    def on_monitor_screen_edit_setting_requested(
+        self, event: MonitorScreen.EditSettingRequested
+    ) -> None:
+        """The monitor's "fix setting": edit that run's config, on the field to change."""
+        try:
+            spec = load_spec_file(RunPaths(Path(event.run_dir)).config)
+        except SpecError as exc:
+            self.notify(
+                "\n".join(exc.problems), title="Cannot read the run's config", severity="error"
+            )
+            return
+        self.load_spec(spec, None)
+        self.sub_title = f"settings of {Path(event.run_dir).name}"
+        self.open_field(event.setting)
 
     def action_save_preset(self) -> None:
         if isinstance(self.screen, ModalScreen):
@@ -207,8 +380,6 @@ class FtuiApp(LaunchFlow):
         if self.spec is None:
             self.refuse(self.validation.all_errors(), self.validation.first_error_field())
             return
-        from ftui.tui.screens.dialogs.save_preset import SavePresetScreen
-
         # a preset opened by path (ftui --preset configs/x.yaml) is offered as "x"
         name = Path(self.preset_name).stem if self.preset_name else self.spec.name
         if (locations.builtin_presets_dir() / f"{name}.yaml").exists():

@@ -1,16 +1,31 @@
 """Messages shared between screens, in the past tense. A widget's own messages live in it.
 
 The chain: SpecChanged -> (app validates) -> PreflightFinished -> ModelFetched -> RunLaunched.
-Core results from workers: HardwareDetected, CachedModelsListed, ModelInspected, RunsListed.
+Core results from the app's workers: HardwareDetected, CachedModelsListed, ModelInspected,
+RunsListed. They carry only what was loaded: a worker that fails posts nothing, and the app's
+one failure handler shows why on the state it was loading.
+
+The core types are imported for type checkers only, so importing this module (at start-up)
+imports none of the model or data code.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
+
+if TYPE_CHECKING:
+    from ftui.core.check.preflight import PreflightReport
+    from ftui.core.hardware import HardwareReport
+    from ftui.core.model.facts import ModelFacts
+    from ftui.core.model.hub import CachedModel
+    from ftui.core.runs.status import RunInfo
+
+# What a model inspection is for: (model.name_or_path, model.revision, model.trust_remote_code).
+ModelKey = tuple[str, "str | None", bool]
 
 
 @dataclass
@@ -39,39 +54,40 @@ class PresetChosen(Message):
 
 @dataclass
 class PresetSaved(Message):
+    """The save-preset dialog wrote the spec as preset `name`, to `path`."""
+
     name: str
     path: Path
 
 
 @dataclass
 class HardwareDetected(Message):
-    report: Any  # ftui.core.hardware.HardwareReport, or None when unavailable
-    error: str | None = None
+    report: HardwareReport
 
 
 @dataclass
 class CachedModelsListed(Message):
-    models: list[Any]
-    error: str | None = None
+    models: list[CachedModel]
 
 
 @dataclass
 class ModelInspected(Message):
-    key: tuple[str, str | None, bool]
-    facts: Any  # ftui.core.model.facts.ModelFacts, or None with error
-    error: str | None = None
+    """The facts of the model `key` names (the app drops them when the spec names another)."""
+
+    key: ModelKey
+    facts: ModelFacts
 
 
 @dataclass
 class RunsListed(Message):
-    runs: list[Any]
-    error: str | None = None
+    runs: list[RunInfo]
 
 
 @dataclass
 class PreflightFinished(Message):
-    report: Any  # ftui.core.check.preflight.PreflightReport, or None with error
-    error: str | None = None
+    """Preflight ran: the report says whether a launch is refused, and why."""
+
+    report: PreflightReport
 
 
 @dataclass
@@ -87,9 +103,9 @@ class ModelDownloadProgressed(Message):
 
 @dataclass
 class ModelFetched(Message):
-    """The model is on disk (error None), or why it could not be fetched."""
+    """The model is on disk, at `path` (a local model's own folder, else its cache snapshot)."""
 
-    error: str | None
+    path: Path
 
 
 @dataclass
@@ -102,8 +118,3 @@ class RunChosen(Message):
     """Open the monitor on this run (a row of a runs list)."""
 
     run_dir: Path
-
-
-@dataclass
-class LaunchFailed(Message):
-    error: str

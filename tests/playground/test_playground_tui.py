@@ -209,3 +209,22 @@ async def test_asks_before_loading_onto_a_gpu_a_live_run_uses(
     finally:
         sleeper.kill()
         sleeper.wait()
+
+
+async def test_a_model_that_cannot_load_says_why(tmp_path: Path) -> None:
+    """The load worker's core call raises on a real input (a path that does not exist): the
+    screen's one failure handler shows why, and no model is loaded."""
+    seen: list[Message] = []
+    app = PlaygroundApp(tmp_path / "no-such-run", device="cpu")
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        screen = app.screen
+        assert isinstance(screen, PlaygroundScreen)
+        await wait_for(
+            pilot, lambda: "could not load" in str(screen.query_one("#load-label").render())
+        )
+        label = str(screen.query_one("#load-label").render())
+        assert "no-such-run" in label
+        assert screen.session is None
+        assert not any(isinstance(m, PlaygroundScreen.ModelLoaded) for m in seen)
+        notes = [t for t in screen.query(ChatTurn) if t.text.startswith("Could not load: ")]
+        assert notes

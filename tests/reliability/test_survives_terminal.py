@@ -67,7 +67,7 @@ async def test_quitting_the_app_right_after_launch_never_stops_the_run(
         app.action_launch()
         for _ in range(600):
             await pilot.pause(0.1)
-            if any(isinstance(x, (m.RunLaunched, m.LaunchFailed)) for x in seen):
+            if app.launch_state.error or any(isinstance(x, m.RunLaunched) for x in seen):
                 break
         launched = [x for x in seen if isinstance(x, m.RunLaunched)]
         assert launched, [type(x).__name__ for x in seen][-20:]

@@ -14,6 +14,7 @@ from ftui.core.runs.processes import process_start_time  # noqa: E402
 from ftui.tui.monitor_app import MonitorApp, RunsApp  # noqa: E402
 from ftui.tui.screens.monitor import MonitorScreen  # noqa: E402
 from ftui.tui.widgets.monitor.charts import LossChart, MetricChart  # noqa: E402
+from ftui.tui.widgets.monitor.run_actions import RunActions  # noqa: E402
 from ftui.tui.widgets.wizard.gpu_panel import HostSample  # noqa: E402
 
 SIZE = (120, 36)
@@ -198,6 +199,41 @@ async def test_stop_asks_then_kills_the_process_group(tmp_path: Path, sleeper) -
         await poll_until(pilot, lambda: not screen.info.live)
         assert sleeper.wait(timeout=15) is not None
         assert screen.info.status in ("stopped", "failed")
+
+
+async def test_stop_on_a_finished_run_says_so_and_kills_nothing(tmp_path: Path) -> None:
+    run = make_run(tmp_path)  # completed: its recorded pid is not alive
+    seen: list[object] = []
+    app = MonitorApp(run, gpu_sampler=fixed_sample)
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        screen = app.screen
+        await poll_until(pilot, lambda: screen.info is not None)
+        await pilot.press("s")
+        await settle(pilot)
+        told = list({id(x): x for x in seen if isinstance(x, RunActions.Told)}.values())
+        assert [t.text for t in told] == ["The run is not running: nothing to stop."]
+        assert any(n.message == told[0].text for n in app._notifications)
+        assert not (run / "STOP").exists()
+
+
+async def test_a_resume_that_raises_is_told_as_refused(tmp_path: Path) -> None:
+    """The resume worker's core call fails on a real input (a config that no longer
+    validates): the widget's failure handler tells why, as an error."""
+    run = make_run(tmp_path, final="failed", checkpoints=(10,))
+    (run / "config.yaml").write_text("train:\n  learning_rate: -1\n")
+    seen: list[object] = []
+    app = MonitorApp(run, gpu_sampler=fixed_sample)
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        screen = app.screen
+        await poll_until(pilot, lambda: screen.info is not None and screen.info.resumable)
+        await pilot.press("r")
+        await settle(pilot)
+        told = list({id(x): x for x in seen if isinstance(x, RunActions.Told)}.values())
+        assert len(told) == 1 and told[0].severity == "error" and not told[0].resumed
+        assert told[0].text.startswith("Resume refused: ") and "learning_rate" in told[0].text
+        notes = [n for n in app._notifications if n.message == told[0].text]
+        assert notes and notes[0].severity == "error"
+    assert not (run / "logs" / "launcher.log").exists()  # nothing was launched
 
 
 async def test_runs_screen_lists_runs_and_opens_the_monitor(tmp_path: Path) -> None:

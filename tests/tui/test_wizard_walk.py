@@ -243,3 +243,10 @@ async def test_launch_with_an_invalid_field_jumps_to_it() -> None:
         assert isinstance(app.screen, TrainingScreen)
         assert focused_row(app) == "train.warmup_steps"
         assert app.launch_state.value is None and not app.launch_state.loading
+
+
+def test_every_step_has_its_screen_in_order() -> None:
+    from ftui.tui.screens.wizard.step_screens import STEP_SCREENS
+    from ftui.tui.steps import step_ids
+
+    assert list(STEP_SCREENS) == step_ids()

@@ -6,6 +6,7 @@ A merge into an 8-bit/4-bit base is refused before anything runs, with the alter
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.markup import escape
@@ -28,20 +29,22 @@ class ExportScreen(Screen):
     CSS_PATH = "../styles/playground.tcss"
     BINDINGS = [Binding("escape", "leave", "Back"), Binding("ctrl+e", "export", "Export")]
 
+    @dataclass
     class ExportProgressed(Message):
-        def __init__(self, label: str, fraction: float) -> None:
-            super().__init__()
-            self.label = label
-            self.fraction = fraction
+        """A step of the export began; a burst coalesces to the newest."""
+
+        label: str
+        fraction: float
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, ExportScreen.ExportProgressed)
 
+    @dataclass
     class ExportFinished(Message):
-        def __init__(self, lines: list[str], ok: bool) -> None:
-            super().__init__()
-            self.lines = lines
-            self.ok = ok
+        """What the export wrote (or the error, with ok False), one line each."""
+
+        lines: list[str]
+        ok: bool
 
     def __init__(self, run_dir: str | Path) -> None:
         super().__init__()

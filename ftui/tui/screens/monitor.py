@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
@@ -23,13 +24,14 @@ from textual.worker import Worker, WorkerState
 from ftui.core.runs.events import to_float
 from ftui.core.runs.failures import Failure
 from ftui.core.runs.metrics import RunHistory, format_duration, format_value
+from ftui.core.runs.notify import run_event_message
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.runs.split_logs import split_columns
 from ftui.core.runs.status import RunInfo
 from ftui.core.runs.watch import RunWatcher, WatchUpdate
-from ftui.tui.screens.run_actions import RunActions
 from ftui.tui.widgets.monitor.charts import LossChart, MetricChart
 from ftui.tui.widgets.monitor.log_view import LogView
+from ftui.tui.widgets.monitor.run_actions import RunActions
 from ftui.tui.widgets.monitor.split_log_view import SplitLogView
 from ftui.tui.widgets.wizard.gpu_panel import GpuPanel, HostSample
 
@@ -37,7 +39,7 @@ POLL_S = 0.5
 NOTIFY_STATUSES = ("completed", "failed")
 
 
-class MonitorScreen(RunActions, Screen):
+class MonitorScreen(Screen):
     CSS_PATH = "../styles/monitor.tcss"
     BINDINGS = [
         Binding("s", "stop", "Stop (again: kill)"),
@@ -51,24 +53,25 @@ class MonitorScreen(RunActions, Screen):
         Binding("q,escape", "leave", "Leave (training goes on)"),
     ]
 
+    @dataclass
     class Polled(Message):
-        def __init__(self, update: WatchUpdate) -> None:
-            super().__init__()
-            self.update = update
+        """What one poll of the run directory found."""
 
+        update: WatchUpdate
+
+    @dataclass
     class MetricsArrived(Message):
         """New points for the charts; a burst coalesces into one redraw."""
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, MonitorScreen.MetricsArrived)
 
+    @dataclass
     class EditSettingRequested(Message):
         """Ask the app to open the wizard on this RunSpec field (e.g. train.learning_rate)."""
 
-        def __init__(self, setting: str, run_dir: Path) -> None:
-            super().__init__()
-            self.setting = setting
-            self.run_dir = run_dir
+        setting: str
+        run_dir: Path
 
     def __init__(
         self,
@@ -107,6 +110,7 @@ class MonitorScreen(RunActions, Screen):
                 yield Static("no samples yet", id="samples")
         yield LogView(id="logs")
         yield SplitLogView(id="split-logs")
+        yield RunActions(self.run_dir)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -137,6 +141,7 @@ class MonitorScreen(RunActions, Screen):
         previous, was_stalled = self.info, self.stalled
         self.history.add(update.events)
         self.info, self.failure, self.stalled = update.info, update.failure, update.stalled
+        self.query_one(RunActions).info = update.info
         if update.split is not None:
             if self.split:  # else a poll from before the toggle: its columns are not wanted
                 self.query_one(SplitLogView).show(update.split)
@@ -218,9 +223,27 @@ class MonitorScreen(RunActions, Screen):
             return
         if previous is not None and previous.status != info.status:
             if info.status in NOTIFY_STATUSES:
-                self.notify_run(info.status, info.reason)
+                self._notify_run(info.status, info.reason)
         elif self.stalled and not was_stalled:
-            self.notify_run("stalled", f"no new step for {self.watcher.stall_after_s:.0f} s")
+            self._notify_run("stalled", f"no new step for {self.watcher.stall_after_s:.0f} s")
+
+    def _notify_run(self, status: str, why: str) -> None:
+        """Terminal bell, a toast, and a desktop notification where one is available."""
+        title, body, urgency = run_event_message(self.run_dir.name, status, why)
+        self.app.bell()
+        self.notify(body, title=title, severity="information" if status == "completed" else "error")
+        self.query_one(RunActions).notify_desktop(title, body, urgency)
+
+    @on(RunActions.Told)
+    def _told(self, message: RunActions.Told) -> None:
+        self.notify(message.text, severity=message.severity)
+
+    def action_stop(self) -> None:
+        """s: ask the run to checkpoint and stop; s again kills it."""
+        self.query_one(RunActions).stop()
+
+    def action_resume(self) -> None:
+        self.query_one(RunActions).resume()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """`l` and `v` do one thing in the single-log view and another in the split view."""

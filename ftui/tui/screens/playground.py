@@ -1,36 +1,57 @@
 """The playground: chat with a run's model, and compare it with its base and its checkpoints.
 
-Thin by design: the widgets show, the workers in `playground_workers` call the core
-(`ChatSession`, `compare`) in threads and post past-tense messages; the handlers here own
-the state. One model is in memory; the base is the same weights with the adapter off.
+The widgets show; the thread workers here call the core (`load_chat_model`, `ChatSession`,
+`compare`) and post past-tense messages, never touching a widget; the handlers own the
+state. A load or an answer that raises lands in `_worker_failed`, which shows why. One model
+is in memory; the base is the same weights with the adapter off.
+
+Streaming posts `AnswerGrew` with the whole answer so far, batched in time and coalescing
+(`can_replace`) on the way, so a fast model never floods the UI and no text is lost.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
 
 from ftui.core.demo import DEMO_MODEL_REF
-from ftui.core.playground.compare import Probe
+from ftui.core.playground.compare import AdapterSource, Probe, answer_with, ensure_adapter
+from ftui.core.playground.gpu_guard import gpu_load_warning
 from ftui.core.playground.session import BASE, ChatSession
 from ftui.core.runs.rundir import RunPaths
-from ftui.tui.screens.playground_workers import PlaygroundWorkers
+from ftui.core.spec import GenerationSection, SpecError, load_spec_file
+from ftui.tui.loaded import reason
+from ftui.tui.playground_model import PlaygroundModel, load_playground_model, pick_device
 from ftui.tui.widgets.chat.compare import ComparePane, ProbeTable
 from ftui.tui.widgets.chat.gpu_warning import ConfirmLoad
 from ftui.tui.widgets.chat.log import ChatLog, printable
 from ftui.tui.widgets.chat.settings import FIELDS, ChatSettings
 
+if TYPE_CHECKING:
+    from ftui.core.playground.session import GenerationStats
 
-class PlaygroundScreen(PlaygroundWorkers, Screen):
+# Streaming chunks are posted at most this often; each post carries the whole answer so far.
+POST_EVERY_S = 0.03
+
+
+def first_line(error: BaseException | None) -> str:
+    return reason(error).splitlines()[0]
+
+
+class PlaygroundScreen(Screen):
     CSS_PATH = "../styles/playground.tcss"
     AUTO_FOCUS = "#chat-input"  # keyboard first: type a question and press Enter
     BINDINGS = [
@@ -42,6 +63,52 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
         Binding("f2", "tab('compare')", "Compare", priority=True),
         Binding("ctrl+o", "export", "Export", priority=True),
     ]
+
+    @dataclass
+    class LoadProgressed(Message):
+        label: str
+        fraction: float
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, PlaygroundScreen.LoadProgressed)
+
+    @dataclass
+    class GpuFoundBusy(Message):
+        """Another process uses the GPU: loading waits for the user's go-ahead."""
+
+        warning: str
+
+    @dataclass
+    class ModelLoaded(Message):
+        loaded: PlaygroundModel
+
+    @dataclass
+    class AnswerGrew(Message):
+        turn: int
+        text: str  # the whole answer so far
+        chunks: int
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, PlaygroundScreen.AnswerGrew) and message.turn == self.turn
+
+    @dataclass
+    class AnswerFinished(Message):
+        turn: int
+        text: str
+        stats: GenerationStats | None
+        chunks: int
+
+    @dataclass
+    class CompareAnswered(Message):
+        pane: str
+        choice: str
+        text: str
+
+    @dataclass
+    class ProbeAnswered(Message):
+        row: int
+        column: str
+        text: str
 
     def __init__(
         self,
@@ -63,8 +130,8 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
         self.turn = 0
         self.clear_pending = False
         self.probes: list[Probe] = []
-        self.sources = {}
-        self.pending_question = None
+        self.sources: dict[str, AdapterSource] = {}
+        self.pending_question: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(f"Playground · {self.target.name}", id="pg-title")
@@ -96,9 +163,7 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
                 yield Static("", id="probe-detail")
         yield Footer()
 
-    def _spec_generation(self):  # type: ignore[no-untyped-def]
-        from ftui.core.spec import GenerationSection, SpecError, load_spec_file
-
+    def _spec_generation(self) -> GenerationSection:
         try:
             return load_spec_file(RunPaths(self.target).config).generation
         except SpecError:
@@ -111,13 +176,40 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
         self.load_model()
 
     # --- loading -------------------------------------------------------------------------
-    @on(PlaygroundWorkers.LoadProgressed)
-    def _load_progress(self, msg: PlaygroundWorkers.LoadProgressed) -> None:
+    @work(thread=True, exclusive=True, group="pg-load", exit_on_error=False)
+    def load_model(self, confirmed: bool = False) -> None:
+        def progress(label: str, fraction: float) -> None:
+            self.post_message(self.LoadProgressed(label, fraction))
+
+        progress("importing torch", 0.02)
+        device = pick_device(self.device)
+        if not confirmed and (warning := gpu_load_warning(self.target, device)):
+            self.post_message(self.GpuFoundBusy(warning))
+            return
+        loaded = load_playground_model(self.target, self.checkpoint, device, progress)
+        self.post_message(self.ModelLoaded(loaded))
+
+    @on(Worker.StateChanged)
+    def _worker_failed(self, event: Worker.StateChanged) -> None:
+        """The one failure handler: a load or an answer that raised says why."""
+        if event.state != WorkerState.ERROR:
+            return
+        error = first_line(event.worker.error)
+        if event.worker.group == "pg-load":
+            self.query_one("#load-label", Static).update(f"could not load: {error}")
+            self.query_one("#chat-log", ChatLog).add_turn("note", f"Could not load: {error}")
+        elif event.worker.group == "pg-chat":
+            self.generating = False
+            self.query_one("#chat-log", ChatLog).grow("", detail=f"error: {error}")
+            self.notify(error, severity="error")
+
+    @on(LoadProgressed)
+    def _load_progress(self, msg: LoadProgressed) -> None:
         self.query_one("#load-bar", ProgressBar).update(progress=msg.fraction * 100)
         self.query_one("#load-label", Static).update(msg.label)
 
-    @on(PlaygroundWorkers.GpuBusy)
-    def _gpu_busy(self, msg: PlaygroundWorkers.GpuBusy) -> None:
+    @on(GpuFoundBusy)
+    def _gpu_busy(self, msg: GpuFoundBusy) -> None:
         def answer(load: bool | None) -> None:
             if load:
                 self.load_model(confirmed=True)
@@ -126,25 +218,21 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
 
         self.app.push_screen(ConfirmLoad(msg.warning), answer)
 
-    @on(PlaygroundWorkers.LoadFailed)
-    def _load_failed(self, msg: PlaygroundWorkers.LoadFailed) -> None:
-        self.query_one("#load-label", Static).update(f"could not load: {msg.error}")
-        self.query_one("#chat-log", ChatLog).add_turn("note", f"Could not load: {msg.error}")
-
-    @on(PlaygroundWorkers.ModelLoaded)
-    def _loaded(self, msg: PlaygroundWorkers.ModelLoaded) -> None:
-        cm = msg.cm
+    @on(ModelLoaded)
+    def _loaded(self, msg: ModelLoaded) -> None:
+        loaded = msg.loaded
+        cm = loaded.cm
         self.session = ChatSession(cm, clock=self.clock)
-        self.probes = msg.probes
-        self.sources = {s.name: s for s in msg.sources}
+        self.probes = loaded.probes
+        self.sources = {s.name: s for s in loaded.sources}
         self.query_one("#load-row").display = False
         options = self.weight_options()
-        self.chat_choice = BASE if self.start_base or not cm.has_adapter else msg.loaded_choice
+        self.chat_choice = BASE if self.start_base or not cm.has_adapter else loaded.loaded_choice
         settings = self.query_one(ChatSettings)
         settings.set_weights(options, self.chat_choice)
         settings.query_one("#system-prompt", Input).value = self.session.system_prompt or ""
         self.query_one("#left", ComparePane).set_weights(options, BASE)
-        self.query_one("#right", ComparePane).set_weights(options, msg.loaded_choice)
+        self.query_one("#right", ComparePane).set_weights(options, loaded.loaded_choice)
         self._setup_probes()
         kind = "adapter" if cm.has_adapter else "model"
         self.query_one("#pg-title", Static).update(
@@ -161,6 +249,12 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
         has_adapter = self.session is not None and self.session.cm.has_adapter
         first = ("base (adapter off)", BASE) if has_adapter else ("model", BASE)
         return [first] + [(name, name) for name in self.sources]
+
+    def adapter_for(self, choice: str) -> str:
+        """An option of the weights lists (BASE or a source name) → a loaded adapter name."""
+        if choice == BASE or self.session is None:
+            return BASE
+        return ensure_adapter(self.session.cm, self.sources[choice])
 
     def _setup_probes(self) -> None:
         columns = [BASE, *self.sources] if self.sources else [BASE]
@@ -193,25 +287,35 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
         self.generating = True
         self.generate(self.turn, text, self.chat_choice)
 
-    @on(PlaygroundWorkers.AnswerGrew)
-    def _grew(self, msg: PlaygroundWorkers.AnswerGrew) -> None:
+    @work(thread=True, group="pg-chat", exit_on_error=False)
+    def generate(self, turn: int, text: str, choice: str) -> None:
+        session = self.session
+        assert session is not None
+        session.set_adapter(self.adapter_for(choice))
+        chunks, so_far, posted_at = 0, "", 0.0
+        for chunk in session.stream(text):
+            so_far += chunk
+            chunks += 1
+            now = time.monotonic()
+            if now - posted_at >= POST_EVERY_S:  # batched: the UI redraws ~30 times a second
+                posted_at = now
+                self.post_message(self.AnswerGrew(turn, so_far, chunks))
+        answer = session.messages[-1].content
+        self.post_message(self.AnswerFinished(turn, answer, session.last_stats, chunks))
+
+    @on(AnswerGrew)
+    def _grew(self, msg: AnswerGrew) -> None:
         if msg.turn == self.turn:
             self.query_one("#chat-log", ChatLog).grow(msg.text)
 
-    @on(PlaygroundWorkers.AnswerFinished)
-    def _finished(self, msg: PlaygroundWorkers.AnswerFinished) -> None:
+    @on(AnswerFinished)
+    def _finished(self, msg: AnswerFinished) -> None:
         self.generating = False
         line = msg.stats.describe() if msg.stats else ""
         self.query_one("#chat-log", ChatLog).grow(msg.text, detail=line)
         self.query_one("#chat-stats", Static).update(line)
         if self.clear_pending:
             self.action_clear()
-
-    @on(PlaygroundWorkers.AnswerFailed)
-    def _failed(self, msg: PlaygroundWorkers.AnswerFailed) -> None:
-        self.generating = False
-        self.query_one("#chat-log", ChatLog).grow("", detail=f"error: {msg.error}")
-        self.notify(msg.error, severity="error")
 
     def action_stop(self) -> None:
         if self.session is not None and self.generating:
@@ -270,8 +374,26 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
             pane.show("…", dim=True)
         self.compare(event.value.strip(), [(p.id or "", p.choice) for p in panes])
 
-    @on(PlaygroundWorkers.CompareAnswered)
-    def _compared(self, msg: PlaygroundWorkers.CompareAnswered) -> None:
+    @work(thread=True, exclusive=True, group="pg-compare", exit_on_error=False)
+    def compare(self, prompt: str, panes: list[tuple[str, str]]) -> None:
+        system = self.session.system_prompt if self.session is not None else None
+        for pane, choice in panes:
+            text = self._answer_or_error(prompt, choice, system)
+            self.post_message(self.CompareAnswered(pane, choice, text))
+
+    def _answer_or_error(self, prompt: str, choice: str, system: str | None = None) -> str:
+        """One pane's or probe cell's answer. Each answers on its own: one that fails shows
+        its error as its text, and the others still answer."""
+        session = self.session
+        assert session is not None
+        try:
+            adapter = self.adapter_for(choice)
+            return answer_with(session.cm, prompt, adapter, session.settings, system=system)
+        except Exception as exc:
+            return f"error: {first_line(exc)}"
+
+    @on(CompareAnswered)
+    def _compared(self, msg: CompareAnswered) -> None:
         self.query_one(f"#{msg.pane}", ComparePane).show(msg.text)
 
     @on(Input.Submitted, "#probe-input")
@@ -286,8 +408,15 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
             self._setup_probes()
             self.run_probes(list(self.probes))
 
-    @on(PlaygroundWorkers.ProbeAnswered)
-    def _probe_cell(self, msg: PlaygroundWorkers.ProbeAnswered) -> None:
+    @work(thread=True, exclusive=True, group="pg-probes", exit_on_error=False)
+    def run_probes(self, probes: list[Probe]) -> None:
+        for column in [BASE, *self.sources]:
+            for row, probe in enumerate(probes):
+                text = self._answer_or_error(probe.prompt, column)
+                self.post_message(self.ProbeAnswered(row, column, text))
+
+    @on(ProbeAnswered)
+    def _probe_cell(self, msg: ProbeAnswered) -> None:
         expected = self.probes[msg.row].expected if msg.row < len(self.probes) else None
         self.query_one(ProbeTable).fill(msg.row, msg.column, msg.text, expected)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
@@ -14,6 +16,7 @@ from textual.widgets import DataTable, Footer, Static
 
 from ftui.core.runs.status import RunInfo, list_runs
 from ftui.tui.screens.monitor import MonitorScreen
+from ftui.tui.widgets.wizard.gpu_panel import HostSample
 
 REFRESH_S = 2.0
 COLUMNS = ("run", "status", "step", "started", "reason")
@@ -45,15 +48,18 @@ class RunsScreen(Screen):
         Binding("q,escape", "leave", "Leave"),
     ]
 
+    @dataclass
     class Listed(Message):
-        def __init__(self, runs: list[RunInfo]) -> None:
-            super().__init__()
-            self.runs = runs
+        """Every run under the root, newest first; a burst coalesces to the newest."""
+
+        runs: list[RunInfo]
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, RunsScreen.Listed)
 
-    def __init__(self, root: str | Path, gpu_sampler=None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(
+        self, root: str | Path, gpu_sampler: Callable[[], HostSample] | None = None
+    ) -> None:
         super().__init__()
         self.root = Path(root)
         self.runs: list[RunInfo] = []

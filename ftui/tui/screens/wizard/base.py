@@ -6,7 +6,7 @@ A step screen defines STEP_ID and compose_body(); it reads the draft from the ap
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -34,7 +34,7 @@ class StepScreen(Screen[None]):
 
     @property
     def wizard(self) -> FtuiApp:
-        return self.app  # type: ignore[return-value]
+        return cast("FtuiApp", self.app)  # step screens are only shown by FtuiApp
 
     def value(self, path: str) -> Any:
         return self.wizard.draft.get(path)

@@ -9,7 +9,7 @@ to the columns that do exist.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -30,6 +30,9 @@ MORE_FIELDS = ["data.format", "data.eval_split", "data.max_seq_len", "data.packi
 SOURCE_KEYS = ("data.source", "data.subset", "data.split")
 PREVIEW_ROWS = 20
 
+if TYPE_CHECKING:
+    from ftui.core.data.preview import DataInspection
+
 
 class DataStepScreen(StepScreen):
     STEP_ID = "data"
@@ -44,7 +47,7 @@ class DataStepScreen(StepScreen):
         """A worker read the first rows: the core `DataInspection`, or the error."""
 
         key: tuple[Any, ...]
-        inspection: Any
+        inspection: DataInspection | None
         error: str | None = None
 
     @dataclass
@@ -58,7 +61,7 @@ class DataStepScreen(StepScreen):
 
     def __init__(self, focus_field: str | None = None) -> None:
         super().__init__(focus_field)
-        self.inspection: Any = None
+        self.inspection: DataInspection | None = None
         self._key: tuple[Any, ...] | None = None
         self._timer: Any = None
 

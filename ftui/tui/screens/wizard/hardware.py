@@ -7,11 +7,11 @@ from textual.app import ComposeResult
 from textual.widgets import LoadingIndicator, Static
 
 from ftui.core.units import human_bytes
+from ftui.tui.loaded import Loaded
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.wizard.base import StepScreen
 from ftui.tui.widgets.wizard.gpu_table import GpuTable
 from ftui.tui.widgets.wizard.spec_form import FieldRow, SpecForm, row_id
-from ftui.tui.workers import Loaded
 
 LAUNCH_FIELDS = [
     "launch.nproc_per_node",

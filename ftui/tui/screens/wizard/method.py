@@ -12,12 +12,12 @@ from textual.widgets import RadioButton, RadioSet, Static
 
 from ftui.core.model.facts import lora_trainable_params
 from ftui.tui.draft import Validation
+from ftui.tui.loaded import Loaded
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.wizard.base import StepScreen
 from ftui.tui.widgets.wizard.model_facts import human_count
 from ftui.tui.widgets.wizard.spec_form import FieldRow, SpecForm, row_id
 from ftui.tui.widgets.wizard.target_modules import TargetModulesPicker
-from ftui.tui.workers import Loaded
 
 KINDS = (
     ("full", "Full fine-tune — every weight; the most memory"),

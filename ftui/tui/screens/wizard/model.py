@@ -12,12 +12,12 @@ from textual.widgets import LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ftui.core.units import human_bytes
+from ftui.tui.loaded import Loaded
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.wizard.base import StepScreen
 from ftui.tui.widgets.wizard.hub_search import HubSearch
 from ftui.tui.widgets.wizard.model_facts import ModelFactsPanel
 from ftui.tui.widgets.wizard.spec_form import FieldRow, SpecForm, row_id
-from ftui.tui.workers import Loaded
 
 DEMO = "builtin:demo-tiny-llama"
 FIELDS = [

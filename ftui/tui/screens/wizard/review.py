@@ -16,10 +16,10 @@ from textual.widgets import Button, LoadingIndicator, ProgressBar, Static
 from ftui.core.runs.rundir import IN_RUN
 from ftui.core.spec import RunSpec
 from ftui.tui.draft import Validation, named
+from ftui.tui.loaded import Loaded
 from ftui.tui.screens.wizard.base import StepScreen
 from ftui.tui.steps import get_step, step_for_field
 from ftui.tui.widgets.wizard.spec_form import SpecForm
-from ftui.tui.workers import Loaded
 
 FIELDS = ["name", "output.root"]  # the template has its own step
 
@@ -184,12 +184,12 @@ class ReviewScreen(StepScreen):
 
     @on(Button.Pressed, "#save")
     def _save(self) -> None:
-        self.app.action_save_preset()  # type: ignore[attr-defined]
+        self.wizard.action_save_preset()
 
     @on(Button.Pressed, "#check")
     def _check(self) -> None:
-        self.app.action_check()  # type: ignore[attr-defined]
+        self.wizard.action_check()
 
     @on(Button.Pressed, "#launch")
     def _launch(self) -> None:
-        self.app.action_launch()  # type: ignore[attr-defined]
+        self.wizard.action_launch()

@@ -11,10 +11,10 @@ from textual.widgets import LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
 from ftui.core.presets import PresetInfo, list_presets
+from ftui.tui.loaded import Loaded
 from ftui.tui.messages import PresetChosen, RunChosen
 from ftui.tui.screens.wizard.base import StepScreen
 from ftui.tui.widgets.monitor.runs_table import RunsTable
-from ftui.tui.workers import Loaded
 
 FRESH = "__fresh__"
 

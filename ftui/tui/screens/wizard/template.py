@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -25,6 +25,9 @@ from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.wizard.base import StepScreen
 from ftui.tui.widgets.wizard.mask_lens import MaskLens
 from ftui.tui.widgets.wizard.spec_form import FieldRow, SpecForm
+
+if TYPE_CHECKING:
+    from ftui.core.data.lens_report import LensReport
 
 FIELDS = ["template.name", "template.system_prompt", "template.train_on_input"]
 LENS_ROWS = 20
@@ -45,12 +48,12 @@ class TemplateStepScreen(StepScreen):
         """A worker rendered the rows: the core `LensReport`, or the error."""
 
         key: str
-        report: Any
+        report: LensReport | None
         error: str | None = None
 
     def __init__(self, focus_field: str | None = None) -> None:
         super().__init__(focus_field)
-        self.report: Any = None
+        self.report: LensReport | None = None
         self._key: str | None = None
         self._timer: Any = None
 

@@ -12,12 +12,12 @@ from textual.widgets import Static
 
 from ftui.core.check.memory import estimate_memory, fit_on
 from ftui.tui.draft import Validation
+from ftui.tui.loaded import Loaded
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.wizard.base import StepScreen
 from ftui.tui.widgets.wizard.memory_panel import MemoryPanel, verdict_line
 from ftui.tui.widgets.wizard.probe_panel import ProbePanel
 from ftui.tui.widgets.wizard.spec_form import FieldRow, SpecForm
-from ftui.tui.workers import Loaded
 
 FIELDS = [
     "train.epochs",
@@ -77,8 +77,8 @@ class TrainingScreen(StepScreen):
     def action_apply_probe(self) -> None:
         self.query_one(ProbePanel).apply()
 
-    @on(ProbePanel.Apply)
-    def _apply(self, event: ProbePanel.Apply) -> None:
+    @on(ProbePanel.BatchChosen)
+    def _apply(self, event: ProbePanel.BatchChosen) -> None:
         changes = {
             "train.per_device_batch_size": event.batch,
             "train.gradient_accumulation_steps": event.accumulation,

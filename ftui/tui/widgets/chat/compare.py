@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -18,11 +20,12 @@ PROMPT_CHARS, CELL_CHARS = 32, 18  # a prompt + base + three checkpoints fit in 
 class ComparePane(Vertical):
     """Which weights answer on this side (a Select) and their answer."""
 
+    @dataclass
     class WeightsChosen(Message):
-        def __init__(self, pane: ComparePane, choice: str) -> None:
-            super().__init__()
-            self.pane = pane
-            self.choice = choice
+        """The user chose which weights answer on `pane`'s side."""
+
+        pane: ComparePane
+        choice: str
 
     def compose(self) -> ComposeResult:
         yield Select([("loading…", "")], allow_blank=False, classes="pane-weights")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -16,23 +19,24 @@ FIELDS = ("temperature", "top_k", "top_p", "max_new_tokens")
 class ChatSettings(VerticalScroll):
     """Posts SettingChanged / SystemPromptChanged / WeightsChosen; the screen validates."""
 
+    @dataclass
     class SettingChanged(Message):
-        def __init__(self, name: str, raw: str) -> None:
-            super().__init__()
-            self.name = name
-            self.raw = raw
+        """A generation setting was typed: its name and the text as typed (maybe invalid)."""
 
+        name: str
+        raw: str
+
+    @dataclass
     class SystemPromptChanged(Message):
-        def __init__(self, text: str) -> None:
-            super().__init__()
-            self.text = text
+        text: str
 
+    @dataclass
     class WeightsChosen(Message):
-        def __init__(self, choice: str) -> None:
-            super().__init__()
-            self.choice = choice
+        """BASE or the name of an adapter source."""
 
-    def __init__(self, settings: GenerationSection, system_prompt: str | None, **kw) -> None:  # type: ignore[no-untyped-def]
+        choice: str
+
+    def __init__(self, settings: GenerationSection, system_prompt: str | None, **kw: Any) -> None:
         super().__init__(**kw)
         self._settings = settings
         self._system = system_prompt or ""

@@ -76,10 +76,11 @@ def render_sample(sample: HostSample) -> Text:
 class GpuPanel(Static):
     """Shows the latest host sample; `sampler` is swappable (tests pass a fixed one)."""
 
+    @dataclass
     class Sampled(Message):
-        def __init__(self, sample: HostSample) -> None:
-            super().__init__()
-            self.sample = sample
+        """One host sample; a burst coalesces to the newest."""
+
+        sample: HostSample
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, GpuPanel.Sampled)

@@ -7,7 +7,7 @@ built-in model and exact ids that need no search are not searched.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -17,6 +17,9 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
+
+if TYPE_CHECKING:
+    from ftui.core.model.search import HubModel
 
 MIN_QUERY = 3
 
@@ -33,8 +36,10 @@ class HubSearch(Vertical):
 
     @dataclass
     class Searched(Message):
+        """The hub's matches for `query`, or why there are none."""
+
         query: str
-        models: list[Any]
+        models: list[HubModel]
         error: str | None
 
     query: reactive[str] = reactive("", init=False)

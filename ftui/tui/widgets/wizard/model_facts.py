@@ -10,7 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ftui.core.demo import SMOLLM2_MODEL_REF
-from ftui.tui.workers import Loaded
+from ftui.tui.loaded import Loaded
 
 
 def human_count(n: int | None) -> str:

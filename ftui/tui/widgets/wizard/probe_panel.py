@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import on, work
@@ -19,6 +19,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Button, Static
+
+if TYPE_CHECKING:
+    from ftui.core.check.probe import ProbeAdvice, ProbeResult
 
 MEASURE = "Measure with a probe (ctrl+t)"
 
@@ -44,27 +47,31 @@ def eta_text(seconds: float) -> str:
 
 class ProbePanel(Vertical):
     """Owns the probe worker. The screen calls `refresh_advice(spec, free, world)` whenever the
-    spec changes and handles `ProbePanel.Apply`."""
+    spec changes and handles `ProbePanel.BatchChosen`."""
 
     @dataclass
-    class Apply(Message):
+    class BatchChosen(Message):
+        """The user applies the measured suggestion: the screen sets these two fields."""
+
         batch: int
         accumulation: int
 
     @dataclass
-    class _Stage(Message):
+    class _StageReached(Message):
         text: str
 
     @dataclass
-    class _Done(Message):
+    class _ProbeFinished(Message):
+        """The measurement for the settings `key` names, or why there is none."""
+
         key: str
-        result: Any = None
+        result: ProbeResult | None = None
         error: str | None = None
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.result: Any = None
-        self.advice: Any = None
+        self.result: ProbeResult | None = None
+        self.advice: ProbeAdvice | None = None
         self._key: str | None = None
         self._cancel: threading.Event | None = None
         self._spec_context: tuple[Any, int | None, int] = (None, None, 1)
@@ -145,7 +152,7 @@ class ProbePanel(Vertical):
 
     def apply(self) -> None:
         if self.advice is not None and self.advice.fits:
-            self.post_message(self.Apply(self.advice.batch, self.advice.accumulation))
+            self.post_message(self.BatchChosen(self.advice.batch, self.advice.accumulation))
 
     def cancel(self) -> None:
         if self._cancel is not None:
@@ -163,24 +170,25 @@ class ProbePanel(Vertical):
     def _probe(self, spec: Any, key: str, cancel: threading.Event) -> None:
         from ftui.core.check.probe import ProbeCancelled, run_probe
 
-        try:
-            result = run_probe(
-                spec, steps=3, on_stage=lambda t: self.post_message(self._Stage(t)), cancel=cancel
-            )
-        except ProbeCancelled:
-            self.post_message(self._Done(key, error="cancelled"))
-        except Exception as exc:
-            self.post_message(self._Done(key, error=str(exc) or type(exc).__name__))
-        else:
-            self.post_message(self._Done(key, result=result))
+        def stage(text: str) -> None:
+            self.post_message(self._StageReached(text))
 
-    @on(_Stage)
-    def _stage(self, event: _Stage) -> None:
+        try:
+            result = run_probe(spec, steps=3, on_stage=stage, cancel=cancel)
+        except ProbeCancelled:
+            self.post_message(self._ProbeFinished(key, error="cancelled"))
+        except Exception as exc:
+            self.post_message(self._ProbeFinished(key, error=str(exc) or type(exc).__name__))
+        else:
+            self.post_message(self._ProbeFinished(key, result=result))
+
+    @on(_StageReached)
+    def _stage(self, event: _StageReached) -> None:
         if self.running:
             self._show(Text(f"Probe: {event.text}…", style="yellow"))
 
-    @on(_Done)
-    def _done(self, event: _Done) -> None:
+    @on(_ProbeFinished)
+    def _done(self, event: _ProbeFinished) -> None:
         self._cancel = None
         self.query_one("#probe-run", Button).label = MEASURE
         if event.error == "cancelled":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from rich.text import Text
 from textual import on
@@ -24,8 +25,8 @@ class StepList(OptionList):
     current: reactive[str] = reactive("start")
     invalid: reactive[frozenset[str]] = reactive(frozenset())
 
-    def __init__(self, current: str, **kwargs: object) -> None:
-        super().__init__(**kwargs)  # type: ignore[arg-type]
+    def __init__(self, current: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.set_reactive(StepList.current, current)
 
     def on_mount(self) -> None:
