@@ -23,7 +23,8 @@ from ftui.core.data.formats import (
     text_columns,
 )
 from ftui.core.demo import resolve_data_ref
-from ftui.core.prompt.templates import Conversation, Message, render, tokenize_segments
+from ftui.core.prompt.encode import encode
+from ftui.core.prompt.templates import Conversation, Message, TemplateError
 from ftui.core.spec import DataSection, RunSpec
 
 __all__ = [
@@ -274,10 +275,8 @@ def tokenize_row(
     row: dict[str, Any], det: Detection, spec: RunSpec, tokenizer: Any
 ) -> tuple[list[int], list[int], bool]:
     conv = row_to_conversation(row, det)
-    segs = render(spec.template, conv, tokenizer)
-    ids, labels = tokenize_segments(segs, tokenizer)
-    truncated = len(ids) > spec.data.max_seq_len
-    return ids[: spec.data.max_seq_len], labels[: spec.data.max_seq_len], truncated
+    enc = encode(spec.template, conv, tokenizer, max_len=spec.data.max_seq_len)
+    return enc.ids, enc.labels, enc.truncated
 
 
 def tokenize_dataset(ds, det: Detection, spec: RunSpec, tokenizer: Any):  # type: ignore[no-untyped-def]
@@ -287,8 +286,11 @@ def tokenize_dataset(ds, det: Detection, spec: RunSpec, tokenizer: Any):  # type
 
     stats = TokenStats()
     out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "length": []}
-    for row in ds:
-        ids, labels, truncated = tokenize_row(row, det, spec, tokenizer)
+    for index, row in enumerate(ds):
+        try:
+            ids, labels, truncated = tokenize_row(row, det, spec, tokenizer)
+        except TemplateError as exc:
+            raise TemplateError(f"row {index}: {exc}") from None
         stats.rows += 1
         stats.truncated += int(truncated)
         trained = sum(1 for x in labels if x != -100)
@@ -329,7 +331,7 @@ def data_fingerprint(spec: RunSpec, tokenizer_dir: str) -> str:
     parts: dict[str, Any] = {
         "data": spec.data.model_dump(mode="json", exclude={"packing", "eval_split"}),
         "template": spec.template.model_dump(mode="json"),
-        "version": 2,
+        "version": 3,  # 3: one tokenisation of the whole rendered text
     }
     if is_local_source(source):
         p = Path(source)
