@@ -65,9 +65,14 @@ def _preview(spec: RunSpec, n: int) -> Any:
 
 def lens_report(spec: RunSpec, rows: int = 20, sample: int = 500) -> LensReport:
     """The mask lens over the first `sample` rows (tokens kept for the first `rows`)."""
-    from ftui.core.data.dataset import DataError, resolve_mapping
+    from ftui.core.data.dataset import DataError, resolve_mapping, row_to_conversation
     from ftui.core.data.mask_lens import build_lens
-    from ftui.core.prompt.check import default_template, template_warnings
+    from ftui.core.prompt.check import (
+        COMPARED_ROWS,
+        default_template,
+        own_template_difference,
+        template_warnings,
+    )
 
     out = LensReport(source=spec.data.source)
     tokenizer, errors = load_tokenizer(spec)
@@ -86,6 +91,9 @@ def lens_report(spec: RunSpec, rows: int = 20, sample: int = 500) -> LensReport:
         out.errors = [str(exc)]
         return out
     out.lens = build_lens(pv.rows, out.detection, spec, tokenizer, show=rows)
+    first = [row_to_conversation(r, out.detection) for r in pv.rows[:COMPARED_ROWS]]
+    if (diff := own_template_difference(spec.template, first, tokenizer)) is not None:
+        out.warnings.append(diff)
     return out
 
 
