@@ -123,7 +123,12 @@ def summary_dict(spec: RunSpec, report: LensReport) -> dict[str, Any]:
                 "truncated": r.truncated,
                 "trained": r.trained,
                 "error": r.error,
+                # one [text, trained] per token, aligned with input_ids and labels; a token
+                # sharing a character with the one before (an emoji's last bytes) carries only
+                # what is not shown yet, often "": the texts joined spell the rendered row
                 "tokens": [[t.text, t.trained] for t in r.tokens],
+                "input_ids": [t.id for t in r.tokens],
+                "labels": [t.id if t.trained else -100 for t in r.tokens],
             }
             for r in (lens.rows if lens else [])
         ],
