@@ -270,3 +270,35 @@ def test_stop_strings_of_the_models_own_template_follow_its_family():
     assert stop_strings(TemplateSection(name="tokenizer"), tokenizer("llama3")) == ["<|eot_id|>"]
     assert stop_strings(TemplateSection(name="chatml")) == ["<|im_end|>"]
     assert stop_strings(TemplateSection(name="alpaca"), tokenizer("chatml")) == []
+
+
+def test_own_template_that_looks_at_the_answers_is_searched_in_order():
+    """A template that renders differently depending on an answer's content defeats the
+    sentinel pass; the answers are then searched for in turn, after the question before
+    them (which here contains the answer too)."""
+    from transformers import AutoTokenizer
+
+    from tests.data_fixtures import tiny_model
+
+    tok = AutoTokenizer.from_pretrained(tiny_model("chatml"))
+    tok.chat_template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}"
+        "{% if m['content'] | length < 5 %} (short){% endif %}\n"
+        "{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    )
+    conv = Conversation(
+        [
+            Message("user", "Say yes"),
+            Message("assistant", "yes"),
+            Message("user", "Say no, not yes"),
+            Message("assistant", "no"),
+        ]
+    )
+    ids, labels = tokenize_segments(render(TemplateSection(name="tokenizer"), conv, tok), tok)
+    assert ids == tok.apply_chat_template(
+        [{"role": m.role, "content": m.content} for m in conv.messages],
+        tokenize=True,
+        return_dict=False,
+    )
+    trained = tok.decode([i for i, x in zip(ids, labels, strict=True) if x != -100])
+    assert trained == "yes<|im_end|>no<|im_end|>"

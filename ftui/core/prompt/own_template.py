@@ -168,11 +168,13 @@ def _spans_by_search(msgs: list[dict[str, str]], text: str) -> list[tuple[int, i
 
 
 def _special_texts(tokenizer: Any) -> list[str]:
-    """Text of the tokenizer's special tokens, longest first (so `<|im_end|>` wins over `<`)."""
+    """Text of the special tokens that may end a turn, longest first. BOS and UNK never do
+    (SmolLM2's BOS is `<|im_start|>`, which opens the next turn)."""
     texts = set(getattr(tokenizer, "all_special_tokens", []) or [])
     for tok in (getattr(tokenizer, "added_tokens_decoder", {}) or {}).values():
         if getattr(tok, "special", False):
             texts.add(str(tok.content))
+    texts -= {getattr(tokenizer, "bos_token", None), getattr(tokenizer, "unk_token", None)}
     return sorted((t for t in texts if t), key=len, reverse=True)
 
 
