@@ -80,6 +80,9 @@ def render_row(row: Any, color: bool, boundaries: bool) -> str:
     prev: bool | None = None
     for tok in row.tokens:
         text = "⟨eos⟩" if tok.eos else tok.text
+        if tok.joined and prev is not None:  # the rest of a character split over tokens
+            out.append(_c(text, GREEN if tok.trained else GREY, color))
+            continue
         if not color and prev is False and tok.trained:
             out.append("⟧")
         if boundaries and prev is not None:

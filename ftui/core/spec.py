@@ -84,9 +84,9 @@ class DataSection(_Section):
 
 
 class TemplateSection(_Section):
-    name: TemplateName = "chatml"
-    """Prompt format: alpaca, llama2, llama3, chatml, mistral, summarize, completion,
-    tokenizer (the model's own chat template) or custom."""
+    name: TemplateName = "tokenizer"
+    """Prompt format: tokenizer (the model's own chat template, the default), alpaca, llama2,
+    llama3, chatml, mistral, summarize, completion or custom."""
     system_prompt: str | None = None
     """System prompt put in front of every row (templates that have one)."""
     custom: str | None = None

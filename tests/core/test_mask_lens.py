@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ftui.core.data.dataset import resolve_mapping
 from ftui.core.data.mask_lens import build_lens
 from ftui.core.data.preview import preview_rows
 from ftui.core.data.row_stats import histogram, suggested_max_len
 from tests.data_fixtures import QA, spec_for, tiny_model, tokenizer, write_jsonl, write_xsum_parquet
+from tests.official_templates import CHATS
+from tests.real_artefacts import real_tokenizer
 
 
 def _lens(path, **sections):  # type: ignore[no-untyped-def]
@@ -92,3 +96,33 @@ def test_lens_keeps_template_errors_on_the_row(tmp_path):
     det = resolve_mapping(spec.data, pv.columns, pv.rows)
     lens = build_lens(pv.rows, det, spec, tokenizer("base"))
     assert lens.stats.errors == len(QA) and "has no chat template" in lens.rows[0].error
+
+
+@pytest.mark.parametrize(
+    ("case", "template"), [("llama3-tokenizer", "tokenizer"), ("mistral-tokenizer", "llama2")]
+)
+def test_lens_shows_characters_whole_with_token_boundaries(tmp_path, case, template):
+    """Pieces come from character offsets: an accent or emoji split over byte-level (or
+    sentencepiece byte-fallback) tokens shows whole, where decoding token by token gives
+    `\ufffd`; the pieces spell the rendered row."""
+    from ftui.core.prompt.encode import encode
+    from ftui.core.prompt.templates import Conversation, Message
+
+    tok = real_tokenizer(case)
+    path = write_jsonl(tmp_path, "chat.jsonl", [{"messages": chat} for chat in CHATS])
+    spec = spec_for(path, tiny_model("chatml"), template={"name": template})
+    pv = preview_rows(spec.data, n=10)
+    lens = build_lens(pv.rows, resolve_mapping(spec.data, pv.columns, pv.rows), spec, tok)
+    row = lens.rows[0]
+    pieces: list[str] = []
+    for t in row.tokens:
+        if t.joined:
+            pieces[-1] += t.text
+        else:
+            pieces.append(t.text)
+    conv = Conversation([Message(m["role"], m["content"]) for m in CHATS[0]])
+    assert "".join(pieces) == encode(spec.template, conv, tok).text
+    assert "\ufffd" not in "".join(pieces) and any(t.joined for t in row.tokens)
+    assert any("\ufffd" in tok.decode([t.id]) for t in row.tokens)  # what decoding showed
+    assert any("🔥" in p for p in pieces) and any("°" in p for p in pieces)
+    assert "lumière" in "".join(pieces) and len(pieces) < len(row.tokens)

@@ -112,6 +112,18 @@ def test_template_mismatch_is_warned(tmp_path):
     ) in r.warnings
 
 
+def test_a_named_template_that_renders_otherwise_than_the_model_is_warned(tmp_path):
+    r = _report(write_jsonl(tmp_path, "qa.jsonl", _qa_rows()), template={"name": "alpaca"})
+    assert r.ok
+    assert (
+        "template.name",
+        "template.name: alpaca renders row 0 differently from this model's own chat template "
+        "at token 0: ftui '<s>' vs model '<|im_start|>'; use template: tokenizer",
+    ) in r.warnings
+    same = _report(write_jsonl(tmp_path, "qa.jsonl", _qa_rows()), template={"name": "chatml"})
+    assert not [m for f, m in same.warnings if f == "template.name"], same.lines()
+
+
 def test_tokenizer_template_on_a_base_model_is_refused(tmp_path):
     spec = spec_for(
         write_jsonl(tmp_path, "qa.jsonl", _qa_rows()),
@@ -187,8 +199,13 @@ def test_preview_json_reports_format_mapping_reasons_and_stats(tmp_path):
     assert out["reasons"][0].startswith("`document` looks like the prompt")
     assert out["stats"]["rows"] == 8 and out["stats"]["truncated"] == 0
     assert out["suggested_template"]["name"] == "tokenizer"
-    tokens = out["rows"][0]["tokens"]
+    row = out["rows"][0]
+    tokens = row["tokens"]
     assert "".join(t for t, trained in tokens if trained) == "Council 0 debates the bridge.</s>"
+    # the ids and labels the worker trains on, aligned with the pieces
+    assert len(row["input_ids"]) == len(row["labels"]) == len(tokens) == row["length"]
+    for (_, trained), tid, label in zip(tokens, row["input_ids"], row["labels"], strict=True):
+        assert label == (tid if trained else -100)
 
 
 def test_preview_text_colours_trained_and_masked_tokens(tmp_path):

@@ -10,72 +10,88 @@ from __future__ import annotations
 
 import pytest
 
+from ftui.core.prompt.encode import encode_segments
 from ftui.core.prompt.templates import (
     ALPACA_PREAMBLE,
     Conversation,
     Message,
+    Segment,
     TemplateError,
     render,
-    tokenize_segments,
 )
 from ftui.core.spec import TemplateSection
 from tests.data_fixtures import tokenizer
 
+
+def tokenize_segments(segs: list[Segment], tok, max_len: int | None = None):  # type: ignore[no-untyped-def]
+    """(ids, labels) through ftui's one encoder."""
+    enc = encode_segments(segs, tok, max_len)
+    return enc.ids, enc.labels
+
+
 Q, A = "What is 2 plus 2?", "2 plus 2 is 4."
 SYS = "Be brief."
 H = "<|start_header_id|>{}<|end_header_id|>\n\n"
+# name -> (spec extras, masked prompt, trained answer + end token, masked text after it)
 CASES = {
     "alpaca": (
         {},
         f"<s>{ALPACA_PREAMBLE}\n\n### Instruction:\n{Q}\n\n### Response:\n",
         f"{A}</s>",
+        "",
     ),
     "llama2": (
         {"system_prompt": SYS},
         f"<s>[INST] <<SYS>>\n{SYS}\n<</SYS>>\n\n{Q} [/INST]",
-        f" {A} </s>",
+        f" {A} </s>",  # the space before the answer is one token with its first word
+        "",
     ),
     "llama3": (
         {"system_prompt": SYS},
         f"<s>{H.format('system')}{SYS}<|eot_id|>{H.format('user')}{Q}<|eot_id|>"
         f"{H.format('assistant')}",
         f"{A}<|eot_id|>",
+        "",
     ),
     "chatml": (
         {"system_prompt": SYS},
         f"<|im_start|>system\n{SYS}<|im_end|>\n<|im_start|>user\n{Q}<|im_end|>\n"
         "<|im_start|>assistant\n",
         f"{A}<|im_end|>",
+        "\n",  # ChatML ends every turn with a newline, the last one too
     ),
-    "mistral": ({"system_prompt": SYS}, f"<s>[INST] {SYS}\n\n{Q} [/INST]", f"{A}</s>"),
-    "summarize": ({}, f"<s>Summarize this dialogue:\n{Q}\n---\nSummary:\n", f"{A}</s>"),
-    "completion": ({}, f"<s>{Q}", f"{A}</s>"),
+    "mistral": ({"system_prompt": SYS}, f"<s>[INST] {SYS}\n\n{Q} [/INST]", f"{A}</s>", " "),
+    "summarize": ({}, f"<s>Summarize this dialogue:\n{Q}\n---\nSummary:\n", f"{A}</s>", ""),
+    "completion": ({}, f"<s>{Q}", f"{A}</s>", ""),
     "tokenizer": (
         {"system_prompt": SYS},
         f"<|im_start|>system\n{SYS}<|im_end|>\n<|im_start|>user\n{Q}<|im_end|>\n"
         "<|im_start|>assistant\n",
-        f"{A}<|im_end|>\n",
+        f"{A}<|im_end|>",
+        "\n",
     ),
-    "custom": ({"custom": "Q: {prompt}\nA: {response}"}, f"<s>Q: {Q}\nA: ", f"{A}</s>"),
+    # "A: " then "2": one tokenisation makes " 2" one token, which carries the answer: trained
+    "custom": ({"custom": "Q: {prompt}\nA: {response}"}, f"<s>Q: {Q}\nA:", f" {A}</s>", ""),
 }
 
 
-def split_by_label(ids: list[int], labels: list[int], tok) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-    """(masked text, trained text); asserts the masked tokens all come first."""
+def split_by_label(ids: list[int], labels: list[int], tok) -> tuple[str, str, str]:  # type: ignore[no-untyped-def]
+    """(masked text, trained text, masked text after); asserts one trained run."""
     first = next(i for i, x in enumerate(labels) if x != -100)
-    assert all(x != -100 for x in labels[first:]), "a masked token after the answer began"
-    assert labels[first:] == ids[first:]
-    return tok.decode(ids[:first]), tok.decode(ids[first:])
+    last = max(i for i, x in enumerate(labels) if x != -100) + 1
+    assert all(x != -100 for x in labels[first:last]), "a masked token inside the answer"
+    assert labels[first:last] == ids[first:last]
+    return tok.decode(ids[:first]), tok.decode(ids[first:last]), tok.decode(ids[last:])
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_masked_span_is_exactly_the_prompt(name):
-    extra, prompt, trained = CASES[name]
+    extra, prompt, trained, after = CASES[name]
     tok = tokenizer("chatml")
     conv = Conversation([Message("user", Q), Message("assistant", A)])
     segs = render(TemplateSection(name=name, **extra), conv, tok)
     ids, labels = tokenize_segments(segs, tok)
-    assert split_by_label(ids, labels, tok) == (prompt, trained)
+    assert split_by_label(ids, labels, tok) == (prompt, trained, after)
 
 
 @pytest.mark.parametrize("name", ["alpaca", "mistral", "completion", "llama2"])
@@ -83,7 +99,8 @@ def test_eos_is_trained(name):
     tok = tokenizer("chatml")
     conv = Conversation([Message("user", Q), Message("assistant", A)])
     ids, labels = tokenize_segments(render(TemplateSection(name=name), conv, tok), tok)
-    assert ids[-1] == tok.eos_token_id and labels[-1] == tok.eos_token_id
+    last = max(i for i, x in enumerate(labels) if x != -100)  # mistral: a masked space after
+    assert ids[last] == tok.eos_token_id and labels[last] == tok.eos_token_id
 
 
 def test_train_on_input_trains_the_prompt_too():
@@ -99,7 +116,7 @@ def test_alpaca_input_goes_in_its_own_section():
     tok = tokenizer("chatml")
     conv = Conversation([Message("user", "Add them."), Message("assistant", "5")], input="2, 3")
     ids, labels = tokenize_segments(render(TemplateSection(name="alpaca"), conv, tok), tok)
-    masked, trained = split_by_label(ids, labels, tok)
+    masked, trained, _ = split_by_label(ids, labels, tok)
     assert masked.endswith("### Instruction:\nAdd them.\n\n### Input:\n2, 3\n\n### Response:\n")
     assert "paired with an input" in masked and trained == "5</s>"
 
@@ -120,7 +137,7 @@ def test_multi_turn_chatml_trains_every_answer_and_masks_every_question():
     assert trained == "A.<|im_end|>B.<|im_end|>"
     assert masked == (
         "<|im_start|>user\na?<|im_end|>\n<|im_start|>assistant\n"
-        "\n<|im_start|>user\nb?<|im_end|>\n<|im_start|>assistant\n"
+        "\n<|im_start|>user\nb?<|im_end|>\n<|im_start|>assistant\n\n"
     )
 
 
@@ -141,10 +158,11 @@ def test_tokenizer_template_on_a_base_model_is_refused():
 def test_generation_prompt_is_the_masked_prompt():
     tok = tokenizer("chatml")
     conv = Conversation([Message("user", Q)])
-    for name, (extra, prompt, _) in CASES.items():
+    for name, (extra, prompt, _, _) in CASES.items():
         segs = render(TemplateSection(name=name, **extra), conv, tok, gen=True)
         ids, labels = tokenize_segments(segs, tok)
-        assert tok.decode(ids) == prompt, name
+        # custom: the prompt keeps the space that training gave to the answer's first token
+        assert tok.decode(ids) == prompt + (" " if name == "custom" else ""), name
         assert set(labels) == {-100}
 
 
@@ -252,3 +270,35 @@ def test_stop_strings_of_the_models_own_template_follow_its_family():
     assert stop_strings(TemplateSection(name="tokenizer"), tokenizer("llama3")) == ["<|eot_id|>"]
     assert stop_strings(TemplateSection(name="chatml")) == ["<|im_end|>"]
     assert stop_strings(TemplateSection(name="alpaca"), tokenizer("chatml")) == []
+
+
+def test_own_template_that_looks_at_the_answers_is_searched_in_order():
+    """A template that renders differently depending on an answer's content defeats the
+    sentinel pass; the answers are then searched for in turn, after the question before
+    them (which here contains the answer too)."""
+    from transformers import AutoTokenizer
+
+    from tests.data_fixtures import tiny_model
+
+    tok = AutoTokenizer.from_pretrained(tiny_model("chatml"))
+    tok.chat_template = (
+        "{% for m in messages %}<|im_start|>{{ m['role'] }}"
+        "{% if m['content'] | length < 5 %} (short){% endif %}\n"
+        "{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    )
+    conv = Conversation(
+        [
+            Message("user", "Say yes"),
+            Message("assistant", "yes"),
+            Message("user", "Say no, not yes"),
+            Message("assistant", "no"),
+        ]
+    )
+    ids, labels = tokenize_segments(render(TemplateSection(name="tokenizer"), conv, tok), tok)
+    assert ids == tok.apply_chat_template(
+        [{"role": m.role, "content": m.content} for m in conv.messages],
+        tokenize=True,
+        return_dict=False,
+    )
+    trained = tok.decode([i for i, x in zip(ids, labels, strict=True) if x != -100])
+    assert trained == "yes<|im_end|>no<|im_end|>"

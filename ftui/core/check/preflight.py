@@ -112,7 +112,7 @@ def check_data(
     """Rows exist, the mapping holds, and the first `limit` rows train something."""
     from ftui.core.data import dataset as data
     from ftui.core.data.mask_lens import build_lens
-    from ftui.core.prompt.check import template_warnings
+    from ftui.core.prompt.check import COMPARED_ROWS, own_template_difference, template_warnings
 
     try:
         train, ev = data.load_train_eval(spec)
@@ -132,6 +132,9 @@ def check_data(
     report.detection = det
     for line in template_warnings(spec.template.name, tokenizer):
         report.warn("template.name", line)
+    first = [data.row_to_conversation(r, det) for r in rows[:COMPARED_ROWS]]
+    if (diff := own_template_difference(spec.template, first, tokenizer)) is not None:
+        report.warn("template.name", diff)
     lens = build_lens(rows, det, spec, tokenizer, show=0)
     st = lens.stats
     report.stats = {

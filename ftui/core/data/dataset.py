@@ -23,7 +23,8 @@ from ftui.core.data.formats import (
 )
 from ftui.core.data.row_stats import RowStats
 from ftui.core.demo import resolve_data_ref
-from ftui.core.prompt.templates import Conversation, Message, render, tokenize_segments
+from ftui.core.prompt.encode import encode
+from ftui.core.prompt.templates import Conversation, Message, TemplateError
 from ftui.core.spec import DataSection, RunSpec
 
 __all__ = [
@@ -277,8 +278,11 @@ def tokenize_dataset(
     out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "length": []}
     for index, row in enumerate(ds):
         conv = row_to_conversation(row, det)
-        ids, labels = tokenize_segments(render(spec.template, conv, tokenizer), tokenizer)
-        length, ids, labels = len(ids), ids[:cut], labels[:cut]
+        try:
+            enc = encode(spec.template, conv, tokenizer, max_len=cut)
+        except TemplateError as exc:
+            raise TemplateError(f"row {index}: {exc}") from None
+        length, ids, labels = enc.length, enc.ids, enc.labels
         trained = sum(1 for x in labels if x != -100)
         stats.add(index, length, len(ids), trained, *empty_parts(conv, det))
         if trained == 0:
@@ -313,7 +317,7 @@ def data_fingerprint(spec: RunSpec, tokenizer_dir: str) -> str:
     parts: dict[str, Any] = {
         "data": spec.data.model_dump(mode="json", exclude={"packing", "eval_split"}),
         "template": spec.template.model_dump(mode="json"),
-        "version": 2,
+        "version": 3,  # 3: one tokenisation of the whole rendered text
     }
     if is_local_source(source):
         p = Path(source)

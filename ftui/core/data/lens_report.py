@@ -65,9 +65,14 @@ def _preview(spec: RunSpec, n: int) -> Any:
 
 def lens_report(spec: RunSpec, rows: int = 20, sample: int = 500) -> LensReport:
     """The mask lens over the first `sample` rows (tokens kept for the first `rows`)."""
-    from ftui.core.data.dataset import DataError, resolve_mapping
+    from ftui.core.data.dataset import DataError, resolve_mapping, row_to_conversation
     from ftui.core.data.mask_lens import build_lens
-    from ftui.core.prompt.check import default_template, template_warnings
+    from ftui.core.prompt.check import (
+        COMPARED_ROWS,
+        default_template,
+        own_template_difference,
+        template_warnings,
+    )
 
     out = LensReport(source=spec.data.source)
     tokenizer, errors = cached_tokenizer(spec)
@@ -86,6 +91,9 @@ def lens_report(spec: RunSpec, rows: int = 20, sample: int = 500) -> LensReport:
         out.errors = [str(exc)]
         return out
     out.lens = build_lens(pv.rows, out.detection, spec, tokenizer, show=rows)
+    first = [row_to_conversation(r, out.detection) for r in pv.rows[:COMPARED_ROWS]]
+    if (diff := own_template_difference(spec.template, first, tokenizer)) is not None:
+        out.warnings.append(diff)
     return out
 
 
@@ -115,7 +123,12 @@ def summary_dict(spec: RunSpec, report: LensReport) -> dict[str, Any]:
                 "truncated": r.truncated,
                 "trained": r.trained,
                 "error": r.error,
+                # one [text, trained] per token, aligned with input_ids and labels; a token
+                # sharing a character with the one before (an emoji's last bytes) carries only
+                # what is not shown yet, often "": the texts joined spell the rendered row
                 "tokens": [[t.text, t.trained] for t in r.tokens],
+                "input_ids": [t.id for t in r.tokens],
+                "labels": [t.id if t.trained else -100 for t in r.tokens],
             }
             for r in (lens.rows if lens else [])
         ],

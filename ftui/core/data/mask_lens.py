@@ -2,9 +2,11 @@
 each token trained or masked, plus the statistics that catch a bad setup before a launch.
 
 `build_lens(rows, det, spec, tokenizer)` -> `Lens(rows=[LensRow], stats=RowStats)`.
-Tokens come from exactly the code the worker trains with (`templates.render` +
-`tokenize_segments`), and the statistics are the worker's own `RowStats`, so what the lens
-shows is what is trained, and its counts are the run's `plan`.
+Tokens come from exactly the code the worker trains with (`encode.encode`: the template's
+text tokenised once), and the statistics are the worker's own `RowStats`, so what the lens
+shows is what is trained, and its counts are the run's `plan`. Each token's text is its
+characters in the rendered text, so an accent or an emoji split over byte-level tokens shows
+whole (the tokens after the first are `joined` to it) instead of as `��`.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class LensToken:
     trained: bool
     special: bool = False
     eos: bool = False
+    joined: bool = False  # shares its characters with the token before (one emoji, two tokens)
 
 
 @dataclass
@@ -53,6 +56,8 @@ class Lens:
 
 
 def _token_texts(tokenizer: Any, ids: list[int]) -> list[str]:
+    """Each token decoded alone: only for tokenizers without offsets (split characters
+    then show as replacement characters)."""
     return list(tokenizer.batch_decode([[i] for i in ids], skip_special_tokens=False))
 
 
@@ -61,7 +66,8 @@ def lens_row(
 ) -> LensRow:
     """One row through template + tokenizer. Template errors are kept on the row, not raised."""
     from ftui.core.data.dataset import empty_parts, row_to_conversation
-    from ftui.core.prompt.templates import TemplateError, render, tokenize_segments
+    from ftui.core.prompt.encode import encode, token_pieces
+    from ftui.core.prompt.templates import TemplateError
 
     cut = spec.data.max_seq_len
     conv = row_to_conversation(row, det)
@@ -74,19 +80,20 @@ def lens_row(
         preview = (texts or [""])[0]
     preview = " ".join(preview.split())[:80]
     try:
-        ids, labels = tokenize_segments(render(spec.template, conv, tokenizer), tokenizer)
+        enc = encode(spec.template, conv, tokenizer, max_len=cut)
     except TemplateError as exc:
         return LensRow(index, [], 0, cut, empty_p, empty_r, str(exc), preview)
-    shown = ids[:cut]
+    shown, labels = enc.ids, enc.labels
     out: list[LensToken] = []
     if tokens:
         special = set(getattr(tokenizer, "all_special_ids", []) or [])
         eos = tokenizer.eos_token_id
-        for tid, text, lab in zip(shown, _token_texts(tokenizer, shown), labels, strict=False):
-            out.append(LensToken(tid, text, lab != -100, tid in special, tid == eos))
+        pieces = token_pieces(enc) or [(t, False) for t in _token_texts(tokenizer, shown)]
+        for tid, (text, joined), lab in zip(shown, pieces, labels, strict=True):
+            out.append(LensToken(tid, text, lab != -100, tid in special, tid == eos, joined))
     else:
-        out = [LensToken(t, "", lab != -100) for t, lab in zip(shown, labels, strict=False)]
-    return LensRow(index, out, len(ids), cut, empty_p, empty_r, None, preview)
+        out = [LensToken(t, "", lab != -100) for t, lab in zip(shown, labels, strict=True)]
+    return LensRow(index, out, enc.length, cut, empty_p, empty_r, None, preview)
 
 
 def build_lens(

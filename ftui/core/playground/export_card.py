@@ -33,7 +33,7 @@ def template_jinja(t: TemplateSection) -> str | None:
             "{{ bos_token }}"
             + default
             + "{%- for m in messages %}{{ '<|start_header_id|>' + m['role'] + "
-            "'<|end_header_id|>\\n\\n' + m['content'] + '<|eot_id|>' }}{%- endfor %}"
+            "'<|end_header_id|>\\n\\n' + m['content'] | trim + '<|eot_id|>' }}{%- endfor %}"
             "{%- if add_generation_prompt %}"
             "{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif %}"
         )
@@ -46,7 +46,9 @@ def _system_block(t: TemplateSection) -> str:
         return "{{ '<|im_start|>system\\n' + " + text + " + '<|im_end|>\\n' }}"
     if t.name == "llama3":
         return (
-            "{{ '<|start_header_id|>system<|end_header_id|>\\n\\n' + " + text + " + '<|eot_id|>' }}"
+            "{{ '<|start_header_id|>system<|end_header_id|>\\n\\n' + "
+            + text
+            + " | trim + '<|eot_id|>' }}"
         )
     return ""
 

@@ -1,7 +1,9 @@
 """Load a run's result (base + adapter, or a full model) and generate with the run's template.
 
-What you test is what you trained: prompts go through the same `render()` + `tokenize_segments`
-as training, so the prompt tokens match the masked span the model learned after.
+What you test is what you trained: prompts go through the same template and one tokenisation
+(`encode`) as training, so the prompt tokens match the masked span the model learned after;
+with `template: tokenizer` the prompt is exactly `apply_chat_template(...,
+add_generation_prompt=True)`, what any server sends the model.
 """
 
 from __future__ import annotations
@@ -14,13 +16,8 @@ from typing import Any
 
 from ftui.core.demo import resolve_model_ref
 from ftui.core.model.tokenizer import load_tokenizer
-from ftui.core.prompt.templates import (
-    Conversation,
-    Message,
-    render,
-    stop_strings,
-    tokenize_segments,
-)
+from ftui.core.prompt.encode import encode
+from ftui.core.prompt.templates import Conversation, Message, stop_strings
 from ftui.core.runs.rundir import IN_RUN, RunPaths
 from ftui.core.safe_load import load_causal_lm
 from ftui.core.spec import RunSpec, load_spec_file
@@ -159,8 +156,7 @@ def bound_max_new_tokens(cm: ChatModel, prompt_len: int, requested: int) -> int:
 
 
 def prompt_ids(cm: ChatModel, messages: list[Message]) -> list[int]:
-    segs = render(cm.spec.template, Conversation(messages), cm.tokenizer, gen=True)
-    return tokenize_segments(segs, cm.tokenizer)[0]
+    return encode(cm.spec.template, Conversation(messages), cm.tokenizer, gen=True).ids
 
 
 def stop_token_ids(tokenizer: Any, spec: RunSpec) -> list[int]:

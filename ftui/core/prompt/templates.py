@@ -1,17 +1,47 @@
 """Prompt templates: a conversation becomes segments of text, each trained or masked.
 
-Training and the playground both go through `render()`, so what you chat with is exactly what
-was trained. Segments are tokenised one by one (`tokenize_segments`), which makes the label
-mask exact: the masked span is the prompt, to the token.
+Training, the mask lens and the playground all go through `render()` and then one encoder
+(`encode.encode_segments`: the joined text tokenised once, labels from character offsets), so
+what you chat with is exactly what was trained.
+
+The named templates that claim a chat family render exactly that family's official chat
+template (which one, where a family has several, is in each renderer's docstring), so they
+tokenise to the same ids as `apply_chat_template`. `tokenizer` is the model's own template
+(`own_template`), the default whenever the model has one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from ftui.core.prompt.conversation import (
+    BOS,
+    EOS,
+    Conversation,
+    Message,
+    Segment,
+    TemplateError,
+    user_text,
+)
+from ftui.core.prompt.own_template import own_template_segments
 from ftui.core.spec import TemplateSection
+
+__all__ = [
+    "BOS",
+    "CHAT_FAMILIES",
+    "EOS",
+    "STYLES",
+    "Conversation",
+    "Message",
+    "PromptStyle",
+    "Segment",
+    "TemplateError",
+    "chat_template_family",
+    "render",
+    "stop_strings",
+]
 
 ALPACA_PREAMBLE = (
     "Below is an instruction that describes a task. "
@@ -21,47 +51,10 @@ ALPACA_PREAMBLE_INPUT = (
     "Below is an instruction that describes a task, paired with an input that provides "
     "further context. Write a response that appropriately completes the request."
 )
-EOS = "\x00<eos>"  # a segment with this text stands for the tokenizer's EOS token id
-BOS = "\x00<bos>"
 
 
-@dataclass
-class Segment:
-    text: str
-    trained: bool
-
-
-@dataclass
-class Message:
-    role: str  # system | user | assistant
-    content: str
-
-
-@dataclass
-class Conversation:
-    messages: list[Message]
-    input: str | None = None  # alpaca's extra context, attached to the first user turn
-    text: str | None = None  # plain-text rows: trained as a whole
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def system(self) -> str | None:
-        first = self.messages[0] if self.messages else None
-        return first.content if first and first.role == "system" else None
-
-    @property
-    def turns(self) -> list[Message]:
-        return [m for m in self.messages if m.role != "system"]
-
-
-class TemplateError(ValueError):
-    pass
-
-
-def _user_text(conv: Conversation, index: int, content: str, merge_input: bool) -> str:
-    if index == 0 and conv.input and merge_input:
-        return f"{content}\n\n{conv.input}"
-    return content
+def _same(text: str) -> str:
+    return text
 
 
 def _chat_blocks(
@@ -73,22 +66,25 @@ def _chat_blocks(
     end: str,
     after_end: str,
     gen: bool,
+    clean: Callable[[str], str] = _same,
 ) -> list[Segment]:
-    prompt = sys_block.format(system) if system else ""
+    """Header-delimited turns (ChatML, Llama-3): each answer and its end token trained, the
+    rest masked; `clean` is what the family's template does to every message's content."""
+    prompt = sys_block.format(clean(system)) if system else ""
     out: list[Segment] = []
     user_index = 0
     for msg in conv.turns:
         if msg.role == "user":
-            prompt += user_block.format(_user_text(conv, user_index, msg.content, True))
+            prompt += user_block.format(clean(user_text(conv, user_index, msg.content)))
             user_index += 1
         else:
             out.append(Segment(prompt + asst_header, False))
-            out.append(Segment(msg.content, True))
+            out.append(Segment(clean(msg.content), True))
             out.append(Segment(end, True))
             prompt = after_end
     if gen:
         out.append(Segment(prompt + asst_header, False))
-    elif prompt and prompt != after_end:  # a trailing user turn; not the bare separator
+    elif prompt:  # what follows the last answer (ChatML's newline) or a trailing user turn
         out.append(Segment(prompt, False))
     return out
 
@@ -104,7 +100,7 @@ def render(
     if name == "custom":
         segs = _custom(spec.custom or "{prompt}{response}", conv, system, gen)
     elif name == "tokenizer":
-        return _tokenizer_template(conv, system, tokenizer, gen, spec.train_on_input)
+        return own_template_segments(conv, system, tokenizer, gen, spec.train_on_input)
     elif name in STYLES:
         segs = STYLES[name].render(conv, system, gen)
     else:  # pragma: no cover - the spec's Literal rules this out
@@ -115,6 +111,10 @@ def render(
 
 
 def _chatml(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
+    """ChatML as the canonical template writes it (OpenHermes-2.5's, SmolLM2's and Qwen2.5's
+    when a system turn is given): every turn ends `<|im_end|>\n`. Qwen2.5 adds its default
+    system prompt when there is none, SmolLM2 its own; Qwen3 adds an empty <think> block to
+    the last answer: for those models use `tokenizer`."""
     return _chat_blocks(
         conv,
         system,
@@ -128,6 +128,8 @@ def _chatml(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
 
 
 def _llama3(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
+    """Llama-3-8B-Instruct's template: BOS, header blocks, every content trimmed. Llama-3.1
+    and later add a "Cutting Knowledge Date" block to the system turn: use `tokenizer`."""
     h = "<|start_header_id|>{}<|end_header_id|>\n\n"
     segs = _chat_blocks(
         conv,
@@ -138,68 +140,82 @@ def _llama3(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
         "<|eot_id|>",
         "",
         gen,
+        clean=str.strip,
     )
     return [Segment(BOS, False), *segs]
 
 
 def _mistral(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
-    return _paired(conv, system, "[INST] {} [/INST]", "", EOS, gen)
+    """Mistral-7B-Instruct-v0.1's template: `<s>[INST] q [/INST]a</s> [INST] ...`, a space
+    after every `</s>`. v0.1 has no system role: the system prompt goes in front of the first
+    user message, a blank line between. v0.3 (control tokens, system prompt in the last user
+    turn) differs: use `tokenizer`."""
+    return _paired(conv, system, gen, user_fmt="[INST] {} [/INST]", end=EOS, after_end=" ")
 
 
 def _summarize(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
-    return _paired(conv, None, "Summarize this dialogue:\n{}\n---\nSummary:\n", "", EOS, gen)
+    return _paired(
+        conv, None, gen, user_fmt="Summarize this dialogue:\n{}\n---\nSummary:\n", end=EOS
+    )
 
 
 def _completion(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
-    return _paired(conv, None, "{}", "", EOS, gen)
+    return _paired(conv, None, gen, user_fmt="{}", end=EOS)
 
 
 def _paired(
     conv: Conversation,
     system: str | None,
-    user_fmt: str,
-    sep: str,
-    end: str,
     gen: bool,
+    *,
+    user_fmt: str,
+    end: str,
     system_fmt: str = "{system}\n\n{text}",
-    answer_fmt: str = "{}",
+    before_answer: str = "",
+    after_end: str = "",
     bos_each_turn: bool = False,
+    clean: Callable[[str], str] = _same,
 ) -> list[Segment]:
-    """[BOS] user_fmt(prompt) answer end, repeated per turn; the system prompt joins the first
-    user turn through system_fmt. mistral, llama2, summarize and completion are all this."""
+    """BOS, user_fmt(prompt), answer, end, repeated per turn; the system prompt joins the first
+    user turn through system_fmt. mistral, llama2, summarize and completion are all this.
+
+    `end` (trained) follows each answer, `after_end` (masked) follows `end`; `clean` is what
+    the template does to each message's text (Llama-2 strips it)."""
     out: list[Segment] = [Segment(BOS, False)]
     pending = ""
     user_index = 0
     for msg in conv.turns:
         if msg.role == "user":
-            text = _user_text(conv, user_index, msg.content, True)
+            text = user_text(conv, user_index, msg.content)
             if user_index == 0 and system:
                 text = system_fmt.format(system=system, text=text)
             if bos_each_turn and user_index > 0:
-                out.append(Segment(BOS, False))
-            pending += user_fmt.format(text) + sep
+                pending += BOS
+            pending += user_fmt.format(clean(text))
             user_index += 1
         else:
-            out.append(Segment(pending, False))
-            out.append(Segment(answer_fmt.format(msg.content), True))
+            out.append(Segment(pending + before_answer, False))
+            out.append(Segment(clean(msg.content), True))
             out.append(Segment(end, True))
-            pending = ""
+            pending = after_end
     if gen or pending:
         out.append(Segment(pending, False))
     return out
 
 
 def _llama2(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
+    """Llama-2-chat's template: `<s>[INST] <<SYS>>\ns\n<</SYS>>\n\nq [/INST] a </s><s>[INST] ...`,
+    each message stripped (the system block with the first user message)."""
     return _paired(
         conv,
         system,
-        "[INST] {} [/INST]",
-        "",
-        EOS,
         gen,
+        user_fmt="[INST] {} [/INST]",
+        end=" " + EOS,
         system_fmt="<<SYS>>\n{system}\n<</SYS>>\n\n{text}",
-        answer_fmt=" {} ",
+        before_answer=" ",
         bos_each_turn=True,
+        clean=str.strip,
     )
 
 
@@ -309,56 +325,6 @@ def chat_template_family(chat_template: Any) -> str | None:
     return "other"
 
 
-def _tokenizer_template(
-    conv: Conversation, system: str | None, tokenizer: Any, gen: bool, train_on_input: bool
-) -> list[Segment]:
-    """The model's own chat template; masks found by rendering each prefix of the conversation."""
-    if tokenizer is None or not getattr(tokenizer, "chat_template", None):
-        raise TemplateError(
-            "template.name: tokenizer, but this model's tokenizer has no chat template; "
-            "pick an explicit template (chatml, llama3, alpaca, ...)"
-        )
-    msgs = [{"role": m.role, "content": m.content} for m in conv.turns]
-    if conv.input and msgs and msgs[0]["role"] == "user":
-        msgs[0] = {"role": "user", "content": f"{msgs[0]['content']}\n\n{conv.input}"}
-    if system:
-        msgs.insert(0, {"role": "system", "content": system})
-
-    def text(upto: int, add_gen: bool) -> str:
-        from jinja2.exceptions import SecurityError
-
-        try:  # transformers renders chat templates in jinja's immutable sandbox
-            return tokenizer.apply_chat_template(
-                msgs[:upto], tokenize=False, add_generation_prompt=add_gen
-            )
-        except SecurityError as exc:
-            raise TemplateError(
-                f"template.name: the model's chat template tried something unsafe and the "
-                f"sandbox stopped it (security error: {exc}); pick an explicit template"
-            ) from None
-
-    if gen:
-        return [Segment(text(len(msgs), True), False)]
-    out: list[Segment] = []
-    done = ""
-    for i, m in enumerate(msgs):
-        if m["role"] != "assistant":
-            continue
-        before, after = text(i, True), text(i + 1, False)
-        if not before.startswith(done) or not after.startswith(before):
-            raise TemplateError(
-                "template.name: the model's chat template does not render conversation prefixes "
-                "consistently, so the trained span cannot be found; pick an explicit template"
-            )
-        out.append(Segment(before[len(done) :], train_on_input))
-        out.append(Segment(after[len(before) :], True))
-        done = after
-    full = text(len(msgs), False)
-    if full.startswith(done) and len(full) > len(done):
-        out.append(Segment(full[len(done) :], train_on_input))
-    return out
-
-
 def stop_strings(spec: TemplateSection, tokenizer: Any = None) -> list[str]:
     """Text that ends an answer at generation time (besides the tokenizer's EOS). For the
     model's own template (`tokenizer`) the end-of-turn marker of its family."""
@@ -367,26 +333,3 @@ def stop_strings(spec: TemplateSection, tokenizer: Any = None) -> list[str]:
         name = chat_template_family(getattr(tokenizer, "chat_template", None)) or name
     style = STYLES.get(name)
     return list(style.stop) if style else []
-
-
-def tokenize_segments(
-    segments: list[Segment], tokenizer: Any, max_len: int | None = None
-) -> tuple[list[int], list[int]]:
-    """(input_ids, labels) with -100 on masked tokens; truncated at max_len."""
-    ids: list[int] = []
-    labels: list[int] = []
-    for seg in segments:
-        if seg.text == EOS:
-            piece = [tokenizer.eos_token_id] if tokenizer.eos_token_id is not None else []
-        elif seg.text == BOS:
-            bos = getattr(tokenizer, "bos_token_id", None)
-            piece = [bos] if bos is not None else []
-        elif seg.text:
-            piece = tokenizer.encode(seg.text, add_special_tokens=False)
-        else:
-            piece = []
-        ids.extend(piece)
-        labels.extend(piece if seg.trained else [-100] * len(piece))
-    if max_len is not None and len(ids) > max_len:
-        ids, labels = ids[:max_len], labels[:max_len]
-    return ids, labels

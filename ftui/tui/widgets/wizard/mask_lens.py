@@ -34,17 +34,22 @@ def token_text(lens_row: Any, boundaries: bool) -> Text:
     if lens_row.error:
         return Text(f"cannot render this row: {lens_row.error}", style="bold red")
     runs: list[tuple[str, str]] = []  # (text, style), same-style tokens merged
-    for i, tok in enumerate(lens_row.tokens):
+    piece = -1  # index of the shown piece: tokens joined to the one before share its piece
+    for tok in lens_row.tokens:
+        text = ("⟨eos⟩" if tok.eos else tok.text).replace("\n", "↵\n")
+        if tok.joined and runs:  # the rest of a character split over tokens: no boundary
+            runs[-1] = (runs[-1][0] + text, runs[-1][1])
+            continue
+        piece += 1
         style = TRAINED if tok.trained else MASKED
         if tok.special:
             style += " bold"
         if tok.eos:
             style += " reverse"
         if boundaries:
-            style += " underline" if i % 2 else ""
-            if i:
+            style += " underline" if piece % 2 else ""
+            if piece:
                 runs.append(("│", "dim yellow"))
-        text = ("⟨eos⟩" if tok.eos else tok.text).replace("\n", "↵\n")
         if runs and runs[-1][1] == style and not boundaries:
             runs[-1] = (runs[-1][0] + text, style)
         else:
