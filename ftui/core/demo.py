@@ -133,7 +133,7 @@ def build_tiny_model(
     num_layers: int = 2,
     seed: int = 0,
 ) -> Path:
-    """Write a random-init causal LM of `family` (llama, mistral, qwen2) plus tokenizer to path.
+    """Write a random-init causal LM of `family` (one of TINY_FAMILIES) plus tokenizer to path.
 
     Used by the demo and by tests that swap a preset's model for a tiny one of the same family.
     """
@@ -164,9 +164,40 @@ def build_tiny_model(
     return out
 
 
-def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer):  # type: ignore[no-untyped-def]
-    from transformers import LlamaConfig, MistralConfig, Qwen2Config
+TINY_FAMILIES = ("llama", "mistral", "qwen2", "gpt2", "gpt_neox", "phi3", "gemma")
 
+
+def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer):  # type: ignore[no-untyped-def]
+    """A random-init config of `family` at toy size. gpt2, gpt_neox and phi3 name their
+    attention differently (c_attn, query_key_value, qkv_proj): tests of the LoRA defaults."""
+    from transformers import (
+        GemmaConfig,
+        GPT2Config,
+        GPTNeoXConfig,
+        LlamaConfig,
+        MistralConfig,
+        Phi3Config,
+        Qwen2Config,
+    )
+
+    ids = dict(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+    )
+    if family == "gpt2":
+        return GPT2Config(vocab_size=vocab, n_embd=hidden, n_layer=layers, n_head=4, **ids)
+    if family == "gpt_neox":
+        return GPTNeoXConfig(
+            vocab_size=vocab,
+            hidden_size=hidden,
+            intermediate_size=hidden * 2,
+            num_hidden_layers=layers,
+            num_attention_heads=4,
+            max_position_embeddings=2048,
+            **ids,
+        )
     common = dict(
         vocab_size=vocab,
         hidden_size=hidden,
@@ -175,10 +206,7 @@ def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer): 
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=2048,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
+        **ids,
     )
     if family == "llama":
         return LlamaConfig(**common)
@@ -186,4 +214,8 @@ def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer): 
         return MistralConfig(**common, sliding_window=None)
     if family == "qwen2":
         return Qwen2Config(**common)
-    raise ValueError(f"family: expected llama, mistral or qwen2, got {family!r}")
+    if family == "phi3":
+        return Phi3Config(**common, original_max_position_embeddings=2048)
+    if family == "gemma":
+        return GemmaConfig(**common, head_dim=hidden // 4)
+    raise ValueError(f"family: expected one of {', '.join(TINY_FAMILIES)}, got {family!r}")

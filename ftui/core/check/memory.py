@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ftui.core.model.facts import ModelFacts, lora_trainable_params, target_leaves
+from ftui.core.model.facts import ModelFacts, lora_trainable_params, target_shapes
 
 GiB = 1024**3
 CUDA_CONTEXT = 512 * 1024**2  # what the CUDA context and kernels take outside the allocator
@@ -169,9 +169,8 @@ def _layer_activation_bytes(spec: Any, facts: ModelFacts, act: int) -> float:
     per = 8 * h + act * (2 * h + 3 * i + 2 * kv) + lse
     lora = spec.method.lora
     per_input = 6.1 if lora.dropout > 0 else 2.1  # measured: mask + copies of the input
-    for leaf in target_leaves(facts, lora.target_modules):
-        for fan_in, _out, n in facts.linear_shapes[leaf]:
-            per += n / max(1, facts.num_layers) * per_input * fan_in
+    for fan_in, _out, n in target_shapes(facts, lora.target_modules):
+        per += n / max(1, facts.num_layers) * per_input * fan_in
     if spec.model.quantization != "none":
         per += act * (3 * h + i)  # bitsandbytes matmuls keep their (shared) inputs
     return per
