@@ -160,3 +160,19 @@ def test_full_fine_tuning_ignores_the_lora_targets(models: str, tmp_path: Path) 
     spec = spec_for(tiny("gpt2", models), write_rows(tmp_path / "rows.jsonl"), ["q_proj"])
     spec.method.kind = "full"
     assert preflight(spec).ok
+
+
+def test_every_shipped_lora_preset_names_modules_its_model_family_has(models: str) -> None:
+    """The built-in presets all train Llama-architecture models (Llama 2 and 3, the demo's
+    toy): their target lists must exist on a Llama of the same layout."""
+    from ftui.core.presets import list_presets, resolve_spec
+
+    facts = inspect_model(str(build_tiny_model(Path(models) / "llama", hidden_size=32)))
+    checked = []
+    for preset in list_presets():
+        if preset.builtin:
+            spec = resolve_spec(preset.name)
+            if spec.method.kind != "full":
+                assert target_problem(facts, spec.method.lora.target_modules) is None, preset.name
+                checked.append(preset.name)
+    assert "demo" in checked and len(checked) >= 3, checked
