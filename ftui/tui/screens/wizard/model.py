@@ -14,7 +14,7 @@ from textual.widgets.option_list import Option
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.wizard.base import StepScreen
 from ftui.tui.widgets.wizard.hub_search import HubSearch
-from ftui.tui.widgets.wizard.model_facts import ModelFactsPanel
+from ftui.tui.widgets.wizard.model_facts import ModelFactsPanel, trains_in_text
 from ftui.tui.widgets.wizard.spec_form import FieldRow, SpecForm, row_id
 from ftui.tui.workers import Loaded
 
@@ -42,7 +42,10 @@ def _size(n: int) -> str:
 
 class ModelScreen(StepScreen):
     STEP_ID = "model"
-    INTRO = "Type a hub id or a local path, or pick a model already on this machine."
+    INTRO = (
+        "Type a hub id or a local path (a model directory or a .gguf file), or pick a model "
+        "already on this machine."
+    )
 
     def compose_body(self) -> ComposeResult:
         yield SpecForm(
@@ -66,7 +69,8 @@ class ModelScreen(StepScreen):
 
     def _facts_changed(self, facts: Loaded) -> None:
         self.query_one("#facts-loading").display = facts.loading
-        self.query_one(ModelFactsPanel).show(facts)
+        trains_in = trains_in_text(self.value("model.dtype"), self.wizard.hardware.value)
+        self.query_one(ModelFactsPanel).show(facts, trains_in)
 
     def _cache_changed(self, cached: Loaded) -> None:
         options = self.query_one("#cached", OptionList)
