@@ -43,6 +43,7 @@ test: install-dev fixtures
 lint: install-dev
 	$(VENV)/bin/ruff check ftui tests && $(VENV)/bin/ruff format --check ftui tests
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
 
 screenshots: install-dev
 	$(PY) scripts/screenshots.py

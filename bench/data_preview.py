@@ -42,7 +42,9 @@ def main() -> int:
     from ftui.core.data.mask_lens import build_lens
     from ftui.core.data.preview import preview_rows
     from ftui.core.demo import ensure_demo_model
+    from ftui.core.model.tokenizer import load_tokenizer
     from ftui.core.spec import DataSection, spec_from_dict
+    from ftui.core.units import human_bytes
 
     rows = [
         {"question": f"What is {i} plus {i}?", "answer": f"{i} plus {i} is {2 * i}."}
@@ -53,8 +55,8 @@ def main() -> int:
     parquet = tmp / "big.parquet"
     pq.write_table(pa.Table.from_pylist(rows), parquet)
     print(
-        f"{args.rows:,} rows: jsonl {jsonl.stat().st_size / 2**20:.0f} MiB, "
-        f"parquet {parquet.stat().st_size / 2**20:.0f} MiB"
+        f"{args.rows:,} rows: jsonl {human_bytes(jsonl.stat().st_size)}, "
+        f"parquet {human_bytes(parquet.stat().st_size)}"
     )
     for path in (jsonl, parquet):
         data = DataSection(source=str(path))
@@ -62,9 +64,7 @@ def main() -> int:
         assert len(pv.rows) == 20 and pv.total_rows == args.rows
         timed(f"load_split (full load) {path.suffix}", lambda d=data: load_split(d))
 
-    from transformers import AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(ensure_demo_model())
+    tok = load_tokenizer(ensure_demo_model())
     spec = spec_from_dict({"data": {"source": str(jsonl)}, "template": {"name": "chatml"}})
     pv = preview_rows(spec.data, n=1000)
     det = resolve_mapping(spec.data, pv.columns, pv.rows)

@@ -78,9 +78,10 @@ def fits(shape: str) -> bool:
 def build_random_model(shape: str, out: Path, tokenizer_dir: Path, corpus: list[str]) -> Path:
     """Write `shape` with random bf16 weights plus the bench tokenizer to `out` (once)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, Qwen2Config
+    from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
     from ftui.core.demo import build_tiny_model
+    from ftui.core.model.tokenizer import load_tokenizer
 
     if (out / "config.json").is_file() and any(out.glob("*.safetensors")):
         return out
@@ -88,7 +89,7 @@ def build_random_model(shape: str, out: Path, tokenizer_dir: Path, corpus: list[
         build_tiny_model(
             tokenizer_dir, corpus=corpus, vocab_size=4096, hidden_size=64, num_layers=1
         )
-    tok = AutoTokenizer.from_pretrained(tokenizer_dir)
+    tok = load_tokenizer(tokenizer_dir)
     spec = GPU_SHAPES[shape]
     cls = Qwen2Config if spec["family"] == "qwen2" else LlamaConfig
     config = cls(

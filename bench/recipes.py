@@ -288,7 +288,7 @@ def ftui_recipe(s: Setup, packing: bool) -> Measured:
         pick_collator,
     )
     from ftui.train.collator import TokenCounter
-    from ftui.train.sampler import FtuiTrainer
+    from ftui.train.trainer import FtuiTrainer
 
     spec = ftui_spec(s, packing)
     run = s.work / f"ftui-run-{time.monotonic_ns()}"

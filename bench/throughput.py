@@ -133,11 +133,10 @@ def bench_gpu_shape(shape: str, args: argparse.Namespace, work: Path, methods: l
 def make_setup(
     model_dir: Path, work: Path, rows: int, batch: int, max_len: int, cuda: bool, scale: float
 ) -> recipes.Setup:
-    from transformers import AutoTokenizer
+    from ftui.core.model.tokenizer import load_tokenizer
 
     data = bench_data.write_jsonl(work / "data.jsonl", bench_data.rows(rows, seed=1, scale=scale))
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    pad = tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id
+    pad = load_tokenizer(model_dir).pad_token_id  # EOS when the model has no pad token
     return recipes.Setup(model_dir, data, batch, max_len, work, cuda, rows, {"pad_id": pad})
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from ftui.commands._common import fail
+from ftui.core.runs.rundir import IN_RUN, RunPaths
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -12,7 +13,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("target", metavar="RUN|MODEL", help="a run directory or a model path / hub id")
     p.add_argument("--prompt", help="answer this one prompt (greedy) and exit, no UI")
     p.add_argument("--base", action="store_true", help="use the base model, without the adapter")
-    p.add_argument("--checkpoint", type=int, help="use checkpoint-N instead of final/")
+    p.add_argument(
+        "--checkpoint",
+        type=int,
+        help=f"use {RunPaths.CHECKPOINT_PREFIX}N instead of {IN_RUN.final}/",
+    )
     p.add_argument("--system", help="system prompt")
     p.add_argument("--max-new-tokens", type=int)
     p.set_defaults(handler=cmd_chat)

@@ -55,8 +55,9 @@ def _config_path(args, spec) -> str:  # type: ignore[no-untyped-def]
     """The worker's run dir is its config's folder, so the resolved spec is written to a new
     run dir under output.root (or to --config, whose folder becomes the run dir)."""
     from ftui.core.launch.spawn import new_run_dir
+    from ftui.core.runs.rundir import RunPaths
 
-    target = Path(args.config) if args.config else new_run_dir(spec) / "config.yaml"
+    target = Path(args.config) if args.config else RunPaths(new_run_dir(spec)).config
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     spec.save(target)
     print(
@@ -97,6 +98,7 @@ def _slurm(args, spec) -> int:  # type: ignore[no-untyped-def]
 
 
 def _command(args) -> int:  # type: ignore[no-untyped-def]
+    from ftui.core.runs.rundir import IN_RUN
     from ftui.core.spec import SpecError
 
     # Node count and endpoint are spec fields: fold them in so the config matches the command.
@@ -131,7 +133,7 @@ def _command(args) -> int:  # type: ignore[no-untyped-def]
         )
 
     try:
-        build("config.yaml")  # validate before writing anything
+        build(str(IN_RUN.config))  # validate before writing anything
     except ValueError as exc:
         return fail(str(exc))
     commands = build(_config_path(args, spec))

@@ -6,13 +6,19 @@ import argparse
 import sys
 
 from ftui.commands._common import fail
+from ftui.core.runs.rundir import IN_RUN, RunPaths
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a run's adapter or merged model (safetensors)")
     p.add_argument("run", metavar="RUN", help="a run directory")
     p.add_argument("--out", required=True, metavar="DIR", help="where to write it (new or empty)")
-    p.add_argument("--checkpoint", type=int, metavar="N", help="checkpoint-N instead of final/")
+    p.add_argument(
+        "--checkpoint",
+        type=int,
+        metavar="N",
+        help=f"{RunPaths.CHECKPOINT_PREFIX}N instead of {IN_RUN.final}/",
+    )
     p.add_argument("--merge", action="store_true", help="merge the adapter into the base model")
     p.add_argument(
         "--base-dtype",

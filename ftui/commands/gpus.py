@@ -15,19 +15,22 @@ def register(sub: argparse._SubParsersAction) -> None:
 def cmd_gpus(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from ftui.core.hardware import detect_hardware, gib, idle_gpus
+    from ftui.core.hardware import detect_hardware, idle_gpus
+    from ftui.core.units import human_bytes
 
     report = detect_hardware()
     if args.json:
         print(json.dumps(asdict(report), indent=2))
         return 0
-    print(f"backend: {report.backend}   CPUs: {report.cpu_count}   RAM: {gib(report.ram_total)}")
+    print(
+        f"backend: {report.backend}   CPUs: {report.cpu_count}   RAM: {human_bytes(report.ram_total)}"
+    )
     idle = set(idle_gpus(report))
     for g in report.gpus:
         util = f"{g.utilization}%" if g.utilization is not None else "-"
         mark = "idle" if g.index in idle else "busy"
         print(
-            f"  [{g.index}] {g.name:28} {gib(g.memory_free)} free of {gib(g.memory_total)}  "
+            f"  [{g.index}] {g.name:28} {human_bytes(g.memory_free)} free of {human_bytes(g.memory_total)}  "
             f"util {util:>4}  {mark}  driver {g.driver or '-'}  CUDA {g.cuda or '-'}"
         )
     if report.notice:

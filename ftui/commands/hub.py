@@ -7,6 +7,7 @@ import sys
 import time
 
 from ftui.commands._common import fail
+from ftui.core.units import human_bytes
 
 
 def register(subparsers) -> None:  # type: ignore[no-untyped-def]
@@ -21,14 +22,6 @@ def register(subparsers) -> None:  # type: ignore[no-untyped-def]
     p.set_defaults(handler=_download)
 
 
-def _size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} TB"
-
-
 class _ProgressLine:
     def __init__(self) -> None:
         self.start = time.monotonic()
@@ -37,12 +30,12 @@ class _ProgressLine:
     def __call__(self, done: int, total: int) -> None:
         if not self.announced:
             self.announced = True
-            print(f"downloading {_size(total)}", file=sys.stderr)
+            print(f"downloading {human_bytes(total)}", file=sys.stderr)
             return
         rate = done / max(1e-6, time.monotonic() - self.start)
         pct = 100.0 * done / total if total else 100.0
         print(
-            f"\r{pct:5.1f}%  {_size(done)} / {_size(total)}  {_size(rate)}/s   ",
+            f"\r{pct:5.1f}%  {human_bytes(done)} / {human_bytes(total)}  {human_bytes(rate)}/s   ",
             end="",
             file=sys.stderr,
             flush=True,

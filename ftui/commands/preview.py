@@ -16,7 +16,7 @@ from typing import Any
 from ftui.commands._common import add_spec_args, fail, load_spec_arg
 
 GREEN, GREY, BOLD, RESET = "\x1b[32m", "\x1b[90m", "\x1b[1m", "\x1b[0m"
-UNDER, YELLOW = "\x1b[4m", "\x1b[33m"
+YELLOW = "\x1b[33m"
 
 
 def register(sub: argparse._SubParsersAction) -> None:

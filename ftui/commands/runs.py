@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from ftui.commands._common import fail
 
@@ -119,95 +117,37 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
-def describe(event: dict[str, Any], total: Any) -> str | None:
-    """One plain line for an event worth printing; None for the rest."""
-    from ftui.core.runs.events import to_float
-    from ftui.core.runs.metrics import format_value
-
-    kind = event.get("type")
-    if kind == "metrics":
-        parts = [f"step {event.get('step')}/{total or '?'}"]
-        for key, label in (("epoch", "epoch"), ("loss", "loss"), ("lr", "lr")):
-            if key in event:
-                parts.append(f"{label} {format_value(to_float(event.get(key)))}")
-        if "tokens_per_s" in event:
-            parts.append(f"{format_value(to_float(event['tokens_per_s']), 5)} tok/s")
-        return " · ".join(parts)
-    if kind == "status":
-        reason = f": {event['reason']}" if event.get("reason") else ""
-        return f"status {event.get('status')}{reason}"
-    if kind == "eval":
-        return f"eval step {event.get('step')} · eval_loss {format_value(to_float(event.get('eval_loss')))}"
-    if kind == "checkpoint":
-        return f"checkpoint step {event.get('step')} · {event.get('path')}"
-    if kind == "sample":
-        return f"sample step {event.get('step')}: {event.get('prompt')!r} → {event.get('output')!r}"
-    if kind == "error":
-        return f"error {event.get('kind')}: {event.get('message')}"
-    if kind == "plan":
-        return f"plan {total} steps on {event.get('world_size', '?')} processes"
-    return None
-
-
-def follow_plain(
-    run_dir: Path, poll_s: float = 1.0, out: Any = None, stall_after_s: float = 600.0
-) -> int:
-    """Print the run's history, then new lines, until it ends. 0 when it completed.
-    A run seen live here rings the bell and notifies the desktop when it ends or stalls."""
-    from ftui.core.runs.notify import desktop_notify, run_event_message, terminal_bell
-    from ftui.core.runs.watch import RunWatcher
-
-    out = out or sys.stdout
-    watcher = RunWatcher(run_dir, stall_after_s=stall_after_s)
-    total: Any = None
-    stalled = seen_live = False
-
-    def announce(status: str, reason: str) -> None:
-        terminal_bell(out)
-        desktop_notify(*run_event_message(run_dir.name, status, reason))
-
-    print(f"run {run_dir}", file=out, flush=True)
-    while True:
-        update = watcher.poll()
-        for event in update.events:
-            if event.get("type") == "plan":
-                total = event.get("total_steps")
-            line = describe(event, total)
-            if line:
-                print(line, file=out, flush=True)
-        info = update.info
-        seen_live = seen_live or info.live
-        if update.stalled and not stalled:
-            print(f"stalled: no new step for {stall_after_s:.0f} s", file=out, flush=True)
-            announce("stalled", f"no new step for {stall_after_s:.0f} s")
-        stalled = update.stalled
-        if not info.live and info.status in ("completed", "stopped", "failed", "unknown"):
-            print(f"run {info.status}" + (f": {info.reason}" if info.reason else ""), file=out)
-            if update.failure is not None:
-                print(f"{update.failure.message}\nfix: {update.failure.hint}", file=out)
-            if info.resumable:
-                print(f"resume with: ftui resume {run_dir}", file=out)
-            if seen_live and info.status != "stopped":
-                announce(info.status, info.reason)
-            return 0 if info.status == "completed" else 1
-        time.sleep(poll_s)
-
-
 def cmd_monitor(args: argparse.Namespace) -> int:
     run_dir = _resolve(args)
     if isinstance(run_dir, int):
         return run_dir
     if args.plain:
-        return follow_plain(run_dir, stall_after_s=args.stall_after)
+        return follow_plain(run_dir, args.stall_after)
     from ftui.tui.monitor_app import MonitorApp
 
     MonitorApp(run_dir, stall_after_s=args.stall_after).run()
     return 0
 
 
+def follow_plain(run_dir: Path, stall_after_s: float) -> int:
+    """`ftui monitor --plain`: the run's lines until it ends. Ctrl-C only stops watching."""
+    from ftui.core.runs.follow import follow
+
+    try:
+        return follow(run_dir, stall_after_s=stall_after_s)
+    except KeyboardInterrupt:
+        print(
+            f"\nstopped watching; {run_dir.name} goes on (`ftui monitor {run_dir.name}` to watch"
+            f" again, `ftui stop {run_dir.name}` to stop it)",
+            file=sys.stderr,
+        )
+        return 130
+
+
 def cmd_stop(args: argparse.Namespace) -> int:
     from ftui.core.launch.spawn import kill_run, request_stop
-    from ftui.core.runs.status import kill_leftovers, run_status
+    from ftui.core.runs.processes import kill_leftovers
+    from ftui.core.runs.status import run_status
 
     run_dir = _resolve(args)
     if isinstance(run_dir, int):

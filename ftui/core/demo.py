@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 from ftui.core import locations
 from ftui.core.atomic import atomic_write_json
@@ -109,7 +110,7 @@ def ensure_demo_model() -> Path:
     return target
 
 
-def train_tokenizer(corpus: list[str], vocab_size: int, special_tokens: list[str]):  # type: ignore[no-untyped-def]
+def train_tokenizer(corpus: list[str], vocab_size: int, special_tokens: list[str]) -> Any:
     """A byte-level BPE tokenizer trained on `corpus` (deterministic for a fixed corpus)."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 
@@ -172,7 +173,7 @@ def build_tiny_model(
 TINY_FAMILIES = ("llama", "mistral", "qwen2", "gpt2", "gpt_neox", "phi3", "gemma")
 
 
-def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer):  # type: ignore[no-untyped-def]
+def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer: Any) -> Any:
     """A random-init config of `family` at toy size. gpt2, gpt_neox and phi3 name their
     attention differently (c_attn, query_key_value, qkv_proj): tests of the LoRA defaults."""
     from transformers import (

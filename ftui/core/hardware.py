@@ -341,14 +341,14 @@ def training_dtype_on(want: str, report: HardwareReport | None) -> str:
     return training_dtype(want, cuda, bool(report and report.bf16_supported))
 
 
-def gib(n: int | float) -> str:
-    return f"{n / 1024**3:.1f} GiB"
-
-
 if __name__ == "__main__":  # python -m ftui.core.hardware
+    from ftui.core.units import human_bytes
+
     r = detect_hardware()
-    print(f"backend={r.backend} cpus={r.cpu_count} ram={gib(r.ram_total)}", file=sys.stdout)
+    print(f"backend={r.backend} cpus={r.cpu_count} ram={human_bytes(r.ram_total)}", file=sys.stdout)
     for g in r.gpus:
-        print(f"  [{g.index}] {g.name}: {gib(g.memory_free)} free of {gib(g.memory_total)}")
+        print(
+            f"  [{g.index}] {g.name}: {human_bytes(g.memory_free)} free of {human_bytes(g.memory_total)}"
+        )
     if r.notice:
         print(r.notice)

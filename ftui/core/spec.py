@@ -7,16 +7,18 @@ Contradictions between settings are rejected in one place: `RunSpec._check_contr
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 
 from ftui.core.atomic import atomic_write_text
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-TEMPLATE_NAMES = (
+TemplateName = Literal[
     "alpaca",
     "llama2",
     "llama3",
@@ -26,7 +28,7 @@ TEMPLATE_NAMES = (
     "completion",
     "tokenizer",
     "custom",
-)
+]
 ROLES = ("prompt", "input", "response", "system", "messages", "text")
 
 
@@ -83,7 +85,7 @@ class DataSection(_Section):
 
 
 class TemplateSection(_Section):
-    name: Literal[TEMPLATE_NAMES] = "chatml"  # type: ignore[valid-type]
+    name: TemplateName = "chatml"
     """Prompt format: alpaca, llama2, llama3, chatml, mistral, summarize, completion,
     tokenizer (the model's own chat template) or custom."""
     system_prompt: str | None = None
@@ -156,6 +158,11 @@ class TrainSection(_Section):
     """Save a resumable checkpoint every N steps."""
     save_total_limit: int | None = Field(default=2, ge=1)
     """Keep at most this many checkpoints (the newest complete one is never deleted)."""
+
+    def effective_batch(self, world_size: int = 1) -> int:
+        """Rows per optimizer step across `world_size` processes (all ranks of all nodes):
+        per_device_batch_size x gradient_accumulation_steps x world_size."""
+        return self.per_device_batch_size * self.gradient_accumulation_steps * world_size
 
 
 class LaunchSection(_Section):
@@ -371,15 +378,10 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
     data = _deepcopy(data)
     for item in overrides:
         path, value = parse_override(item)
-        node = data
-        for part in path[:-1]:
-            child = node.get(part)
-            if child is None:
-                child = node[part] = {}
-            if not isinstance(child, dict):
-                raise SpecError([f"--set {item}: {part} is not a section"])
-            node = child
-        node[path[-1]] = value
+        try:
+            set_value(data, path, value)
+        except NotASection as exc:
+            raise SpecError([f"--set {item}: {exc.part} is not a section"]) from None
     return data
 
 
@@ -414,47 +416,31 @@ def _describe(value: Any) -> str:
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    model: type[BaseModel] = RunSpec
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part))
-        ann = getattr(field, "annotation", None) if field else None
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            model = ann
-        else:
-            return []
-    return list(model.model_fields)
+    """The keys the section holding `loc` allows ([] when `loc` is not inside a section)."""
+    return section_keys(loc[:-1])
 
 
 def _field_loc(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     """Drop union-branch tags (like "literal['auto']") that pydantic appends to a location."""
-    out: list[Any] = []
-    model: Any = RunSpec
-    for part in loc:
-        fields = getattr(model, "model_fields", None)
-        if fields is None or str(part) not in fields:
-            tag = isinstance(part, str) and (
-                not part.isidentifier() or part in ("int", "str", "float", "bool", "none")
-            )
-            if fields is None and not tag:
-                out.append(part)  # a dict key or list index below a field
-            break
-        out.append(part)
-        model = fields[str(part)].annotation
+    chain = field_chain(loc)
+    out = list(loc[: len(chain)])
+    if len(chain) < len(loc):
+        part = loc[len(chain)]
+        tag = isinstance(part, str) and (
+            not part.isidentifier() or part in ("int", "str", "float", "bool", "none")
+        )
+        if chain and _section(chain[-1].annotation) is None and not tag:
+            out.append(part)  # a dict key or list index below a field
     return tuple(out)
 
 
 def _lower_bound(loc: tuple[Any, ...]) -> float | None:
-    model: Any = RunSpec
-    field = None
-    for part in loc:
-        fields = getattr(model, "model_fields", None)
-        if not fields or str(part) not in fields:
-            return None
-        field = fields[str(part)]
-        model = field.annotation
-    for meta in getattr(field, "metadata", []):
+    chain = field_chain(loc)
+    if not chain or len(chain) < len(loc):
+        return None
+    for meta in chain[-1].metadata:
         if getattr(meta, "gt", None) is not None:
-            return meta.gt
+            return float(meta.gt)
     return None
 
 
@@ -525,13 +511,98 @@ def format_validation_error(exc: ValidationError) -> list[str]:
 
 def field_help(path: str) -> str:
     """The docstring of a field, e.g. field_help('train.learning_rate')."""
-    model: type[BaseModel] = RunSpec
-    parts = path.split(".")
-    for i, part in enumerate(parts):
-        field = model.model_fields[part]
-        if i == len(parts) - 1:
-            return (field.description or "").strip()
-        ann = field.annotation
-        assert isinstance(ann, type) and issubclass(ann, BaseModel)
-        model = ann
-    return ""
+    return (spec_field(path).description or "").strip()
+
+
+# --- walking the spec: dotted paths over RunSpec's fields and over a spec's values -----------
+# The one walk of each kind: help text, the wizard's widgets and drafts, `--set`, the error
+# messages and the resume comparison all go through these.
+
+
+def _parts(path: str | Sequence[Any]) -> list[str]:
+    return path.split(".") if isinstance(path, str) else [str(p) for p in path]
+
+
+def _section(annotation: Any) -> type[BaseModel] | None:
+    """The section model a field holds, or None for a plain value."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    return None
+
+
+def field_chain(path: str | Sequence[Any]) -> list[FieldInfo]:
+    """The fields along a path from RunSpec (`train.learning_rate`: the `train` field, then
+    `learning_rate`), as far as the path names fields; a shorter list than the path means the
+    rest names no field (a key in data.columns, a list index, a union tag or a typo)."""
+    out: list[FieldInfo] = []
+    model: type[BaseModel] | None = RunSpec
+    for part in _parts(path):
+        if model is None or part not in model.model_fields:
+            break
+        info = model.model_fields[part]
+        out.append(info)
+        model = _section(info.annotation)
+    return out
+
+
+def spec_field(path: str | Sequence[Any]) -> FieldInfo:
+    """The field at a dotted path (`train.learning_rate`); KeyError when it names none."""
+    chain = field_chain(path)
+    if not chain or len(chain) < len(_parts(path)):
+        raise KeyError(".".join(_parts(path)))
+    return chain[-1]
+
+
+def section_keys(path: str | Sequence[Any] = ()) -> list[str]:
+    """The field names of the section at `path` (RunSpec's sections for the empty path);
+    [] when `path` is not a section."""
+    parts = _parts(path) if path else []
+    chain = field_chain(parts)
+    if len(chain) < len(parts):
+        return []
+    model = _section(chain[-1].annotation) if chain else RunSpec
+    return list(model.model_fields) if model else []
+
+
+class NotASection(SpecError):
+    """A path that goes through a value as if it were a section (`train.epochs.x`)."""
+
+    def __init__(self, path: list[str], part: str):
+        self.part = part
+        super().__init__([f"{'.'.join(path)}: {part} is not a section"])
+
+
+def get_value(data: dict[str, Any], path: str | Sequence[Any]) -> Any:
+    """The value at a dotted path in a spec dict (RunSpec.model_dump), or None if it is not
+    there."""
+    node: Any = data
+    for part in _parts(path):
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def set_value(data: dict[str, Any], path: str | Sequence[Any], value: Any) -> None:
+    """Set the value at a dotted path in a spec dict, making missing sections on the way."""
+    parts = _parts(path)
+    node = data
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise NotASection(parts, part)
+        node = child
+    node[parts[-1]] = value
+
+
+def flat_values(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Every value of a spec dict by its dotted path (`{"train.seed": 42, ...}`)."""
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            out.update(flat_values(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out

@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core import locations
+from ftui.core.data.row_stats import RowStats
 from ftui.core.demo import resolve_model_ref
+from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec
 from ftui.train.collator import DynamicPadCollator, PackingCollator, TokenCounter
@@ -60,20 +62,22 @@ def resolve_dtype(spec: RunSpec) -> str:
 
 
 def build_tokenizer(spec: RunSpec) -> tuple[Any, str]:
-    from transformers import AutoTokenizer
-
+    """(tokenizer, where it was loaded from); the directory keys the token cache."""
     ref = resolve_model_ref(spec.model.name_or_path)
-    tok = AutoTokenizer.from_pretrained(
-        ref, revision=spec.model.revision, trust_remote_code=spec.model.trust_remote_code
-    )
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token  # labels on padding are -100 regardless (collator)
-    return tok, ref
+    return load_tokenizer(ref, spec.model.revision, spec.model.trust_remote_code), ref
 
 
-def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: ignore[no-untyped-def]
+# The token cache keeps RowStats next to the tokens: a change to its fields bumps this, so an
+# old entry is tokenised again rather than read with the wrong counts.
+STATS_LAYOUT = 2
+
+
+def build_datasets(
+    spec: RunSpec, tokenizer: Any, tokenizer_dir: str
+) -> tuple[Any, Any, RowStats, str]:
     """Tokenised train/eval datasets, cached under a fingerprint of data, template, tokenizer
     and max_seq_len, so a relaunch or a resume does not tokenise again."""
+    import dataclasses
     import json
     import shutil
     import tempfile
@@ -84,11 +88,12 @@ def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: 
     from ftui.core.data import dataset as data
 
     fp = data.data_fingerprint(spec, tokenizer_dir)
-    key = f"{fp}-{spec.train.seed}-{spec.data.eval_split or 'none'}".replace("/", "_")
+    key = f"{fp}-{spec.train.seed}-{spec.data.eval_split or 'none'}-s{STATS_LAYOUT}"
+    key = key.replace("/", "_")
     cache = locations.tokenized_cache_dir() / key
     meta = cache / "ftui_stats.json"
     if meta.is_file():
-        stats = data.TokenStats(**json.loads(meta.read_text()))
+        stats = RowStats(**json.loads(meta.read_text()))
         train = datasets.load_from_disk(str(cache / "train"))
         ev = datasets.load_from_disk(str(cache / "eval")) if (cache / "eval").is_dir() else None
         return train, ev, stats, fp
@@ -110,7 +115,7 @@ def build_datasets(spec: RunSpec, tokenizer: Any, tokenizer_dir: str):  # type: 
     train.save_to_disk(str(tmp / "train"))
     if ev is not None:
         ev.save_to_disk(str(tmp / "eval"))
-    atomic_write_json(tmp / "ftui_stats.json", stats.__dict__)
+    atomic_write_json(tmp / "ftui_stats.json", dataclasses.asdict(stats))
     try:
         tmp.rename(cache)
     except OSError:  # another run cached the same data meanwhile: theirs is identical
@@ -128,7 +133,7 @@ def _attn(spec: RunSpec) -> str:
     return "sdpa"
 
 
-def build_model(spec: RunSpec, args: Any):  # type: ignore[no-untyped-def]
+def build_model(spec: RunSpec, args: Any) -> Any:
     import torch
     from transformers import AutoModelForCausalLM, set_seed
 
@@ -209,7 +214,7 @@ LIGER_KERNELS = {
 OPTIMIZERS = {"sgd": "sgd", "adafactor": "adafactor", "paged_adamw_8bit": "paged_adamw_8bit"}
 
 
-def build_training_args(spec: RunSpec, paths: RunPaths):  # type: ignore[no-untyped-def]
+def build_training_args(spec: RunSpec, paths: RunPaths) -> Any:
     from transformers import TrainingArguments
 
     tr = spec.train
@@ -278,7 +283,9 @@ def _sharding_args(spec: RunSpec) -> dict[str, Any]:
     return sharding_training_args(spec, None)
 
 
-def pick_collator(spec: RunSpec, tokenizer: Any, counter: TokenCounter, model: Any = None):  # type: ignore[no-untyped-def]
+def pick_collator(
+    spec: RunSpec, tokenizer: Any, counter: TokenCounter, model: Any = None
+) -> PackingCollator | DynamicPadCollator:
     """Padding-free packing when asked for and safe for `model`, else dynamic padding (to the
     batch's longest row; a multiple of 8 on CUDA for tensor cores). Never to max_length."""
     from ftui.train.packing_check import packing_usable

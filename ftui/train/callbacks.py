@@ -6,9 +6,7 @@ process group on CPU tensors, so no GPU sync is added to the step.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import shutil
 import time
 from pathlib import Path
@@ -18,10 +16,11 @@ from transformers import TrainerCallback
 
 from ftui.core.atomic import atomic_write_json
 from ftui.core.runs.events import EventWriter
+from ftui.core.runs.processes import own_resident_bytes
 from ftui.core.runs.rundir import RunPaths
 from ftui.train.collator import TokenCounter
 
-COMPLETE_MARKER = "COMPLETE"
+COMPLETE_MARKER = RunPaths.COMPLETE_MARKER
 
 
 class Side:
@@ -81,7 +80,7 @@ class FtuiCallback(TrainerCallback):
         self._t_last = time.time()
 
     # -- lifecycle --------------------------------------------------------------------------
-    def on_train_begin(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
         self.side = Side()
         self._t_last = time.time()
         self.counter.take()
@@ -89,7 +88,7 @@ class FtuiCallback(TrainerCallback):
             self.events.emit("plan", total_steps=state.max_steps, **self.plan)
             self.events.status("running")
 
-    def on_step_end(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
+    def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
         assert self.side is not None
         local = 1.0 if self.paths.stop_file.exists() else 0.0
         if self.side.reduce([local], "max")[0] > 0 and not self.stop_requested:
@@ -109,7 +108,9 @@ class FtuiCallback(TrainerCallback):
                 control.should_save = False
                 control.should_training_stop = True
 
-    def on_log(self, args, state, control, logs=None, **kw):  # type: ignore[no-untyped-def]
+    def on_log(
+        self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
+    ) -> None:
         assert self.side is not None
         logs = logs or {}
         pairs = self.counter.pairs
@@ -151,10 +152,10 @@ class FtuiCallback(TrainerCallback):
                 metrics["mfu"] = round(mfu(fm, real, pairs, dt, peak), 4)
             self.events.emit("metrics", **metrics)
 
-    def on_save(self, args, state, control, **kw):  # type: ignore[no-untyped-def]
+    def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
         assert self.side is not None
         self.side.barrier()  # every rank has written its part of the checkpoint
-        ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        ckpt = self.paths.checkpoint(state.global_step)  # where the Trainer has just saved
         if self.events and ckpt.is_dir():
             mark_complete(ckpt, state.global_step)
             self.events.emit("checkpoint", step=state.global_step, path=str(ckpt))
@@ -183,11 +184,8 @@ def _memory_gb() -> float | None:
             return round(torch.cuda.max_memory_allocated() / 2**30, 3)
     except Exception:
         pass
-    try:
-        with open("/proc/self/statm") as fh:
-            return round(int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**30, 3)
-    except (OSError, ValueError):
-        return None
+    resident = own_resident_bytes()
+    return round(resident / 2**30, 3) if resident is not None else None
 
 
 def mark_complete(ckpt: Path, step: int) -> None:
@@ -197,13 +195,6 @@ def mark_complete(ckpt: Path, step: int) -> None:
         if p.is_file() and p.name != COMPLETE_MARKER
     }
     atomic_write_json(ckpt / COMPLETE_MARKER, {"step": step, "files": files})
-
-
-def checkpoint_step(path: Path) -> int:
-    try:
-        return int(path.name.split("-", 1)[1])
-    except (IndexError, ValueError):
-        return -1
 
 
 def rotate_checkpoints(root: Path, limit: int | None) -> None:
@@ -218,10 +209,3 @@ def rotate_checkpoints(root: Path, limit: int | None) -> None:
     complete = [p for p in list_checkpoints(root) if checkpoint_is_complete(p)]  # newest first
     for old in complete[max(limit, 1) :]:
         shutil.rmtree(old, ignore_errors=True)
-
-
-def read_marker(ckpt: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads((ckpt / COMPLETE_MARKER).read_text())
-    except (OSError, ValueError):
-        return None

@@ -6,6 +6,8 @@ import errno
 import os
 import shutil
 
+from ftui.core.runs.rundir import IN_RUN
+
 # A save that hits a full disk does not always say so: torch.save reports
 # "unexpected pos N vs M". Below this much free space, a failure is taken as a full disk.
 DISK_FULL_BELOW = 1 << 20
@@ -55,4 +57,4 @@ def _classify(exc: BaseException) -> tuple[str, str, str]:
         return "nccl_timeout", first, "check that every node is reachable and runs the same spec"
     if "data." in low or "column" in low:
         return "data", first, "fix the data settings in the wizard's Data step"
-    return "exception", first, "see logs/rank0.log for the full traceback"
+    return "exception", first, f"see {IN_RUN.rank_log(0)} for the full traceback"

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ftui.core.runs.processes import own_peak_resident_bytes
 from ftui.core.spec import RunSpec, load_spec_file
 
 
@@ -28,11 +29,7 @@ def _memory() -> tuple[str, int]:
 
     if torch.cuda.is_available():
         return "cuda", int(torch.cuda.max_memory_allocated())
-    with open("/proc/self/status") as fh:  # VmHWM: the process's peak resident memory
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return "cpu", int(line.split()[1]) * 1024
-    return "cpu", 0
+    return "cpu", own_peak_resident_bytes() or 0
 
 
 def stage(text: str) -> None:

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator
-from typing import Any
 
 from torch.utils.data import Sampler
-from transformers import Trainer
 
 MEGABATCH_STEPS = 64
 
@@ -73,26 +71,3 @@ class LengthGroupedSampler(Sampler[int]):
         longest = max(range(len(shuffled)), key=lambda i: lengths[shuffled[i][0]])
         shuffled[0], shuffled[longest] = shuffled[longest], shuffled[0]
         return [i for s in shuffled + tail for i in s]
-
-
-class FtuiTrainer(Trainer):
-    """The Trainer with ftui's length-grouped sampler for `train_sampling_strategy=
-    "group_by_length"` on a dataset with a `length` column; everything else is transformers'."""
-
-    def _get_train_sampler(self, train_dataset: Any = None) -> Any:
-        ds = train_dataset if train_dataset is not None else self.train_dataset
-        column = self.args.length_column_name
-        if (
-            self.args.train_sampling_strategy == "group_by_length"
-            and hasattr(ds, "column_names")
-            and column in ds.column_names
-        ):
-            seed = self.args.data_seed if self.args.data_seed is not None else self.args.seed
-            return LengthGroupedSampler(
-                list(ds[column]),
-                self.args.per_device_train_batch_size,
-                self.args.world_size,
-                seed,
-                epoch_source=lambda: self.state.epoch,
-            )
-        return super()._get_train_sampler(train_dataset)

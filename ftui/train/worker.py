@@ -17,9 +17,22 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from ftui.core.data.row_stats import RowStats
 from ftui.core.runs.events import EventWriter
-from ftui.core.runs.rundir import RunPaths, record_rank_process, update_run_json
+from ftui.core.runs.processes import record_rank_process
+from ftui.core.runs.rundir import RunPaths, update_run_json
 from ftui.core.spec import RunSpec, load_spec_file
+
+
+def data_plan(stats: RowStats) -> dict[str, int]:
+    """The plan event's data figures; `ftui preview` counts the same on the same rows."""
+    return {
+        "train_rows": stats.kept,
+        "train_tokens": stats.tokens,
+        "trained_tokens": stats.trained_tokens,
+        "skipped_rows": stats.no_trained,
+        "truncated_rows": stats.truncated,
+    }
 
 
 def _redirect_output(paths: RunPaths, rank: int) -> None:
@@ -90,7 +103,7 @@ def train(
     )
     from ftui.train.callbacks import FtuiCallback
     from ftui.train.collator import TokenCounter
-    from ftui.train.sampler import FtuiTrainer
+    from ftui.train.trainer import FtuiTrainer
 
     args = build_training_args(spec, paths)
     tokenizer, tokenizer_dir = build_tokenizer(spec)
@@ -105,14 +118,8 @@ def train(
     n_params = sum(p.numel() for p in model.parameters())
     plan = {
         "world_size": world,
-        "train_rows": stats.kept,
-        "train_tokens": stats.tokens,
-        "trained_tokens": stats.trained_tokens,
-        "skipped_rows": stats.no_trained,
-        "truncated_rows": stats.truncated,
-        "effective_batch": spec.train.per_device_batch_size
-        * spec.train.gradient_accumulation_steps
-        * world,
+        **data_plan(stats),
+        "effective_batch": spec.train.effective_batch(world),
         "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "total_params": n_params,
         # what the data path really does: packing can be refused for this model's attention
@@ -206,7 +213,9 @@ def _mfu_inputs(spec: RunSpec, model: Any) -> dict[str, Any]:
     }
 
 
-def _emit_samples(spec, model, tokenizer, ds, events: EventWriter, step: int) -> None:  # type: ignore[no-untyped-def]
+def _emit_samples(
+    spec: RunSpec, model: Any, tokenizer: Any, ds: Any, events: EventWriter, step: int
+) -> None:
     """A couple of greedy answers from the trained model, for the monitor's sample panel."""
     from ftui.core.playground.inference import generate_ids
 

@@ -13,12 +13,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ftui.core.spec import RunSpec, SpecError, spec_from_dict
+from ftui.core.spec import (
+    RunSpec,
+    SpecError,
+    get_value,
+    section_keys,
+    set_value,
+    spec_from_dict,
+)
 from ftui.tui.fields import is_field
 from ftui.tui.steps import step_for_field
 
-_SECTIONS = "name|model|data|template|method|train|launch|output|generation"
-_PATH = re.compile(rf"\b(?:{_SECTIONS})(?:\.[a-z_]+)*")
+_PATH = re.compile(rf"\b(?:{'|'.join(section_keys())})(?:\.[a-z_]+)*")
 
 
 @dataclass(frozen=True)
@@ -86,19 +92,10 @@ class SpecDraft:
         self.data: dict[str, Any] = (spec or RunSpec()).model_dump(mode="json")
 
     def get(self, path: str) -> Any:
-        node: Any = self.data
-        for part in path.split("."):
-            if not isinstance(node, dict) or part not in node:
-                return None
-            node = node[part]
-        return copy.deepcopy(node)
+        return copy.deepcopy(get_value(self.data, path))
 
     def set(self, path: str, value: Any) -> None:
-        parts = path.split(".")
-        node = self.data
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = copy.deepcopy(value)
+        set_value(self.data, path, copy.deepcopy(value))
 
     def validate(self) -> Validation:
         try:

@@ -11,9 +11,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal, Union
 
-from pydantic import BaseModel
-
-from ftui.core.spec import RunSpec
+from ftui.core.spec import spec_field
 
 
 @dataclass(frozen=True)
@@ -27,18 +25,10 @@ class FieldInfo:
     literals: tuple[str, ...] = ()
 
 
-def _field(path: str) -> Any:
-    model: type[BaseModel] = RunSpec
-    parts = path.split(".")
-    for part in parts[:-1]:
-        model = model.model_fields[part].annotation  # type: ignore[assignment]
-    return model.model_fields[parts[-1]]
-
-
 def is_field(path: str) -> bool:
     try:
-        _field(path)
-    except (KeyError, AttributeError):
+        spec_field(path)
+    except KeyError:
         return False
     return True
 
@@ -54,7 +44,7 @@ def _flatten(annotation: Any) -> list[Any]:
 
 
 def field_info(path: str) -> FieldInfo:
-    options = _flatten(_field(path).annotation)
+    options = _flatten(spec_field(path).annotation)
     optional = type(None) in options
     options = [o for o in options if o is not type(None)]
     literals: list[str] = []

@@ -122,10 +122,11 @@ class LaunchFlow(CoreWorkers):
 
     def on_monitor_screen_edit_setting_requested(self, event: Any) -> None:
         """The monitor's "fix setting": edit that run's config, on the field to change."""
+        from ftui.core.runs.rundir import RunPaths
         from ftui.core.spec import load_spec_file
 
         try:
-            spec = load_spec_file(Path(event.run_dir) / "config.yaml")
+            spec = load_spec_file(RunPaths(Path(event.run_dir)).config)
         except SpecError as exc:
             self.notify(
                 "\n".join(exc.problems), title="Cannot read the run's config", severity="error"

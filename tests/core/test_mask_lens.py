@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from ftui.core.data.dataset import resolve_mapping
-from ftui.core.data.mask_lens import build_lens, histogram, suggested_max_len
+from ftui.core.data.mask_lens import build_lens
 from ftui.core.data.preview import preview_rows
+from ftui.core.data.row_stats import histogram, suggested_max_len
 from tests.data_fixtures import QA, spec_for, tiny_model, tokenizer, write_jsonl, write_xsum_parquet
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from ftui.core.check.memory import CUDA_CONTEXT, check_disk, estimate_disk, estimate_memory
+from ftui.core.check.memory import CUDA_CONTEXT, estimate_disk, estimate_memory
 from ftui.core.model.facts import inspect_model
 from ftui.core.spec import spec_from_dict
 
@@ -188,12 +188,6 @@ def test_disk_estimate_by_hand(facts):
     assert estimate_disk(none, facts) == adapter + 32 * 2**20
     full = spec(method={"kind": "full"}, train={"max_steps": 150, "save_steps": 100})
     assert estimate_disk(full, facts) == 2 * (2 * N + 4 * N + 16 * 2**20) + 2 * N + 32 * 2**20
-
-
-def test_check_disk(tmp_path):
-    assert check_disk(tmp_path / "runs" / "not-yet", 1024) is None
-    msg = check_disk(tmp_path / "runs", 1 << 60)
-    assert msg is not None and "output.root" in msg and "save_total_limit" in msg
 
 
 def test_fit_on_gpus_and_cpu(facts):

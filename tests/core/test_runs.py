@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fake_runs import T0, append_events, make_checkpoint, make_run  # noqa: E402
 
-from ftui.core.runs.rundir import process_start_time  # noqa: E402
+from ftui.core.runs.processes import process_start_time  # noqa: E402
 from ftui.core.runs.status import (  # noqa: E402
     RunNotFound,
     find_run,

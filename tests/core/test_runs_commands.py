@@ -68,7 +68,7 @@ def test_monitor_plain_follows_a_live_run_until_it_ends(tmp_path: Path) -> None:
 
     from fake_runs import append_events
 
-    from ftui.core.runs.rundir import process_start_time
+    from ftui.core.runs.processes import process_start_time
 
     sleeper = subprocess.Popen(["sleep", "120"], start_new_session=True)
     try:

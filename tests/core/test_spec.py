@@ -8,8 +8,14 @@ from ftui.core.spec import (
     RunSpec,
     SpecError,
     apply_overrides,
+    field_chain,
     field_help,
+    flat_values,
+    get_value,
     load_yaml_text,
+    section_keys,
+    set_value,
+    spec_field,
     spec_from_dict,
 )
 
@@ -136,3 +142,49 @@ def test_save_is_atomic_and_private(tmp_path):
     RunSpec(name="x").save(path)
     assert path.stat().st_mode & 0o077 == 0
     assert [p.name for p in tmp_path.iterdir()] == ["spec.yaml"]
+
+
+def test_the_field_walker_follows_sections_and_stops_where_fields_end():
+    assert spec_field("method.lora.r").description.startswith("LoRA rank")
+    assert [f.annotation.__name__ for f in field_chain("method.lora")] == [
+        "MethodSection",
+        "LoraSection",
+    ]
+    assert len(field_chain(("data", "columns", "prompt"))) == 2  # a key inside a dict field
+    assert len(field_chain("train.nope")) == 1
+    for missing in ("train.nope", "train.seed.x", "nope", ""):
+        with pytest.raises(KeyError):
+            spec_field(missing)
+    assert section_keys()[:3] == ["name", "model", "data"]
+    assert "learning_rate" in section_keys("train") and section_keys("train.seed") == []
+
+
+def test_unknown_keys_and_bounds_in_errors_come_from_the_walker():
+    assert problems({"method": {"lora": {"rank": 8}}})[0].startswith(
+        "method.lora.rank: unknown key; allowed here: r, alpha, dropout"
+    )
+    assert problems({"train": {"learning_rate": "x"}}) == [
+        "train.learning_rate: expected a positive number, got 'x'"
+    ]
+    # a union's branch tags are dropped; a key below a dict field is kept
+    assert problems({"launch": {"nproc_per_node": "many"}})[0].startswith(
+        "launch.nproc_per_node: expected"
+    )
+    assert problems({"data": {"columns": {"prompt": ["a"]}}})[0].startswith("data.columns.prompt:")
+
+
+def test_values_by_dotted_path():
+    data = RunSpec().model_dump(mode="json")
+    assert get_value(data, "train.seed") == 42 and get_value(data, "train.nope") is None
+    set_value(data, "method.lora.r", 16)
+    set_value(data, "data.columns.prompt", "q")
+    assert spec_from_dict(data).method.lora.r == 16
+    flat = flat_values(data)
+    assert flat["method.lora.r"] == 16 and flat["data.columns.prompt"] == "q"
+    with pytest.raises(SpecError, match="--set train.seed.x=1: seed is not a section"):
+        apply_overrides(data, ["train.seed.x=1"])
+
+
+def test_effective_batch_is_batch_times_accumulation_times_processes():
+    train = RunSpec(train={"per_device_batch_size": 4, "gradient_accumulation_steps": 8}).train
+    assert train.effective_batch() == 32 and train.effective_batch(2) == 64

@@ -14,8 +14,8 @@ from fake_runs import make_run  # noqa: E402
 
 from ftui.core.launch.spawn import kill_run, request_stop  # noqa: E402
 from ftui.core.runs.events import last_status, read_events  # noqa: E402
-from ftui.core.runs.rundir import process_start_time  # noqa: E402
-from ftui.core.runs.status import group_members, run_status  # noqa: E402
+from ftui.core.runs.processes import group_members, process_start_time  # noqa: E402
+from ftui.core.runs.status import run_status  # noqa: E402
 
 # A leader that ignores SIGTERM and a child in the same group: only SIGKILL ends them, and the
 # child would be an orphaned worker if only the leader were signalled.
@@ -92,7 +92,7 @@ def test_kill_run_with_reused_pid_signals_nothing(tmp_path: Path) -> None:
 
 
 def test_processes_left_behind_by_a_dead_leader_are_found_and_killed(tmp_path: Path) -> None:
-    from ftui.core.runs.status import kill_leftovers, leftover_processes
+    from ftui.core.runs.processes import kill_leftovers, leftover_processes
 
     proc = _spawn(tmp_path, STUBBORN)
     try:

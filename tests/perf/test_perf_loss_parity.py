@@ -37,7 +37,7 @@ def train_losses(spec, tmp: Path, collator: str) -> list[float]:  # type: ignore
         build_training_args,
         pick_collator,
     )
-    from ftui.train.sampler import FtuiTrainer
+    from ftui.train.trainer import FtuiTrainer
 
     losses: list[float] = []
 
@@ -104,7 +104,7 @@ def test_resume_replays_the_same_batches(tiny_model: Path, rows_file: Path, tmp_
 
     from ftui.core.runs.rundir import RunPaths
     from ftui.train.build import build_datasets, build_model, build_tokenizer, build_training_args
-    from ftui.train.sampler import FtuiTrainer
+    from ftui.train.trainer import FtuiTrainer
 
     spec = make_spec(tiny_model, rows_file, save_steps=3)
 

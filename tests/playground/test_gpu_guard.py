@@ -10,7 +10,7 @@ import pytest
 
 from ftui.core.atomic import atomic_write_json
 from ftui.core.playground.gpu_guard import gpu_load_warning
-from ftui.core.runs.rundir import process_start_time
+from ftui.core.runs.processes import process_start_time
 from ftui.core.spec import RunSpec
 
 

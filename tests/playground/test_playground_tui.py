@@ -182,7 +182,7 @@ async def test_asks_before_loading_onto_a_gpu_a_live_run_uses(
     import subprocess
 
     from ftui.core.atomic import atomic_write_json
-    from ftui.core.runs.rundir import process_start_time
+    from ftui.core.runs.processes import process_start_time
     from ftui.core.spec import RunSpec
     from ftui.tui.widgets.chat.gpu_warning import ConfirmLoad
 

@@ -25,7 +25,8 @@ import pytest
 from conftest import wait_for_status  # noqa: E402,I001
 
 from ftui.core.runs.events import TERMINAL_STATUSES, last_status, read_events
-from ftui.core.runs.rundir import read_run_json, run_is_live
+from ftui.core.runs.processes import run_is_live
+from ftui.core.runs.rundir import read_run_json
 
 from .reltools import demo_spec, wait_for_event
 

@@ -13,7 +13,8 @@ import pytest
 from conftest import wait_for_status
 
 from ftui.core.launch.spawn import LaunchError, launch, new_run_dir
-from ftui.core.runs.rundir import read_run_json, run_is_live
+from ftui.core.runs.processes import run_is_live
+from ftui.core.runs.rundir import read_run_json
 
 from .reltools import demo_spec, wait_for_event
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from conftest import run_ftui
 
-from ftui.core.check.preflight import PreflightReport, check_disk, human_size
+from ftui.core.check.preflight import PreflightReport, check_disk
+from ftui.core.units import human_bytes
 
 from .reltools import demo_spec
 
@@ -65,7 +66,7 @@ def test_the_refusal_gives_the_figures(tmp_path: Path, monkeypatch: pytest.Monke
     assert needed > free == 2**20
     ((field, message),) = report.errors
     assert field == "output.root"
-    assert f"need about {human_size(needed)}" in message, message
+    assert f"need about {human_bytes(needed)}" in message, message
     assert "has 1.0 MiB free" in message, message
 
 

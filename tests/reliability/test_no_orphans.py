@@ -11,8 +11,9 @@ import pytest
 
 from ftui.core.launch.spawn import kill_run, launch
 from ftui.core.presets import resolve_spec
-from ftui.core.runs.rundir import live_rank_processes, read_run_json
-from ftui.core.runs.status import leftover_processes, run_status
+from ftui.core.runs.processes import leftover_processes, live_rank_processes
+from ftui.core.runs.rundir import read_run_json
+from ftui.core.runs.status import run_status
 
 pytestmark = pytest.mark.slow
 

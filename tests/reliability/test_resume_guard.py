@@ -10,7 +10,8 @@ import pytest
 from conftest import run_ftui
 
 from ftui.core.launch.spawn import LaunchError, kill_run, resume
-from ftui.core.runs.rundir import read_run_json, run_is_live
+from ftui.core.runs.processes import run_is_live
+from ftui.core.runs.rundir import read_run_json
 
 from .reltools import copy_run
 

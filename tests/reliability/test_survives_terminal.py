@@ -9,7 +9,7 @@ from pathlib import Path
 
 from conftest import wait_for_status
 
-from ftui.core.runs.rundir import run_is_live
+from ftui.core.runs.processes import run_is_live
 
 from .conftest import PtyRun
 from .reltools import demo_spec

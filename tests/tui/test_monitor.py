@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from fake_runs import T0, append_events, make_run  # noqa: E402
 
-from ftui.core.runs.rundir import process_start_time  # noqa: E402
+from ftui.core.runs.processes import process_start_time  # noqa: E402
 from ftui.tui.monitor_app import MonitorApp, RunsApp  # noqa: E402
 from ftui.tui.screens.monitor import MonitorScreen  # noqa: E402
 from ftui.tui.widgets.monitor.charts import LossChart, MetricChart  # noqa: E402

@@ -11,7 +11,8 @@ import pytest
 
 from ftui.core.runs.checkpoints import checkpoint_problem, list_checkpoints
 from ftui.core.runs.events import read_events
-from ftui.core.runs.status import leftover_processes, run_status
+from ftui.core.runs.processes import leftover_processes
+from ftui.core.runs.status import run_status
 from ftui.tui.monitor_app import MonitorApp
 from ftui.tui.screens.monitor import MonitorScreen
 from ftui.tui.widgets.monitor.charts import LossChart

@@ -17,14 +17,11 @@ Assumptions (they match what the worker does; change both together):
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from ftui.core.model.facts import ModelFacts, lora_trainable_params, target_shapes
 
-GiB = 1024**3
 CUDA_CONTEXT = 512 * 1024**2  # what the CUDA context and kernels take outside the allocator
 CPU_RUNTIME = 448 * 1024**2  # a CPU rank's resident Python, torch, transformers and peft
 NF4_BYTES = 0.516  # 4 bits + blockwise absmax with double quantization
@@ -89,10 +86,13 @@ class MemoryEstimate:
         bitsandbytes and CUDA are there (HardwareReport.bitsandbytes)."""
         if free_bytes is not None and self.verdict(free_bytes) == "fits":
             return None
+        facts = self.facts
+        if facts is None:  # only estimate_memory makes estimates, and it always sets facts
+            return None
         options = _options(self.spec, self.world_size, gpus_available, qlora)
         best: tuple[int, str] | None = None
         for text, spec, ws in options:
-            est = estimate_memory(spec, self.facts, ws, self.device)  # type: ignore[arg-type]
+            est = estimate_memory(spec, facts, ws, self.device)
             if free_bytes is not None and est.verdict(free_bytes) == "fits":
                 return text
             if best is None or est.total < best[0]:
@@ -117,7 +117,7 @@ def _options(spec: Any, world_size: int, gpus: int, qlora: bool) -> list[tuple[s
         s = _changed(spec, train__gradient_checkpointing=True)
         out.append(("enable train.gradient_checkpointing", s, world_size))
     if tr.per_device_batch_size > 1:
-        accum = tr.gradient_accumulation_steps * tr.per_device_batch_size
+        accum = tr.effective_batch()  # the same rows per step, one at a time
         s = _changed(spec, train__per_device_batch_size=1, train__gradient_accumulation_steps=accum)
         advice = (
             "lower train.per_device_batch_size to 1 (with train.gradient_accumulation_steps="
@@ -166,7 +166,7 @@ def _layer_activation_bytes(spec: Any, facts: ModelFacts, act: int) -> float:
             return 30 * h + 8 * i + 4 * kv + lse
         return act / 2 * (20 * h + 8 * i + 4 * kv) + lse  # pure bf16 (measured) or fp32
     # RMSNorms keep their fp32 input (8h); sdpa keeps q, k, v, out; SwiGLU keeps 3 x i.
-    per = 8 * h + act * (2 * h + 3 * i + 2 * kv) + lse
+    per: float = 8 * h + act * (2 * h + 3 * i + 2 * kv) + lse
     lora = spec.method.lora
     per_input = 6.1 if lora.dropout > 0 else 2.1  # measured: mask + copies of the input
     for fan_in, _out, n in target_shapes(facts, lora.target_modules):
@@ -210,6 +210,10 @@ def estimate_memory(
     kind, strategy = spec.method.kind, spec.launch.strategy
     sharded = world_size > 1 and strategy in ("fsdp", "deepspeed")
     activations = _activations(spec, facts, act)
+    weights: float
+    trainable: float
+    grads: float
+    opt: float
     if kind == "full":
         pb = _full_param_bytes(spec)
         master = spec.model.dtype == "fp16"  # autocast's fp16 copies (FSDP gathers instead)
@@ -272,26 +276,6 @@ def estimate_disk(spec: Any, facts: ModelFacts) -> int:
         kept = min(kept, tr.max_steps // tr.save_steps + 1)
     final = weight_bytes + 32 * 2**20  # tokenizer, configs
     return int(kept * per_checkpoint + final)
-
-
-def check_disk(path: str | Path, needed: int) -> str | None:
-    """None when the file system holding `path` has room for `needed` bytes, else why not."""
-    p = Path(path).expanduser().absolute()
-    while not p.exists() and p != p.parent:
-        p = p.parent
-    free = shutil.disk_usage(p).free
-    if free >= needed:
-        return None
-    return (
-        f"output.root: the run needs about {needed / GiB:.1f} GiB of disk but {p} has "
-        f"{free / GiB:.1f} GiB free; lower train.save_total_limit, raise train.save_steps "
-        "or point output.root at a bigger disk"
-    )
-
-
-def with_world_size(est: MemoryEstimate, world_size: int) -> MemoryEstimate:
-    """The same spec across a different number of ranks."""
-    return estimate_memory(est.spec, est.facts, world_size, est.device)  # type: ignore[arg-type]
 
 
 @dataclass

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.spec import RunSpec
+from ftui.core.units import human_bytes
 
 NO_TRAIN_SHARE_LIMIT = 0.10  # refuse when more rows than this have nothing to train
 TRUNCATION_WARN_SHARE = 0.05
@@ -48,7 +49,8 @@ def _field_of(message: str, default: str) -> str:
 
 
 def check_model(spec: RunSpec, report: PreflightReport) -> Any:
-    """Load the tokenizer (cheap) to prove the model reference resolves. Returns it or None."""
+    """Load the tokenizer (cheap) to prove the model reference resolves. Returns it or None
+    (and the reason in `report`)."""
     from ftui.core.demo import resolve_model_ref
 
     ref_name = spec.model.name_or_path
@@ -73,15 +75,10 @@ def check_model(spec: RunSpec, report: PreflightReport) -> Any:
     if pickled_only(ref):
         report.error("model.name_or_path", unsafe_message(ref))
         return None
-    # The submodule, not `from transformers import ...`: transformers' lazy top-level
-    # attribute lookup is not thread-safe, and the wizard calls this from a worker thread
-    # while other workers import transformers too.
-    from transformers.models.auto.tokenization_auto import AutoTokenizer
+    from ftui.core.model.tokenizer import load_tokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(
-            ref, revision=spec.model.revision, trust_remote_code=spec.model.trust_remote_code
-        )
+        return load_tokenizer(ref, spec.model.revision, spec.model.trust_remote_code)
     except Exception as exc:  # offline, gated, missing files: one readable line
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         hint = ""
@@ -140,7 +137,6 @@ def check_data(
     st = lens.stats
     report.stats = {
         **st.as_dict(),
-        "kept": st.rows - st.no_trained,
         "total_rows": len(train),
         "eval_rows": len(ev) if ev is not None else 0,
         "format": det.format,
@@ -238,18 +234,10 @@ def check_disk(spec: RunSpec, report: PreflightReport, facts: Any = None) -> Non
     if needed and needed > free:
         report.error(
             "output.root",
-            f"output.root: checkpoints and final output need about {human_size(needed)}, "
-            f"but {probe} has {human_size(free)} free; free space, lower "
+            f"output.root: checkpoints and final output need about {human_bytes(needed)}, "
+            f"but {probe} has {human_bytes(free)} free; free space, lower "
             "train.save_total_limit, or point output.root at a larger disk",
         )
-
-
-def human_size(n: int) -> str:
-    """1.5 GiB, 88.0 MiB, 512 KiB: a figure a person can compare at a glance."""
-    for unit, scale in (("GiB", 2**30), ("MiB", 2**20)):
-        if n >= scale:
-            return f"{n / scale:.1f} {unit}"
-    return f"{n / 1024:.0f} KiB"
 
 
 def _disk_needed(spec: RunSpec, facts: Any = None) -> int:
@@ -296,8 +284,6 @@ def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
     check_launch(spec, report)
     tokenizer = check_model(spec, report)
     if tokenizer is not None:
-        if tokenizer.pad_token_id is None and tokenizer.eos_token is not None:
-            tokenizer.pad_token = tokenizer.eos_token
         check_data(spec, tokenizer, report, data_rows)
     facts = model_facts(spec)
     check_lora_targets(spec, report, facts)

@@ -18,7 +18,10 @@ from typing import Any
 
 from ftui.core.launch.spawn import child_env
 from ftui.core.runs.logtail import LogTail
+from ftui.core.runs.processes import signal_and_wait, term_then_kill
+from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec
+from ftui.core.units import human_bytes
 
 HEADROOM = 0.9  # use at most this share of the free memory
 
@@ -74,7 +77,7 @@ def run_probe(
     `on_stage` gets each progress line the child prints ("loading the model", "step 2/3 at
     batch 4"); setting `cancel` stops the child within a fraction of a second."""
     with tempfile.TemporaryDirectory(prefix="ftui-probe-") as tmp:
-        config = Path(tmp) / "config.yaml"
+        config = RunPaths(Path(tmp)).config  # the probe child reads it as a rank would
         spec.save(config)
         env = child_env(spec)
         env.pop("RANK", None)
@@ -130,12 +133,9 @@ def _follow(
 
 
 def _stop(proc: subprocess.Popen[str]) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    """SIGTERM, 5 s to exit, then SIGKILL; poll() reaps the child as it goes."""
+    if not signal_and_wait(proc.send_signal, lambda: proc.poll() is None, term_then_kill(5.0)):
+        proc.wait()  # SIGKILLed but not yet gone (uninterruptible sleep): reap it when it is
 
 
 def fitting_batch(per_rank: int, most: int) -> int:
@@ -155,8 +155,8 @@ def advise(spec: RunSpec, result: ProbeResult, free_bytes: int, world_size: int 
     most = max(0, int(budget // result.per_row_bytes))
     if result.oom_batches:
         most = min(most, min(result.oom_batches) - 1)
-    per_rank = spec.train.per_device_batch_size * spec.train.gradient_accumulation_steps
-    target = per_rank * world_size
+    per_rank = spec.train.effective_batch()
+    target = spec.train.effective_batch(world_size)
     fits = most >= 1
     batch = fitting_batch(per_rank, most) if fits else 1
     accumulation = max(1, math.ceil(per_rank / batch))
@@ -165,9 +165,8 @@ def advise(spec: RunSpec, result: ProbeResult, free_bytes: int, world_size: int 
     if spec.train.max_steps:
         tokens = min(tokens, spec.train.max_steps * target * result.seq_len)
     eta = tokens / max(1e-9, result.tokens_per_s * world_size)
-    gib = 2**30
     parts = [
-        f"peak {result.peak_bytes / gib:.2f} GiB at batch {result.batch} x {result.seq_len} "
+        f"peak {human_bytes(result.peak_bytes, 2, 'GiB')} at batch {result.batch} x {result.seq_len} "
         f"tokens ({result.device}), {result.tokens_per_s:.0f} tokens/s"
     ]
     if result.oom_batches:

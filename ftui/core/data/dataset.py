@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,7 @@ from ftui.core.data.formats import (
     split_marked_turns,
     text_columns,
 )
+from ftui.core.data.row_stats import RowStats
 from ftui.core.demo import resolve_data_ref
 from ftui.core.prompt.templates import Conversation, Message, render, tokenize_segments
 from ftui.core.spec import DataSection, RunSpec
@@ -29,7 +29,7 @@ from ftui.core.spec import DataSection, RunSpec
 __all__ = [
     "DataError",
     "Detection",
-    "TokenStats",
+    "RowStats",
     "data_fingerprint",
     "detect_format",
     "load_split",
@@ -37,7 +37,6 @@ __all__ = [
     "resolve_mapping",
     "row_to_conversation",
     "tokenize_dataset",
-    "tokenize_row",
 ]
 
 LOCAL_BUILDERS = {
@@ -80,7 +79,7 @@ def is_local_source(source: str) -> bool:
     return source.startswith(("/", "./", "../", "~")) or Path(source).exists()
 
 
-def load_split(data: DataSection, split: str | None = None, field_name: str = "data.split"):  # type: ignore[no-untyped-def]
+def load_split(data: DataSection, split: str | None = None, field_name: str = "data.split") -> Any:
     """A `datasets.Dataset` for one split expression (e.g. train[:2000]).
 
     Problems raise DataError naming `field_name` (data.split or data.eval_split) or data.source.
@@ -128,7 +127,7 @@ def _first_line(text: str) -> str:
     return (text.strip().splitlines() or [""])[0][:300]
 
 
-def load_train_eval(spec: RunSpec):  # type: ignore[no-untyped-def]
+def load_train_eval(spec: RunSpec) -> tuple[Any, Any | None]:
     """(train, eval or None). data.eval_split is a named split (`validation`), a slice
     (`train[95%:]`) or a held-out fraction of the train split (`0.1`, split with train.seed)."""
     train = load_split(spec.data)
@@ -255,50 +254,35 @@ def _message(m: Any) -> Message | None:
     return Message(role, str(content or ""))
 
 
-@dataclass
-class TokenStats:
-    rows: int = 0
-    kept: int = 0
-    no_trained: int = 0
-    truncated: int = 0
-    tokens: int = 0
-    trained_tokens: int = 0
-    lengths: list[int] = field(default_factory=list)
-
-    def as_dict(self) -> dict[str, Any]:
-        d = {k: v for k, v in self.__dict__.items() if k != "lengths"}
-        return d
+def empty_parts(conv: Conversation, det: Detection) -> tuple[bool, bool]:
+    """(empty prompt, empty response) of a row, as the lens and the worker count them."""
+    if conv.text is not None:
+        return False, not conv.text.strip()
+    users = [m.content for m in conv.turns if m.role == "user"]
+    answers = [m.content for m in conv.turns if m.role == "assistant"]
+    # a prompt-only mapping (language modelling on the prompt) has no response to be empty
+    has_response = "response" in det.columns or "messages" in det.columns
+    return not any(u.strip() for u in users), has_response and not any(a.strip() for a in answers)
 
 
-def tokenize_row(
-    row: dict[str, Any], det: Detection, spec: RunSpec, tokenizer: Any
-) -> tuple[list[int], list[int], bool]:
-    conv = row_to_conversation(row, det)
-    segs = render(spec.template, conv, tokenizer)
-    ids, labels = tokenize_segments(segs, tokenizer)
-    truncated = len(ids) > spec.data.max_seq_len
-    return ids[: spec.data.max_seq_len], labels[: spec.data.max_seq_len], truncated
-
-
-def tokenize_dataset(ds, det: Detection, spec: RunSpec, tokenizer: Any):  # type: ignore[no-untyped-def]
-    """(tokenised datasets.Dataset with input_ids/labels/length, TokenStats). Rows with nothing
-    to train are dropped (and counted)."""
+def tokenize_dataset(
+    ds: Any, det: Detection, spec: RunSpec, tokenizer: Any
+) -> tuple[Any, RowStats]:
+    """(tokenised datasets.Dataset with input_ids/labels/length, RowStats). Rows are cut at
+    data.max_seq_len; rows with nothing to train are dropped (and counted)."""
     import datasets
 
-    stats = TokenStats()
+    cut = spec.data.max_seq_len
+    stats = RowStats(max_seq_len=cut)
     out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "length": []}
-    for row in ds:
-        ids, labels, truncated = tokenize_row(row, det, spec, tokenizer)
-        stats.rows += 1
-        stats.truncated += int(truncated)
+    for index, row in enumerate(ds):
+        conv = row_to_conversation(row, det)
+        ids, labels = tokenize_segments(render(spec.template, conv, tokenizer), tokenizer)
+        length, ids, labels = len(ids), ids[:cut], labels[:cut]
         trained = sum(1 for x in labels if x != -100)
-        stats.lengths.append(len(ids))
+        stats.add(index, length, len(ids), trained, *empty_parts(conv, det))
         if trained == 0:
-            stats.no_trained += 1
             continue
-        stats.kept += 1
-        stats.tokens += len(ids)
-        stats.trained_tokens += trained
         out["input_ids"].append(ids)
         out["labels"].append(labels)
         out["length"].append(len(ids))

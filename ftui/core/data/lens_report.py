@@ -33,7 +33,7 @@ class LensReport:
         return not self.errors
 
 
-def load_tokenizer(spec: RunSpec) -> tuple[Any, list[str]]:
+def cached_tokenizer(spec: RunSpec) -> tuple[Any, list[str]]:
     """(tokenizer or None, error lines); cached per model and revision."""
     key = (spec.model.name_or_path, spec.model.revision)
     if key in _TOKENIZERS:
@@ -70,7 +70,7 @@ def lens_report(spec: RunSpec, rows: int = 20, sample: int = 500) -> LensReport:
     from ftui.core.prompt.check import default_template, template_warnings
 
     out = LensReport(source=spec.data.source)
-    tokenizer, errors = load_tokenizer(spec)
+    tokenizer, errors = cached_tokenizer(spec)
     if tokenizer is None:
         out.errors = errors
         return out

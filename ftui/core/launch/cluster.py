@@ -15,6 +15,7 @@ import socket
 from dataclasses import dataclass, field
 
 from ftui.core.launch.torchrun import resolve_nproc, torchrun_argv
+from ftui.core.runs.rundir import IN_RUN
 from ftui.core.spec import RunSpec
 
 DEFAULT_PORT = 29500
@@ -268,7 +269,7 @@ def default_slurm_config_path(spec: RunSpec) -> str:
     """A fresh run dir per job under output.root, relative to where sbatch was run."""
     root = spec.output.root.rstrip("/") or "."
     base = root if root.startswith("/") else f"$SLURM_SUBMIT_DIR/{root}"
-    return f"{base}/{spec.name}-slurm-$SLURM_JOB_ID/config.yaml"
+    return f"{base}/{spec.name}-slurm-$SLURM_JOB_ID/{IN_RUN.config}"
 
 
 def launch_problems(spec: RunSpec, backend: str, timeout: float = 5.0) -> list[tuple[str, bool]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from ftui.core.model.gguf import GgufError, cache_key, gguf_file, is_gguf_ref
-from ftui.core.spec import RunSpec
+from ftui.core.spec import RunSpec, flat_values
 
 # Changes that make the checkpoint meaningless or wrong for the new settings.
 REFUSE = {
@@ -62,10 +62,7 @@ def resume_key(spec: RunSpec, nproc: int, fingerprint: str | None = None) -> dic
             "use_dora": lo.use_dora,
             "use_rslora": lo.use_rslora,
         },
-        "effective_batch": tr.per_device_batch_size
-        * tr.gradient_accumulation_steps
-        * nproc
-        * spec.launch.nnodes,
+        "effective_batch": tr.effective_batch(nproc * spec.launch.nnodes),
         "seed": tr.seed,
         "held_out": _held_out_fraction(spec.data.eval_split),
     }
@@ -76,15 +73,6 @@ def _held_out_fraction(eval_split: str | None) -> float | None:
         return float(eval_split) if eval_split is not None else None
     except ValueError:
         return None  # a split name: the training rows do not change
-
-
-def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(data, dict):
-        out: dict[str, Any] = {}
-        for key, value in data.items():
-            out.update(_flat(value, f"{prefix}{key}."))
-        return out
-    return {prefix.rstrip("."): data}
 
 
 def compare(
@@ -106,8 +94,8 @@ def compare(
         else:
             refusals.append(f"{label} changed: {_show(before)} -> {_show(after)}")
     warnings = []
-    old_flat = _flat(old_spec.model_dump(mode="json"))
-    new_flat = _flat(new_spec.model_dump(mode="json"))
+    old_flat = flat_values(old_spec.model_dump(mode="json"))
+    new_flat = flat_values(new_spec.model_dump(mode="json"))
     for key in sorted(set(old_flat) | set(new_flat)):
         before, after = old_flat.get(key), new_flat.get(key)
         if before == after:

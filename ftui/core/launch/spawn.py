@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import platform
-import signal
 import subprocess
 import sys
 import time
@@ -18,14 +17,16 @@ from pathlib import Path
 from ftui.core.atomic import atomic_write_text
 from ftui.core.launch.torchrun import display_command, resolve_nproc, torchrun_argv
 from ftui.core.runs.events import TERMINAL_STATUSES, append_event, last_status, read_events
-from ftui.core.runs.rundir import (
-    RunPaths,
+from ftui.core.runs.processes import (
+    end_run_processes,
     is_process_alive,
+    kill_leftovers,
     process_start_time,
-    read_run_json,
     run_is_live,
-    update_run_json,
+    term_then_kill,
+    wait_until,
 )
+from ftui.core.runs.rundir import RunPaths, read_run_json, update_run_json
 from ftui.core.spec import RunSpec, SpecError, load_spec_file
 
 
@@ -146,26 +147,15 @@ def request_stop(run_dir: Path) -> bool:
 
 
 def kill_run(run_dir: Path, grace_s: float = 10.0) -> bool:
-    """End the whole process tree: SIGTERM to the run's process group, SIGKILL after grace_s,
-    then wait until no member is left. Also ends ranks left behind by a supervisor that died.
-    True if anything was running."""
-    from ftui.core.runs.status import kill_leftovers, run_processes, signal_run
-
+    """End the whole process tree: SIGTERM to the run's process group and its ranks, SIGKILL
+    after grace_s, then wait until no member is left. Also ends ranks left behind by a
+    supervisor that died. True if anything was running."""
     info = read_run_json(run_dir)
     pid, start = info.get("pid"), info.get("pid_start_time")
-    if not is_process_alive(pid, start):
+    if not isinstance(pid, int) or not is_process_alive(pid, start):
         return kill_leftovers(run_dir) > 0
-    pgid = int(pid)
-    # SIGTERM to the supervisor and torchrun (which forwards it to the ranks) and to the ranks.
-    signal_run(run_dir, pgid, signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while run_processes(run_dir, pgid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    if run_processes(run_dir, pgid):
-        signal_run(run_dir, pgid, signal.SIGKILL)
-        deadline = time.monotonic() + 5.0
-        while run_processes(run_dir, pgid) and time.monotonic() < deadline:
-            time.sleep(0.05)
+    # The supervisor and torchrun (which forwards SIGTERM to the ranks) and the ranks themselves.
+    end_run_processes(run_dir, pid, term_then_kill(grace_s))
     status = last_status(read_events(run_dir))
     if not status or status.get("status") not in TERMINAL_STATUSES:
         append_event(run_dir, "status", status="stopped", reason="killed by the user")
@@ -188,10 +178,7 @@ def resume(
     if run_is_live(paths.root):
         # Just stopped: the ranks have written their final status and are exiting.
         final = (last_status(read_events(paths.root)) or {}).get("status") in TERMINAL_STATUSES
-        deadline = time.monotonic() + (30.0 if final else 0.0)
-        while run_is_live(paths.root) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        if run_is_live(paths.root):
+        if not wait_until(lambda: not run_is_live(paths.root), 30.0 if final else 0.0, 0.1):
             raise LaunchError(f"{paths.root.name} is still running; stop it before resuming")
     try:
         old_spec = load_spec_file(paths.config)

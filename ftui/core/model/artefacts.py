@@ -25,6 +25,7 @@ Only the standard library is imported here; torch/transformers load inside the c
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -338,7 +339,7 @@ def _members(archive: Path) -> Iterator[tuple[str, Callable[[], Any]]]:
         with zipfile.ZipFile(archive) as zf:
             for info in zf.infolist():
                 if not info.is_dir():
-                    yield info.filename, lambda info=info: zf.open(info)
+                    yield info.filename, functools.partial(zf.open, info)
         return
     try:
         tf = tarfile.open(archive, "r:*")
@@ -347,7 +348,7 @@ def _members(archive: Path) -> Iterator[tuple[str, Callable[[], Any]]]:
     with tf:
         for member in tf:
             if member.isfile():
-                yield member.name, lambda member=member: tf.extractfile(member)
+                yield member.name, functools.partial(tf.extractfile, member)
 
 
 def _extract(art: Artefact, archive: Path, out: Path) -> None:

@@ -83,7 +83,6 @@ class ModelFacts:
     module_params: dict[str, int] = field(default_factory=dict)
     output_layer: str = "lm_head"
     decoder_layer_classes: list[str] = field(default_factory=list)
-    resolved_path: str = ""
     head_dim: int = 0  # attention head width (hidden_size / num_heads unless set apart)
     # Every module of the meta build, in model order (empty when the model could not be built:
     # then target names cannot be checked and counts fall back to the leaf shapes).
@@ -336,7 +335,6 @@ def inspect_model(
         module_params=module_params,
         output_layer=output_layer,
         decoder_layer_classes=decoder,
-        resolved_path=str(folder),
         head_dim=int(getattr(text, "head_dim", None) or hidden // max(1, heads)),
         module_sites=sites,
         gguf=gguf_info,

@@ -14,7 +14,8 @@ from pathlib import Path
 from ftui.core.playground.inference import ChatModel, InferenceError, generate_ids, prompt_ids
 from ftui.core.playground.session import BASE, use_adapter
 from ftui.core.prompt.templates import Message
-from ftui.core.runs.checkpoints import checkpoint_is_complete, checkpoint_step, list_checkpoints
+from ftui.core.runs.checkpoints import checkpoint_is_complete, list_checkpoints
+from ftui.core.runs.rundir import RunPaths, checkpoint_step
 from ftui.core.spec import GenerationSection, RunSpec
 
 
@@ -37,10 +38,10 @@ def adapter_sources(run_dir: str | Path) -> list[AdapterSource]:
     A checkpoint being written right now (no COMPLETE marker, or a file that does not parse)
     is left out; it is never renamed from here, since the run may still be writing it.
     """
-    root = Path(run_dir)
+    paths = RunPaths(Path(run_dir))
     out: list[AdapterSource] = []
-    if (root / "checkpoints").is_dir():
-        for path in reversed(list_checkpoints(root)):
+    if paths.checkpoints.is_dir():
+        for path in reversed(list_checkpoints(paths.root)):
             step = checkpoint_step(path)
             if (
                 step is not None
@@ -48,9 +49,8 @@ def adapter_sources(run_dir: str | Path) -> list[AdapterSource]:
                 and checkpoint_is_complete(path)
             ):
                 out.append(AdapterSource(f"step-{step}", path, step))
-    final = root / "final"
-    if (final / "adapter_config.json").is_file():
-        out.append(AdapterSource("final", final, None))
+    if (paths.final / "adapter_config.json").is_file():
+        out.append(AdapterSource(paths.final.name, paths.final, None))
     return out
 
 
@@ -101,12 +101,16 @@ def answer_with(
 
 
 def compare_base(
-    cm: ChatModel, prompt: str, adapter: str = "default", **kw: object
+    cm: ChatModel,
+    prompt: str,
+    adapter: str = "default",
+    settings: GenerationSection | None = None,
+    system: str | None = None,
 ) -> dict[str, str]:
     """The same prompt answered by the base model and by the fine-tuned one."""
     return {
-        BASE: answer_with(cm, prompt, BASE, **kw),  # type: ignore[arg-type]
-        adapter: answer_with(cm, prompt, adapter, **kw),  # type: ignore[arg-type]
+        BASE: answer_with(cm, prompt, BASE, settings, system),
+        adapter: answer_with(cm, prompt, adapter, settings, system),
     }
 
 

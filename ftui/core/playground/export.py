@@ -13,12 +13,16 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from ftui.core.atomic import atomic_write_text
 from ftui.core.demo import resolve_model_ref
+from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.playground.export_card import model_card, template_jinja
 from ftui.core.playground.inference import run_weights_dir
+from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec, load_spec_file
+from ftui.core.units import human_bytes
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
@@ -39,14 +43,6 @@ class ExportResult:
     @property
     def total_bytes(self) -> int:
         return sum(size for _, size in self.files)
-
-
-def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TB"  # pragma: no cover
 
 
 def folder_files(folder: Path) -> list[tuple[str, int]]:
@@ -78,9 +74,10 @@ def export_run(
 ) -> ExportResult:
     report = progress or (lambda label, fraction: None)
     run = Path(run_dir)
-    if not (run / "config.yaml").is_file():
-        raise ExportError(f"{run}: not a run directory (no config.yaml)")
-    spec = load_spec_file(run / "config.yaml")
+    config = RunPaths(run).config
+    if not config.is_file():
+        raise ExportError(f"{run}: not a run directory (no {config.name})")
+    spec = load_spec_file(config)
     try:
         weights = run_weights_dir(run, checkpoint)
     except ValueError as exc:
@@ -111,8 +108,6 @@ def export_run(
 def _write(
     spec: RunSpec, weights: Path, work: Path, merge: bool, base_dtype: str | None, report: Progress
 ) -> list[str]:
-    from transformers import AutoTokenizer
-
     notes: list[str] = []
     has_adapter = (weights / "adapter_config.json").is_file()
     ref = resolve_model_ref(spec.model.name_or_path)
@@ -155,7 +150,11 @@ def _write(
             shutil.copy2(weights / name, work / name)
     report("writing the tokenizer and chat template", 0.85)
     tok_src = weights if (weights / "tokenizer_config.json").is_file() else ref
-    tokenizer = AutoTokenizer.from_pretrained(tok_src, **({} if tok_src == weights else kw))
+    # The run's own copy of the tokenizer needs no revision (and runs no remote code).
+    pinned = (
+        (None, False) if tok_src == weights else (spec.model.revision, spec.model.trust_remote_code)
+    )
+    tokenizer = load_tokenizer(tok_src, *pinned)
     jinja = template_jinja(spec.template)
     if jinja is not None:
         tokenizer.chat_template = jinja
@@ -168,7 +167,8 @@ def _write(
     return notes
 
 
-def _spec_dtype(spec: RunSpec):  # type: ignore[no-untyped-def]
+def _spec_dtype(spec: RunSpec) -> Any:
+    """The torch dtype the spec trains in, or "auto" (the checkpoint's own)."""
     import torch
 
     if spec.model.dtype == "auto":
@@ -204,8 +204,8 @@ def export_summary(
     """
     kind = "merged model" if result.merged else "adapter"
     lines = [f"exported {kind} to {result.out}"]
-    lines += [f"  {human_size(size):>10}  {name}" for name, size in result.files]
-    lines.append(f"  total {human_size(result.total_bytes)}")
+    lines += [f"  {human_bytes(size):>10}  {name}" for name, size in result.files]
+    lines.append(f"  total {human_bytes(result.total_bytes)}")
     lines += [f"note: {n}" for n in result.notes]
     if not push_repo:
         return lines
@@ -220,7 +220,7 @@ def export_summary(
         )
         visibility = "private" if private else "public"
         lines.append(f"not pushed: {why}. Would upload to {push_repo} ({visibility}):")
-        lines += [f"  {human_size(size):>10}  {name}" for name, size in result.files]
+        lines += [f"  {human_bytes(size):>10}  {name}" for name, size in result.files]
         return lines
     try:
         url = push_to_hub(result.out, push_repo, token, private=private)

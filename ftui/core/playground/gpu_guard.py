@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ftui.core import locations
-from ftui.core.runs.rundir import run_is_live
+from ftui.core.runs.processes import run_is_live
+from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import SpecError, load_spec_file
 
 
@@ -32,7 +33,7 @@ def runs_roots_near(target: str | Path) -> list[Path]:
     """Where to look for live runs: next to the target run, and the default runs/ root."""
     roots: list[Path] = []
     path = Path(target)
-    if (path / "config.yaml").is_file():
+    if RunPaths(path).config.is_file():
         roots.append(path.resolve().parent)
     default = locations.default_runs_root().resolve()
     if default not in roots:
@@ -46,10 +47,11 @@ def live_runs_on_gpu(roots: list[Path], gpu: int) -> list[BusyGpu]:
         if not root.is_dir():
             continue
         for run_dir in sorted(root.iterdir()):
-            if not (run_dir / "run.json").is_file() or not run_is_live(run_dir):
+            paths = RunPaths(run_dir)
+            if not paths.run_json.is_file() or not run_is_live(run_dir):
                 continue
             try:
-                gpus = load_spec_file(run_dir / "config.yaml").launch.gpus
+                gpus = load_spec_file(paths.config).launch.gpus
             except SpecError:
                 gpus = None  # unreadable config: assume the worst
             if gpus is None or gpu in gpus:

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.demo import resolve_model_ref
+from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.prompt.templates import (
     Conversation,
     Message,
@@ -20,6 +21,7 @@ from ftui.core.prompt.templates import (
     stop_strings,
     tokenize_segments,
 )
+from ftui.core.runs.rundir import IN_RUN, RunPaths
 from ftui.core.safe_load import load_causal_lm
 from ftui.core.spec import RunSpec, load_spec_file
 
@@ -55,18 +57,16 @@ Progress = Callable[[str, float], None]
 
 
 def run_weights_dir(run_dir: Path, checkpoint: int | None = None) -> Path:
+    paths = RunPaths(run_dir)
     if checkpoint is not None:
-        path = run_dir / "checkpoints" / f"checkpoint-{checkpoint}"
+        path = paths.checkpoint(checkpoint)
         if not path.is_dir():
-            raise InferenceError(
-                f"checkpoint {checkpoint} not found under {run_dir / 'checkpoints'}"
-            )
+            raise InferenceError(f"checkpoint {checkpoint} not found under {paths.checkpoints}")
         return path
-    final = run_dir / "final"
-    if final.is_dir():
-        return final
+    if paths.final.is_dir():
+        return paths.final
     raise InferenceError(
-        f"{run_dir} has no final/ model yet (the run has not completed); "
+        f"{run_dir} has no {IN_RUN.final}/ model yet (the run has not completed); "
         "pick a checkpoint or wait for the run to finish"
     )
 
@@ -85,7 +85,7 @@ def load_chat_model(
     report = progress or (lambda label, fraction: None)
     report("importing torch and transformers", 0.05)
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM
 
     path = Path(target)
     looks_local = str(target).startswith(("/", ".", "~")) or path.exists()
@@ -95,8 +95,8 @@ def load_chat_model(
             f"{target}: no such directory; give a run directory (runs/<name>-<timestamp>), "
             "a local model directory, a .gguf file or a hub id"
         )
-    if (path / "config.yaml").is_file():
-        spec = load_spec_file(path / "config.yaml")
+    if RunPaths(path).config.is_file():
+        spec = load_spec_file(RunPaths(path).config)
         weights = None if base else run_weights_dir(path, checkpoint)
     else:
         spec = RunSpec.model_validate(
@@ -130,7 +130,11 @@ def load_chat_model(
             report(f"loading adapter {weights.name}", 0.6)
             model = PeftModel.from_pretrained(model, str(weights))
     report("loading tokenizer", 0.75)
-    tokenizer = AutoTokenizer.from_pretrained(tok_src, **({} if tok_src != ref else kw))
+    # The run's own copy of the tokenizer needs no revision (and runs no remote code).
+    pinned = (
+        (spec.model.revision, spec.model.trust_remote_code) if tok_src == ref else (None, False)
+    )
+    tokenizer = load_tokenizer(tok_src, *pinned)
     report(f"moving to {device}", 0.85)
     model.to(device)
     model.eval()

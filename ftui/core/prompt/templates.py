@@ -303,7 +303,8 @@ def chat_template_family(chat_template: Any) -> str | None:
         return None
     text = str(chat_template)
     for family in CHAT_FAMILIES:
-        if STYLES[family].marker in text:
+        marker = STYLES[family].marker
+        if marker and marker in text:
             return family
     return "other"
 
@@ -361,7 +362,7 @@ def _tokenizer_template(
 def stop_strings(spec: TemplateSection, tokenizer: Any = None) -> list[str]:
     """Text that ends an answer at generation time (besides the tokenizer's EOS). For the
     model's own template (`tokenizer`) the end-of-turn marker of its family."""
-    name = spec.name
+    name: str = spec.name
     if name == "tokenizer" and tokenizer is not None:
         name = chat_template_family(getattr(tokenizer, "chat_template", None)) or name
     style = STYLES.get(name)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import struct
 import zipfile
 from pathlib import Path
 
-COMPLETE_MARKER = "COMPLETE"
-CHECKPOINT_RE = re.compile(r"^checkpoint-(\d+)$")
+from ftui.core.runs.rundir import RunPaths, checkpoint_step
+
+COMPLETE_MARKER = RunPaths.COMPLETE_MARKER
 TORCH_SUFFIXES = (".pt", ".pth", ".bin")
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024  # the format's own limit
 
@@ -132,15 +132,10 @@ def _torch_file_problem(file: Path) -> str | None:
     return None
 
 
-def checkpoint_step(path: Path) -> int | None:
-    match = CHECKPOINT_RE.match(path.name)
-    return int(match.group(1)) if match else None
-
-
 def list_checkpoints(run_dir: str | os.PathLike[str]) -> list[Path]:
     """checkpoint-N directories under run_dir/checkpoints (or run_dir itself), newest step first."""
     base = Path(run_dir)
-    folder = base / "checkpoints" if (base / "checkpoints").is_dir() else base
+    folder = RunPaths(base).checkpoints if RunPaths(base).checkpoints.is_dir() else base
     try:
         found = [p for p in folder.iterdir() if p.is_dir() and checkpoint_step(p) is not None]
     except OSError:

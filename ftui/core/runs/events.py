@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-EVENTS_FILE = "events.jsonl"
+from ftui.core.runs.rundir import RunPaths
+
 TERMINAL_STATUSES = ("completed", "stopped", "failed")
 MAX_LINE = 1 << 20  # a longer line is skipped, not buffered without bound
 
@@ -44,7 +45,7 @@ class EventWriter:
     """Append-only; each event is one write() of one line, flushed at once."""
 
     def __init__(self, run_dir: str | os.PathLike[str]):
-        self.path = Path(run_dir) / EVENTS_FILE
+        self.path = RunPaths(Path(run_dir)).events
         self._fh = open(self.path, "a", encoding="utf-8", buffering=1)
 
     def emit(self, type_: str, **fields: Any) -> dict[str, Any]:
@@ -75,7 +76,7 @@ class EventTail:
     """
 
     def __init__(self, run_dir: str | os.PathLike[str]):
-        self.path = Path(run_dir) / EVENTS_FILE
+        self.path = RunPaths(Path(run_dir)).events
         self._offset = 0
         self._partial = b""
         self._skipping = False

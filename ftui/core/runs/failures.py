@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.runs.logtail import rank_logs, tail_lines
+from ftui.core.runs.rundir import IN_RUN
 
 
 @dataclass(frozen=True)
@@ -183,7 +184,8 @@ def diagnose(
     if found is None and run_dir is not None:
         found = diagnose_logs(run_dir)
     if found is None and reason:
-        return Failure("failed", reason, "See the rank logs in logs/ for the traceback.", None)
+        hint = f"See the rank logs in {IN_RUN.logs}/ for the traceback."
+        return Failure("failed", reason, hint, None)
     return found
 
 

@@ -13,6 +13,8 @@ import re
 from collections import deque
 from pathlib import Path
 
+from ftui.core.runs.rundir import RunPaths, log_rank
+
 MAX_LINE = 4096
 MAX_BYTES = 256 * 1024
 CHUNK = 64 * 1024
@@ -128,16 +130,14 @@ def tail_lines(
 
 def rank_logs(run_dir: str | os.PathLike[str]) -> list[Path]:
     """logs/rank<N>.log sorted by rank, then any other *.log (launcher.log)."""
-    logs = Path(run_dir) / "logs"
+    logs = RunPaths(Path(run_dir)).logs
     try:
         files = [p for p in logs.iterdir() if p.suffix == ".log" and p.is_file()]
     except OSError:
         return []
 
     def key(p: Path) -> tuple[int, int, str]:
-        stem = p.stem
-        if stem.startswith("rank") and stem[4:].isdigit():
-            return (0, int(stem[4:]), stem)
-        return (1, 0, stem)
+        rank = log_rank(p)
+        return (0, rank, p.stem) if rank is not None else (1, 0, p.stem)
 
     return sorted(files, key=key)

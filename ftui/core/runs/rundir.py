@@ -16,16 +16,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from ftui.core.atomic import atomic_write_json
 
 
 @dataclass(frozen=True)
 class RunPaths:
+    """Every file of a run directory: the only place their names are spelled. Everything else
+    asks this class; a message that names a file uses IN_RUN (paths relative to the run)."""
+
     root: Path
+
+    # Transformers' Trainer names checkpoints checkpoint-<global step> in its output_dir
+    # (PREFIX_CHECKPOINT_DIR); the worker points output_dir at checkpoints/.
+    CHECKPOINT_PREFIX: ClassVar[str] = "checkpoint-"
+    COMPLETE_MARKER: ClassVar[str] = "COMPLETE"  # inside a checkpoint: its save finished
 
     @property
     def config(self) -> Path:
@@ -44,20 +53,13 @@ class RunPaths:
         return self.root / "events.jsonl"
 
     @property
+    def markers(self) -> tuple[Path, ...]:
+        """Files only a run directory holds: any one of them makes a folder a run."""
+        return (self.run_json, self.events, self.config)
+
+    @property
     def logs(self) -> Path:
         return self.root / "logs"
-
-    @property
-    def checkpoints(self) -> Path:
-        return self.root / "checkpoints"
-
-    @property
-    def final(self) -> Path:
-        return self.root / "final"
-
-    @property
-    def stop_file(self) -> Path:
-        return self.root / "STOP"
 
     def rank_log(self, rank: int) -> Path:
         return self.logs / f"rank{rank}.log"
@@ -67,92 +69,68 @@ class RunPaths:
         return self.logs / "launcher.log"
 
     @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    def checkpoint(self, step: int) -> Path:
+        return self.checkpoints / f"{self.CHECKPOINT_PREFIX}{step}"
+
+    @property
+    def final(self) -> Path:
+        return self.root / "final"
+
+    @property
+    def stop_file(self) -> Path:
+        return self.root / "STOP"
+
+    @property
     def pids(self) -> Path:
         """pids/rank<N>.json: each rank's pid and start time. torchrun starts ranks in their own
         sessions, so they are not in the run's process group: this is how stop/kill find them."""
         return self.root / "pids"
 
+    def pid_file(self, rank: int) -> Path:
+        return self.pids / f"rank{rank}.json"
 
-def read_run_json(root: str | os.PathLike[str]) -> dict[str, Any]:
+    def pid_files(self) -> list[Path]:
+        return sorted(self.pids.glob("rank*.json"))
+
+
+# The run's files relative to its root, for messages and help: IN_RUN.rank_log(0) is
+# logs/rank0.log, str(IN_RUN.config) is config.yaml.
+IN_RUN = RunPaths(Path())
+
+_RANK_LOG = re.compile(r"^rank(\d+)\.log$")
+_CHECKPOINT = re.compile(rf"^{re.escape(RunPaths.CHECKPOINT_PREFIX)}(\d+)$")
+
+
+def log_rank(path: Path) -> int | None:
+    """N for logs/rank<N>.log; None for any other log (launcher.log)."""
+    match = _RANK_LOG.match(path.name)
+    return int(match.group(1)) if match else None
+
+
+def checkpoint_step(path: Path) -> int | None:
+    """N for checkpoints/checkpoint-N; None for anything else (a set-aside checkpoint too)."""
+    match = _CHECKPOINT.match(path.name)
+    return int(match.group(1)) if match else None
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON object from one of the run's small files; {} when missing, unreadable or not one."""
     try:
-        data = json.loads((Path(root) / "run.json").read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
     return data if isinstance(data, dict) else {}
 
 
+def read_run_json(root: str | os.PathLike[str]) -> dict[str, Any]:
+    return read_json_object(RunPaths(Path(root)).run_json)
+
+
 def update_run_json(root: str | os.PathLike[str], **fields: Any) -> dict[str, Any]:
     data = read_run_json(root)
     data.update(fields)
-    atomic_write_json(Path(root) / "run.json", data)
+    atomic_write_json(RunPaths(Path(root)).run_json, data)
     return data
-
-
-def process_start_time(pid: int) -> int | None:
-    """Start time of a process in clock ticks since boot (Linux /proc), or None if gone.
-
-    Together with the pid it identifies one process: a reused pid has another start time.
-    """
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as fh:
-            raw = fh.read().decode("utf-8", "replace")
-    except OSError:
-        return _start_time_fallback(pid)
-    # The command name (field 2) may hold spaces and parens: split after the last ')'.
-    fields = raw.rsplit(")", 1)[-1].split()
-    try:
-        state = fields[0]
-        if state in ("Z", "X"):  # zombie or dead: not running
-            return None
-        return int(fields[19])
-    except (IndexError, ValueError):
-        return None
-
-
-def _start_time_fallback(pid: int) -> int | None:
-    if not Path("/proc").is_dir():  # macOS and others: liveness only
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            return 0
-        return 0
-    return None
-
-
-def is_process_alive(pid: int | None, start_time: int | None) -> bool:
-    if not pid:
-        return False
-    now = process_start_time(int(pid))
-    if now is None:
-        return False
-    return start_time is None or now == start_time or now == 0
-
-
-def run_is_live(root: str | os.PathLike[str]) -> bool:
-    info = read_run_json(root)
-    return is_process_alive(info.get("pid"), info.get("pid_start_time"))
-
-
-def record_rank_process(root: str | os.PathLike[str], rank: int) -> None:
-    paths = RunPaths(Path(root))
-    paths.pids.mkdir(exist_ok=True, mode=0o700)
-    pid = os.getpid()
-    atomic_write_json(
-        paths.pids / f"rank{rank}.json", {"pid": pid, "start_time": process_start_time(pid)}
-    )
-
-
-def live_rank_processes(root: str | os.PathLike[str]) -> list[int]:
-    """Pids of this run's ranks that are still alive (pid and start time both match)."""
-    out = []
-    for f in sorted(RunPaths(Path(root)).pids.glob("rank*.json")):
-        try:
-            info = json.loads(f.read_text())
-        except (OSError, ValueError):
-            continue
-        pid, start = info.get("pid"), info.get("start_time")
-        if isinstance(pid, int) and start is not None and is_process_alive(pid, start):
-            out.append(pid)
-    return out

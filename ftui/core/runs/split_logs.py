@@ -15,6 +15,7 @@ from itertools import islice
 from pathlib import Path
 
 from ftui.core.runs.logtail import LogTail, rank_logs
+from ftui.core.runs.rundir import log_rank
 
 MAX_COLUMNS = 4
 MIN_COLUMN_WIDTH = 30  # characters: narrower columns wrap nothing and cut every line short
@@ -29,18 +30,13 @@ def split_columns(width: int, max_columns: int = MAX_COLUMNS) -> int:
 def split_logs(run_dir: str | os.PathLike[str]) -> list[Path]:
     """The per-rank logs (rank<N>.log, in rank order); other logs only when there is no rank log."""
     logs = rank_logs(run_dir)
-    ranks = [p for p in logs if _rank(p) is not None]
+    ranks = [p for p in logs if log_rank(p) is not None]
     return ranks or logs
-
-
-def _rank(path: Path) -> int | None:
-    stem = path.stem
-    return int(stem[4:]) if stem.startswith("rank") and stem[4:].isdigit() else None
 
 
 def column_title(path: Path) -> str:
     """'rank 3' for logs/rank3.log; any other log keeps its file name."""
-    rank = _rank(path)
+    rank = log_rank(path)
     return f"rank {rank}" if rank is not None else path.name
 
 
@@ -60,7 +56,7 @@ class SplitPage:
         if not self.logs:
             return "no rank logs yet"
         if self.numbered:
-            first, last = _rank(self.logs[0]), _rank(self.logs[-1])
+            first, last = log_rank(self.logs[0]), log_rank(self.logs[-1])
             if first == last:
                 return f"rank {first} of {self.total}"
             return f"ranks {first}–{last} of {self.total}"
@@ -74,7 +70,7 @@ def split_page(logs: list[Path], page: int, columns: int) -> SplitPage:
     pages = max(1, -(-len(logs) // columns))
     index = page % pages
     first = index * columns
-    numbered = [_rank(p) for p in logs] == list(range(len(logs)))
+    numbered = [log_rank(p) for p in logs] == list(range(len(logs)))
     return SplitPage(logs[first : first + columns], index, pages, first, len(logs), numbered)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -16,16 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.runs.checkpoints import newest_complete_checkpoint
-from ftui.core.runs.events import EVENTS_FILE, TERMINAL_STATUSES
+from ftui.core.runs.events import TERMINAL_STATUSES
 from ftui.core.runs.failures import failing_log
-from ftui.core.runs.rundir import (
-    is_process_alive,
-    live_rank_processes,
-    process_start_time,
-    read_run_json,
-)
+from ftui.core.runs.processes import is_process_alive, leftover_processes
+from ftui.core.runs.rundir import IN_RUN, RunPaths, read_run_json
 
-RUN_MARKERS = ("run.json", EVENTS_FILE, "config.yaml")
 STALL_AFTER_S = 600.0
 SUMMARY_KINDS = ("status", "metrics", "plan", "error")  # the latest of each is kept
 
@@ -42,7 +36,7 @@ class RunInfo:
     updated: float | None
     live: bool
     resumable: bool
-    leftover_pids: tuple[int, ...] = ()  # processes of a run whose leader died (kill_leftovers)
+    leftover_pids: tuple[int, ...] = ()  # left behind by a dead leader (processes.kill_leftovers)
 
 
 class RunNotFound(LookupError):
@@ -52,7 +46,7 @@ class RunNotFound(LookupError):
 
 
 def is_run_dir(path: Path) -> bool:
-    return path.is_dir() and any((path / marker).exists() for marker in RUN_MARKERS)
+    return path.is_dir() and any(marker.exists() for marker in RunPaths(path).markers)
 
 
 def _reverse_lines(path: Path, chunk: int = 1 << 16) -> Iterator[bytes]:
@@ -84,7 +78,7 @@ def summarise_events(run_dir: Path) -> dict[str, Any]:
     of events.jsonl; lines are only parsed when they may be one of the events still missing."""
     found: dict[str, Any] = {}
     wanted = {f'"{kind}"'.encode(): kind for kind in SUMMARY_KINDS}
-    path = run_dir / EVENTS_FILE
+    path = RunPaths(run_dir).events
     try:
         for line in _reverse_lines(path):
             if not line.strip():
@@ -140,10 +134,11 @@ def run_status(
     leftovers: list[int] = []
     if status not in TERMINAL_STATUSES and not live:
         if not pid and not summary:
-            status, reason = "unknown", "run.json holds no process id: the launch did not finish"
+            status = "unknown"
+            reason = f"{IN_RUN.run_json} holds no process id: the launch did not finish"
         else:
             log = failing_log(root)
-            where = f"logs/{log.name}" if log else "logs/"
+            where = str(IN_RUN.logs / log.name) if log else f"{IN_RUN.logs}/"
             status = "failed"
             reason = f"the training process exited without a final status; see {where}"
             leftovers = leftover_processes(root)
@@ -239,62 +234,3 @@ def is_stalled(
     if last is None:
         return False
     return (time.time() if now is None else now) - last > after_s
-
-
-def group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes whose process group is pgid, from /proc ([] elsewhere)."""
-    members = []
-    try:
-        entries = list(Path("/proc").iterdir())
-    except OSError:
-        return []
-    for entry in entries:
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_bytes().rsplit(b")", 1)[-1].split()
-        except OSError:
-            continue
-        if len(fields) > 2 and fields[0] not in (b"Z", b"X") and int(fields[2]) == pgid:
-            members.append(int(entry.name))
-    return sorted(members)
-
-
-def leftover_processes(run_dir: str | os.PathLike[str]) -> list[int]:
-    """Processes of a run whose group leader (run.json pid) is gone, e.g. ranks left behind
-    when the supervisor was killed: members of its process group (Linux never reuses a pid
-    while a group of that number has members) and ranks recorded under pids/ that still run
-    (torchrun puts ranks in sessions of their own)."""
-    pid = read_run_json(run_dir).get("pid")
-    if not isinstance(pid, int) or pid <= 0 or process_start_time(pid) is not None:
-        return []
-    return sorted(set(group_members(pid)) | set(live_rank_processes(run_dir)))
-
-
-def kill_leftovers(run_dir: str | os.PathLike[str], timeout_s: float = 5.0) -> int:
-    """SIGKILL what is left of a run whose leader died; returns how many processes were left."""
-    leftovers = leftover_processes(run_dir)
-    if leftovers:
-        pgid = int(read_run_json(run_dir)["pid"])
-        signal_run(run_dir, pgid, signal.SIGKILL)
-        deadline = time.monotonic() + timeout_s
-        while run_processes(run_dir, pgid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    return len(leftovers)
-
-
-def run_processes(run_dir: str | os.PathLike[str], pgid: int) -> list[int]:
-    """Every live process of a run: its process group and its recorded ranks."""
-    return sorted(set(group_members(pgid)) | set(live_rank_processes(run_dir)))
-
-
-def signal_run(run_dir: str | os.PathLike[str], pgid: int, sig: int) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except ProcessLookupError:
-        pass
-    for pid in live_rank_processes(run_dir):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass

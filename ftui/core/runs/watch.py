@@ -1,8 +1,8 @@
 """Follow one run: each `poll()` returns what is new (events, log lines) and the current status.
 
-Used by the monitor screen (inside a thread worker) and by `ftui monitor --plain`. Every read is
-incremental: events.jsonl and the chosen log are read from where the last poll stopped. In split
-mode (`show_split`) every visible rank log has its own incremental tail instead of the one log.
+Used by the monitor screen (inside a thread worker) and by the headless follower (follow.py).
+Every read is incremental: events.jsonl and the chosen log are read from where the last poll
+stopped. In split mode (`show_split`) every visible rank log has its own incremental tail instead of the one log.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 from ftui.core.runs.events import EventTail
 from ftui.core.runs.failures import Failure, diagnose
 from ftui.core.runs.logtail import LogTail, rank_logs
+from ftui.core.runs.rundir import RunPaths
 from ftui.core.runs.split_logs import SplitTails, SplitUpdate, split_logs, split_page
 from ftui.core.runs.status import STALL_AFTER_S, RunInfo, fold_summary, is_stalled, run_status
 
@@ -117,7 +118,8 @@ class RunWatcher:
         wanted = self.wanted_log
         if wanted is None:
             logs = self.logs()
-            wanted = next((p for p in logs if p.name == "rank0.log"), logs[0] if logs else None)
+            rank0 = RunPaths(self.run_dir).rank_log(0)
+            wanted = next((p for p in logs if p == rank0), logs[0] if logs else None)
         if wanted is None:
             return
         if self._log is None or self._log.path != wanted:

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Input, Label, ProgressBar, Select, Static, Switch
 
 from ftui.core.playground.compare import adapter_sources
+from ftui.core.runs.rundir import IN_RUN, RunPaths
 from ftui.core.spec import RunSpec, SpecError, load_spec_file
 
 SPEC_DTYPE = "spec"
@@ -46,7 +47,7 @@ class ExportScreen(Screen):
         super().__init__()
         self.run_dir = Path(run_dir)
         try:
-            self.spec: RunSpec | None = load_spec_file(self.run_dir / "config.yaml")
+            self.spec: RunSpec | None = load_spec_file(RunPaths(self.run_dir).config)
         except SpecError:
             self.spec = None
 
@@ -69,7 +70,7 @@ class ExportScreen(Screen):
                 yield Label("Base dtype for the merge", classes="field-label")
                 yield Select(
                     [
-                        ("as trained (config.yaml)", SPEC_DTYPE),
+                        (f"as trained ({IN_RUN.config})", SPEC_DTYPE),
                         ("bf16", "bf16"),
                         ("fp16", "fp16"),
                         ("fp32", "fp32"),
@@ -118,7 +119,7 @@ class ExportScreen(Screen):
 
         _, merge, dtype, out, _ = self._choices()
         if self.spec is None:
-            return "config.yaml cannot be read"
+            return f"{IN_RUN.config} cannot be read"
         if merge and dtype is None and (reason := merge_refusal(self.spec)):
             return (
                 reason.removeprefix("--merge: ")

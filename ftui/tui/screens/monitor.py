@@ -23,6 +23,7 @@ from textual.worker import Worker, WorkerState
 from ftui.core.runs.events import to_float
 from ftui.core.runs.failures import Failure
 from ftui.core.runs.metrics import RunHistory, format_duration, format_value
+from ftui.core.runs.rundir import RunPaths
 from ftui.core.runs.split_logs import split_columns
 from ftui.core.runs.status import RunInfo
 from ftui.core.runs.watch import RunWatcher, WatchUpdate
@@ -274,7 +275,7 @@ class MonitorScreen(RunActions, Screen):
         """Open the playground on this run (final/, or its newest complete checkpoint)."""
         from ftui.core.runs.checkpoints import newest_complete_checkpoint
 
-        has_final = (self.run_dir / "final").is_dir()
+        has_final = RunPaths(self.run_dir).final.is_dir()
         if (
             not has_final
             and newest_complete_checkpoint(self.run_dir, set_aside_incomplete=False) is None

@@ -22,6 +22,7 @@ from textual.widgets import Footer, Input, ProgressBar, Static, TabbedContent, T
 from ftui.core.demo import DEMO_MODEL_REF
 from ftui.core.playground.compare import Probe
 from ftui.core.playground.session import BASE, ChatSession
+from ftui.core.runs.rundir import RunPaths
 from ftui.tui.screens.playground_workers import PlaygroundWorkers
 from ftui.tui.widgets.chat.compare import ComparePane, ProbeTable
 from ftui.tui.widgets.chat.gpu_warning import ConfirmLoad
@@ -99,7 +100,7 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
         from ftui.core.spec import GenerationSection, SpecError, load_spec_file
 
         try:
-            return load_spec_file(self.target / "config.yaml").generation
+            return load_spec_file(RunPaths(self.target).config).generation
         except SpecError:
             return GenerationSection()
 
@@ -302,7 +303,7 @@ class PlaygroundScreen(PlaygroundWorkers, Screen):
         self.query_one(f"#{tab}-input", Input).focus()
 
     def action_export(self) -> None:
-        if (self.target / "config.yaml").is_file():
+        if RunPaths(self.target).config.is_file():
             from ftui.tui.screens.export import ExportScreen
 
             self.app.push_screen(ExportScreen(self.target))

@@ -117,6 +117,7 @@ class PlaygroundWorkers:
         from ftui.core.playground.compare import adapter_sources, probe_prompts
         from ftui.core.playground.gpu_guard import gpu_load_warning
         from ftui.core.playground.inference import load_chat_model
+        from ftui.core.runs.rundir import RunPaths
 
         def progress(label: str, fraction: float) -> None:
             self.post_message(self.LoadProgressed(label, fraction))
@@ -129,10 +130,11 @@ class PlaygroundWorkers:
             if not confirmed and (warning := gpu_load_warning(self.target, device)):
                 self.post_message(self.GpuBusy(warning))
                 return
-            is_run = (self.target / "config.yaml").is_file()
+            paths = RunPaths(self.target)
+            is_run = paths.config.is_file()
             sources = adapter_sources(self.target) if is_run else []
             checkpoint, base_only = self.checkpoint, False
-            if is_run and checkpoint is None and not (self.target / "final").is_dir():
+            if is_run and checkpoint is None and not paths.final.is_dir():
                 steps = [s.step for s in sources if s.step is not None]
                 checkpoint, base_only = (steps[-1], False) if steps else (None, True)
             cm = load_chat_model(

@@ -65,7 +65,7 @@ class RunActions:
 
     @work(thread=True, exit_on_error=False, group="run-action")
     def _kill_leftovers(self) -> None:
-        from ftui.core.runs.status import kill_leftovers
+        from ftui.core.runs.processes import kill_leftovers
 
         count = kill_leftovers(self.run_dir)
         self.post_message(RunActionFinished(f"Killed {count} processes left behind."))  # type: ignore[attr-defined]

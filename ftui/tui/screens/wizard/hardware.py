@@ -6,9 +6,10 @@ from textual import on
 from textual.app import ComposeResult
 from textual.widgets import LoadingIndicator, Static
 
+from ftui.core.units import human_bytes
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.wizard.base import StepScreen
-from ftui.tui.widgets.wizard.gpu_table import GpuTable, gib
+from ftui.tui.widgets.wizard.gpu_table import GpuTable
 from ftui.tui.widgets.wizard.spec_form import FieldRow, SpecForm, row_id
 from ftui.tui.workers import Loaded
 
@@ -51,7 +52,8 @@ class HardwareScreen(StepScreen):
             return
         summary.update(
             f"backend {report.backend} · {len(report.gpus)} GPU(s) · {report.cpu_count} CPUs · "
-            f"RAM {gib(report.ram_available)} GiB free of {gib(report.ram_total)} GiB · "
+            f"RAM {human_bytes(report.ram_available, unit='GiB')} free of "
+            f"{human_bytes(report.ram_total, unit='GiB')} · "
             f"bf16 {'yes' if report.bf16_supported else 'no'} · "
             f"bitsandbytes {'yes' if report.bitsandbytes else 'no'}"
         )

@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.widgets import LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ftui.core.units import human_bytes
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.wizard.base import StepScreen
 from ftui.tui.widgets.wizard.hub_search import HubSearch
@@ -34,10 +35,6 @@ LOGIN = (
     "Gated models (meta-llama/…, google/gemma-…): accept the licence on the model's hub page, "
     "then run `hf auth login` in a shell. huggingface_hub keeps the token; ftui never stores it."
 )
-
-
-def _size(n: int) -> str:
-    return f"{n / 1024**3:.2f} GB" if n >= 1024**3 else f"{n / 1024**2:.0f} MB"
 
 
 class ModelScreen(StepScreen):
@@ -79,7 +76,7 @@ class ModelScreen(StepScreen):
             Option(Text(f"{DEMO}  (built-in demo model; not a pretrained LLM)"), id=DEMO)
         )
         for model in cached.value or []:
-            label = f"{model.repo_id}  ({_size(model.size_on_disk)})"
+            label = f"{model.repo_id}  ({human_bytes(model.size_on_disk)})"
             options.add_option(Option(Text(label), id=model.repo_id))
         note = self.query_one("#cache-note", Static)
         if cached.loading:

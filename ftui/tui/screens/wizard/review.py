@@ -13,6 +13,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import Button, LoadingIndicator, ProgressBar, Static
 
+from ftui.core.runs.rundir import IN_RUN
 from ftui.core.spec import RunSpec
 from ftui.tui.draft import Validation, named
 from ftui.tui.screens.wizard.base import StepScreen
@@ -54,7 +55,7 @@ class ReviewScreen(StepScreen):
         yield Static("", id="launch-status")
         yield Static("Command", classes="section-title")
         yield Static("", id="command")
-        yield Static("config.yaml", classes="section-title")
+        yield Static(str(IN_RUN.config), classes="section-title")
         yield Static("", id="yaml")
 
     def on_mount(self) -> None:
@@ -87,7 +88,7 @@ class ReviewScreen(StepScreen):
 
         report = self.wizard.hardware.value
         nproc = resolve_nproc(spec, cuda_count=len(report.gpus) if report else 0)
-        config = f"{spec.output.root}/{spec.name}-<timestamp>/config.yaml"
+        config = f"{spec.output.root}/{spec.name}-<timestamp>/{IN_RUN.config}"
         if spec.launch.nnodes > 1:
             return self._node_commands(spec, config, nproc)
         argv = torchrun_argv(spec, config, nproc_per_node=nproc)

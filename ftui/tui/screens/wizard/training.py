@@ -107,7 +107,7 @@ class TrainingScreen(StepScreen):
             Text.assemble(
                 f"Effective batch = {per} per device × {accum} accumulation × {world} "
                 "process(es) = ",
-                (str(per * accum * world), "bold"),
+                (str(spec.train.effective_batch(world)), "bold"),
                 " rows per optimizer step",
             )
         )

@@ -14,7 +14,7 @@ from textual import work
 from textual.message import Message
 from textual.widgets import Static
 
-GIB = 1024**3
+from ftui.core.units import GiB
 
 
 @dataclass(frozen=True)
@@ -58,8 +58,8 @@ def render_sample(sample: HostSample) -> Text:
         text.append(f"util {_bar(util / 100 if util is not None else None)} ")
         text.append(f"{_num(util, '.0f', '%')}\n")
         text.append(f"mem  {_bar(mem_frac)} ")
-        text.append(f"{_num(used / GIB if used else None, '.1f', '')}/")
-        text.append(f"{_num(total / GIB if total else None, '.1f', ' GiB')}\n")
+        text.append(f"{_num(used / GiB if used else None, '.1f', '')}/")
+        text.append(f"{_num(total / GiB if total else None, '.1f', ' GiB')}\n")
         text.append(f"     {_num(getattr(gpu, 'temperature', None), '.0f', '°C')}  ")
         text.append(f"{_num(getattr(gpu, 'power_w', None), '.0f', ' W')}\n")
     if not sample.gpus:
@@ -68,8 +68,8 @@ def render_sample(sample: HostSample) -> Text:
     ram = sample.ram_used / sample.ram_total if sample.ram_used and sample.ram_total else None
     text.append(f"CPU  {_bar(cpu / 100 if cpu is not None else None)} {_num(cpu, '.0f', '%')}\n")
     text.append(f"RAM  {_bar(ram)} ")
-    text.append(f"{_num(sample.ram_used / GIB if sample.ram_used else None, '.1f', '')}/")
-    text.append(f"{_num(sample.ram_total / GIB if sample.ram_total else None, '.1f', ' GiB')}")
+    text.append(f"{_num(sample.ram_used / GiB if sample.ram_used else None, '.1f', '')}/")
+    text.append(f"{_num(sample.ram_total / GiB if sample.ram_total else None, '.1f', ' GiB')}")
     return text
 
 

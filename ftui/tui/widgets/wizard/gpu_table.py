@@ -11,9 +11,7 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.widgets import DataTable
 
-
-def gib(n: float) -> str:
-    return f"{n / 1024**3:.1f}"
+from ftui.core.units import GiB
 
 
 class GpuTable(DataTable[Any]):
@@ -52,8 +50,8 @@ class GpuTable(DataTable[Any]):
                 self._mark(g.index),
                 str(g.index),
                 g.name,
-                gib(g.memory_free),
-                gib(g.memory_total),
+                f"{g.memory_free / GiB:.1f}",  # the columns' headers name the unit
+                f"{g.memory_total / GiB:.1f}",
                 "" if g.utilization is None else str(g.utilization),
                 "" if g.temperature is None else f"{g.temperature}°C",
                 str(g.processes),

@@ -9,11 +9,14 @@ from rich.table import Table
 from rich.text import Text
 from textual.widgets import Static
 
+from ftui.core.units import human_bytes
+
 VERDICT_STYLE = {"fits": "bold green", "tight": "bold yellow", "will not fit": "bold red"}
 
 
 def gb(n: float) -> str:
-    return f"{n / 1024**3:.2f} GiB"
+    """Every figure in GiB, so the estimate reads straight against the free memory."""
+    return human_bytes(n, 2, "GiB")
 
 
 def verdict_line(estimate: Any, free: int | None, where: str, suggestion: str | None) -> Text:
