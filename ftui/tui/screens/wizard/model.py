@@ -62,6 +62,8 @@ class ModelScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "model_facts", self._facts_changed)
+        # the training precision shown for a GGUF depends on the GPUs found
+        self.watch(self.app, "hardware", lambda _: self._facts_changed(self.wizard.model_facts))
         self.watch(self.app, "cached_models", self._cache_changed)
 
     def _facts_changed(self, facts: Loaded) -> None:

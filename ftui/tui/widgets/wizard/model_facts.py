@@ -25,6 +25,8 @@ def human_count(n: int | None) -> str:
 
 def trains_in_text(setting: str, hardware: Any) -> str:
     """`fp32 (no CUDA GPU here)`, `bf16 (model.dtype auto)`: the training precision, and why."""
+    if hardware is None:
+        return "fp32 on CPU, bf16 or fp16 on a GPU (still detecting the hardware)"
     dtype = training_dtype_on(setting, hardware)
     if dtype == "fp32" and setting != "fp32":
         return "fp32 (no CUDA GPU here: CPU runs train in full precision)"
