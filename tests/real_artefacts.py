@@ -63,3 +63,9 @@ def smollm2() -> tuple[Any, Any]:
     """(model in float32, tokenizer) of the converted SmolLM2-135M-Instruct, loaded once."""
     artefact_path(SMOLLM2)
     return _smollm2_model(), _tokenizer(SMOLLM2)
+
+
+def smollm2_gguf() -> Path:
+    """The original GGUF (Q4_1) the converted SmolLM2 came from, kept next to its licence."""
+    artefact_path(SMOLLM2)
+    return artefacts.files_dir(SMOLLM2) / artefacts.SMOLLM2_GGUF

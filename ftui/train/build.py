@@ -55,12 +55,10 @@ def resolve_dtype(spec: RunSpec) -> str:
     """bf16 | fp16 | fp32 after resolving auto for this machine."""
     import torch
 
-    want = spec.model.dtype
-    if not torch.cuda.is_available():
-        return "fp32"  # CPU runs (the demo, tests) train in full precision
-    if want == "auto":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    return want
+    from ftui.core.hardware import training_dtype
+
+    cuda = torch.cuda.is_available()
+    return training_dtype(spec.model.dtype, cuda, cuda and torch.cuda.is_bf16_supported())
 
 
 def build_tokenizer(spec: RunSpec) -> tuple[Any, str]:

@@ -98,7 +98,8 @@ def test_no_chat_template(tmp_path):
 def test_lora_counts_hand_computed(tmp_path):
     facts = inspect_model(str(save_tiny(tmp_path, "llama")))
     # q: 8*(64+64) = 1024, v: 8*(64+32) = 768, two layers
-    assert lora_trainable_params(facts, lora_spec(r=8)) == (3584, LLAMA_PARAMS + 3584)
+    qv = lora_spec(r=8, target_modules=["q_proj", "v_proj"])
+    assert lora_trainable_params(facts, qv) == (3584, LLAMA_PARAMS + 3584)
     # all-linear (not lm_head): q 1024 + k 768 + v 768 + o 1024 + gate/up/down 3*8*(64+128)
     per_layer = 1024 + 768 + 768 + 1024 + 3 * 1536
     trainable, total = lora_trainable_params(facts, lora_spec(r=8, target_modules="all-linear"))
@@ -110,8 +111,8 @@ def test_lora_counts_hand_computed(tmp_path):
 @pytest.mark.parametrize(
     "family,lora",
     [
-        ("llama", dict(r=8)),
-        ("llama", dict(r=4, target_modules="all-linear")),
+        ("llama", dict(r=8, target_modules=["q_proj", "v_proj"])),
+        ("llama", dict(r=4)),  # the default: all-linear
         ("qwen2", dict(r=16, target_modules=["q_proj", "k_proj", "v_proj", "o_proj"])),
         ("mistral", dict(r=8, target_modules="all-linear", use_dora=True)),
         ("llama", dict(r=8, modules_to_save=["lm_head"])),
@@ -190,4 +191,7 @@ def test_shapes_from_config_when_meta_build_fails(tmp_path, monkeypatch):
     monkeypatch.setattr(models, "_meta_model", cannot_build)
     facts = inspect_model(str(save_tiny(tmp_path, "llama")))
     assert facts.num_params == LLAMA_PARAMS
-    assert lora_trainable_params(facts, lora_spec(r=8)) == (3584, LLAMA_PARAMS + 3584)
+    qv = lora_spec(r=8, target_modules=["q_proj", "v_proj"])
+    assert lora_trainable_params(facts, qv) == (3584, LLAMA_PARAMS + 3584)
+    per_layer = 1024 + 768 + 768 + 1024 + 3 * 1536  # the default, all-linear
+    assert lora_trainable_params(facts, lora_spec(r=8))[0] == 2 * per_layer

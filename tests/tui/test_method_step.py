@@ -63,3 +63,38 @@ async def test_full_fine_tune_hides_the_adapter_and_counts_every_weight() -> Non
         assert app.draft.get("method.kind") == "full"
         assert not app.screen.query_one("#lora").display
         assert "(100%)" in str(app.screen.query_one("#trainable").render())
+
+
+async def test_targets_follow_a_gpt2_model_and_names_it_lacks_are_refused(tmp_path) -> None:
+    from ftui.core.demo import build_tiny_model
+    from ftui.core.presets import resolve_spec
+    from ftui.tui.app import FtuiApp
+
+    from .fake_nvml import FakeNvml
+
+    gpt2 = build_tiny_model(tmp_path / "gpt2", family="gpt2", hidden_size=32)
+    spec = resolve_spec(
+        "demo",
+        [f"model.name_or_path={gpt2}", "method.lora.target_modules=[q_proj, v_proj]"],
+    )
+    app = FtuiApp(spec, nvml=FakeNvml(0), runs_root=tmp_path / "runs", step="method")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert app.model_facts.value is not None, app.model_facts.error
+        error = str(app.screen.query_one("#targets-error").render())
+        assert "q_proj, v_proj not found in this gpt2 model" in error
+        assert "its linear layers are c_attn, c_proj, c_fc" in error
+
+        presets = app.screen.query_one("#target-preset", RadioSet)
+        presets.focus()
+        # From "custom pick" (q_proj, v_proj is no preset on gpt2) up to "attention q/v".
+        await pilot.press("up", "up", "up", "enter")  # gpt2's fused c_attn
+        await pilot.pause()
+        assert app.draft.get("method.lora.target_modules") == ["c_attn"]
+        assert str(app.screen.query_one("#targets-error").render()).strip() == ""
+
+        await pilot.press("down", "down", "enter")  # all linear, the default
+        await pilot.pause()
+        assert app.draft.get("method.lora.target_modules") == "all-linear"
+        resolved = str(app.screen.query_one("#targets-resolved").render())
+        assert "targets: all-linear = c_attn, c_proj, c_fc" in resolved

@@ -3,6 +3,8 @@ model that is not cached while offline, and picking the built-in model from the 
 
 from __future__ import annotations
 
+import io
+
 from textual.widgets import OptionList
 
 from ftui.tui.screens.wizard.model import DEMO, ModelScreen
@@ -46,3 +48,30 @@ def test_paths_and_the_builtin_model_are_not_searched() -> None:
     assert not worth_searching("builtin:demo-tiny-llama")
     assert not worth_searching("/models/llama")
     assert not worth_searching("./llama")
+
+
+async def test_a_gguf_file_says_it_is_dequantised_and_what_it_trains_in(tmp_path) -> None:
+    from ftui.core.presets import resolve_spec
+    from ftui.tui.app import FtuiApp
+    from tests.real_artefacts import smollm2_gguf
+
+    from .fake_nvml import FakeNvml
+
+    path = smollm2_gguf()
+    spec = resolve_spec("demo", [f"model.name_or_path={path}"])
+    app = FtuiApp(spec, nvml=FakeNvml(0), runs_root=tmp_path / "runs", step="model")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(pilot)
+        facts = app.model_facts.value
+        assert facts is not None, app.model_facts.error
+        assert facts.gguf is not None and facts.num_layers == 30
+        from rich.console import Console
+
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("#facts").content)
+        text = " ".join(console.export_text().split())
+        assert "GGUF Q4_1 (98 MB)" in text
+        assert "dequantised to float32 for training" in text
+        assert "fp32 (no CUDA GPU here" in text
+        assert "a local GGUF file" in text
+        assert "SmolLM's pre-tokenizer restored" in text

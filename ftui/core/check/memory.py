@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ftui.core.model.facts import ModelFacts, lora_trainable_params, target_leaves
+from ftui.core.model.facts import ModelFacts, lora_trainable_params, target_shapes
 
 CUDA_CONTEXT = 512 * 1024**2  # what the CUDA context and kernels take outside the allocator
 CPU_RUNTIME = 448 * 1024**2  # a CPU rank's resident Python, torch, transformers and peft
@@ -169,9 +169,8 @@ def _layer_activation_bytes(spec: Any, facts: ModelFacts, act: int) -> float:
     per: float = 8 * h + act * (2 * h + 3 * i + 2 * kv) + lse
     lora = spec.method.lora
     per_input = 6.1 if lora.dropout > 0 else 2.1  # measured: mask + copies of the input
-    for leaf in target_leaves(facts, lora.target_modules):
-        for fan_in, _out, n in facts.linear_shapes[leaf]:
-            per += n / max(1, facts.num_layers) * per_input * fan_in
+    for fan_in, _out, n in target_shapes(facts, lora.target_modules):
+        per += n / max(1, facts.num_layers) * per_input * fan_in
     if spec.model.quantization != "none":
         per += act * (3 * h + i)  # bitsandbytes matmuls keep their (shared) inputs
     return per

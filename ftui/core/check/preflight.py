@@ -1,8 +1,9 @@
 """Preflight: everything that can be checked before a launch, without training.
 
 Schema and contradictions (RunSpec), the model path, the tokenizer, the data (rows, mapping,
-rendered and tokenised rows with their masks), disk space. Used by `ftui run`, `ftui validate`
-and the wizard's Launch. Errors refuse the launch; warnings are shown.
+rendered and tokenised rows with their masks), the LoRA target modules, disk space. Used by
+`ftui run`, `ftui validate` and the wizard's Launch. Errors refuse the launch; warnings are
+shown.
 """
 
 from __future__ import annotations
@@ -196,7 +197,32 @@ def _row_error(
     return str(lens_row(rows[index], index, det, spec, tokenizer, tokens=False).error)
 
 
-def check_disk(spec: RunSpec, report: PreflightReport) -> None:
+def model_facts(spec: RunSpec) -> Any:
+    """The model's facts (a meta-device build), or None when it cannot be read (check_model
+    reports why)."""
+    from ftui.core.model.facts import inspect_model
+
+    try:
+        return inspect_model(
+            spec.model.name_or_path, spec.model.revision, spec.model.trust_remote_code
+        )
+    except Exception:
+        return None
+
+
+def check_lora_targets(spec: RunSpec, report: PreflightReport, facts: Any) -> None:
+    """Every module named in method.lora.target_modules exists in the model and is one LoRA
+    can adapt; otherwise peft stops the run only after the model has loaded on every rank."""
+    from ftui.core.model.facts import target_problem
+
+    if spec.method.kind == "full" or facts is None:
+        return
+    problem = target_problem(facts, spec.method.lora.target_modules)
+    if problem:
+        report.error("method.lora.target_modules", problem)
+
+
+def check_disk(spec: RunSpec, report: PreflightReport, facts: Any = None) -> None:
     root = Path(spec.output.root)
     probe = root if root.exists() else Path(os.path.abspath(root)).parent
     while not probe.exists() and probe != probe.parent:
@@ -205,7 +231,7 @@ def check_disk(spec: RunSpec, report: PreflightReport) -> None:
         free = shutil.disk_usage(probe).free
     except OSError:
         return
-    needed = _disk_needed(spec)
+    needed = _disk_needed(spec, facts)
     report.stats["disk_free"] = free
     report.stats["disk_needed"] = needed
     if needed and needed > free:
@@ -217,17 +243,11 @@ def check_disk(spec: RunSpec, report: PreflightReport) -> None:
         )
 
 
-def _disk_needed(spec: RunSpec) -> int:
+def _disk_needed(spec: RunSpec, facts: Any = None) -> int:
     from ftui.core.check.memory import estimate_disk
-    from ftui.core.model.facts import inspect_model
 
-    try:
-        facts = inspect_model(
-            spec.model.name_or_path, spec.model.revision, spec.model.trust_remote_code
-        )
-    except Exception:
-        return 0
-    return int(estimate_disk(spec, facts))
+    facts = facts if facts is not None else model_facts(spec)
+    return int(estimate_disk(spec, facts)) if facts is not None else 0
 
 
 def check_token_file(report: PreflightReport) -> None:
@@ -268,5 +288,7 @@ def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
     tokenizer = check_model(spec, report)
     if tokenizer is not None:
         check_data(spec, tokenizer, report, data_rows)
-    check_disk(spec, report)
+    facts = model_facts(spec)
+    check_lora_targets(spec, report, facts)
+    check_disk(spec, report, facts)
     return report

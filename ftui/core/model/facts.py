@@ -1,9 +1,12 @@
 """What a model is, read from its config and tokenizer files only (never its weights).
 
 `inspect_model` builds the architecture on the `meta` device (no memory, no download of
-weights) to count parameters and list the linear layers LoRA can target.
-`lora_trainable_params` computes the adapter size from those real shapes.
-Downloads, the cache scan and the hub's errors are in `ftui.core.model.hub`.
+weights) to count parameters and list the layers LoRA can target (`ModuleSite`s).
+`resolve_targets` says which of them a `method.lora.target_modules` value adapts, with peft's
+own matching rules, so `lora_trainable_params`, the memory estimate and preflight's
+`target_problem` all follow what peft will really build.
+Downloads, the cache scan and the hub's errors are in `ftui.core.model.hub`; a GGUF file's
+metadata and its dequantised copy are in `ftui.core.model.gguf`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ftui.core.model import gguf
+from ftui.core.model.gguf import GgufInfo
 from ftui.core.model.hub import (
     GATED_ORGS,
     LOGIN_HINT,
@@ -26,6 +31,30 @@ from ftui.core.model.hub import (
 )
 
 REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+LAYER_INDEX = re.compile(r"\.\d+(?=\.|$)")
+# Module kinds peft's LoRA can adapt (anything else named in target_modules makes it fail).
+ADAPTABLE = ("linear", "embedding", "conv")
+
+
+@dataclass(frozen=True)
+class ModuleSite:
+    """One kind of module in the model: its path with layer indices collapsed
+    (`model.layers.*.self_attn.q_proj`), what it is, its shape and how many there are."""
+
+    path: str
+    kind: str  # linear (nn.Linear, transformers' Conv1D), embedding, conv, or the class name
+    fan_in: int = 0  # in_features (linear), num_embeddings (embedding)
+    fan_out: int = 0  # out_features (linear), embedding_dim (embedding)
+    count: int = 1
+
+    @property
+    def leaf(self) -> str:
+        return self.path.rsplit(".", 1)[-1]
+
+
+def collapse_indices(name: str) -> str:
+    """`model.layers.3.mlp.up_proj` -> `model.layers.*.mlp.up_proj`."""
+    return LAYER_INDEX.sub(".*", name)
 
 
 @dataclass
@@ -55,6 +84,11 @@ class ModelFacts:
     output_layer: str = "lm_head"
     decoder_layer_classes: list[str] = field(default_factory=list)
     head_dim: int = 0  # attention head width (hidden_size / num_heads unless set apart)
+    # Every module of the meta build, in model order (empty when the model could not be built:
+    # then target names cannot be checked and counts fall back to the leaf shapes).
+    module_sites: list[ModuleSite] = field(default_factory=list)
+    # Set when model.name_or_path is a GGUF file: its quantisation and dequantised copy.
+    gguf: GgufInfo | None = None
 
 
 def _looks_like_path(ref: str) -> bool:
@@ -130,13 +164,32 @@ def _meta_model(config: Any, trust_remote_code: bool) -> Any:
         return AutoModelForCausalLM.from_config(config, trust_remote_code=trust_remote_code)
 
 
-def _shapes(model: Any) -> tuple[dict[str, list[tuple[int, int, int]]], dict[str, int], str]:
+def _site_of(full: str, mod: Any) -> ModuleSite:
+    """What peft's LoRA sees in a module: the same classes its `all-linear` and its layer
+    dispatch accept (nn.Linear and transformers' Conv1D, as gpt2 uses, count as linear)."""
     import torch
+    from transformers.pytorch_utils import Conv1D
 
+    path = collapse_indices(full)
+    if isinstance(mod, torch.nn.Linear):
+        return ModuleSite(path, "linear", mod.in_features, mod.out_features)
+    if isinstance(mod, Conv1D):  # weight is (in, out): the transpose of nn.Linear's
+        return ModuleSite(path, "linear", int(mod.weight.shape[0]), int(mod.nf))
+    if isinstance(mod, torch.nn.Embedding):
+        return ModuleSite(path, "embedding", mod.num_embeddings, mod.embedding_dim)
+    if isinstance(mod, (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d)):
+        return ModuleSite(path, "conv", mod.in_channels, mod.out_channels)
+    return ModuleSite(path, type(mod).__name__)
+
+
+def _shapes(
+    model: Any,
+) -> tuple[dict[str, list[tuple[int, int, int]]], dict[str, int], str, list[ModuleSite]]:
     out_emb = model.get_output_embeddings()
     output_layer = "lm_head"
     counts: dict[tuple[str, int, int], int] = {}
     module_params: dict[str, int] = {}
+    sites: dict[ModuleSite, int] = {}  # insertion order = model order
     for full, mod in model.named_modules():
         if not full:
             continue
@@ -144,13 +197,16 @@ def _shapes(model: Any) -> tuple[dict[str, list[tuple[int, int, int]]], dict[str
         module_params[leaf] = module_params.get(leaf, 0) + sum(p.numel() for p in mod.parameters())
         if mod is out_emb:
             output_layer = leaf
-        if isinstance(mod, torch.nn.Linear):
-            key = (leaf, mod.in_features, mod.out_features)
+        site = _site_of(full, mod)
+        sites[site] = sites.get(site, 0) + 1
+        if site.kind == "linear":
+            key = (leaf, site.fan_in, site.fan_out)
             counts[key] = counts.get(key, 0) + 1
     shapes: dict[str, list[tuple[int, int, int]]] = {}
     for (leaf, fan_in, fan_out), n in counts.items():
         shapes.setdefault(leaf, []).append((fan_in, fan_out, n))
-    return shapes, module_params, output_layer
+    found = [ModuleSite(s.path, s.kind, s.fan_in, s.fan_out, count=n) for s, n in sites.items()]
+    return shapes, module_params, output_layer, found
 
 
 def _llama_like_shapes(
@@ -186,20 +242,14 @@ def _llama_like_shapes(
     return shapes, params
 
 
-def inspect_model(
-    name_or_path: str,
-    revision: str | None = None,
-    trust_remote_code: bool = False,
-    cache_dir: str | None = None,
-) -> ModelFacts:
-    """Facts about a local, cached or hub model. Raises ModelError with the fix."""
-    ref = resolve_ref(name_or_path)
-    folder, is_local = locate_config_dir(ref, revision, cache_dir)
+def _read_config(
+    ref: str, folder: Path, is_local: bool, revision: str | None, trust_remote_code: bool
+) -> Any:
     from transformers import AutoConfig
 
     source = str(folder) if (is_local or not trust_remote_code) else ref
     try:
-        config = AutoConfig.from_pretrained(
+        return AutoConfig.from_pretrained(
             source, revision=None if is_local else revision, trust_remote_code=trust_remote_code
         )
     except ValueError as exc:
@@ -212,6 +262,29 @@ def inspect_model(
             f"{ref}: this transformers cannot read its config ({str(exc).splitlines()[0]}); "
             "upgrade transformers"
         ) from None
+
+
+def inspect_model(
+    name_or_path: str,
+    revision: str | None = None,
+    trust_remote_code: bool = False,
+    cache_dir: str | None = None,
+) -> ModelFacts:
+    """Facts about a local, cached or hub model, or a GGUF file. Raises ModelError with the fix."""
+    gguf_info = None
+    if gguf.is_gguf_ref(name_or_path):
+        # Read from the file's metadata: the (slow) dequantised copy is made on first use.
+        try:
+            path = gguf.gguf_file(name_or_path)
+            gguf_info = gguf.gguf_info(path)
+            config = gguf.read_config(path)
+        except gguf.GgufError as exc:
+            raise ModelError(str(exc).removeprefix("model.name_or_path: ")) from None
+        ref, folder, is_local = str(path), path.parent, True
+    else:
+        ref = resolve_ref(name_or_path)
+        folder, is_local = locate_config_dir(ref, revision, cache_dir)
+        config = _read_config(ref, folder, is_local, revision, trust_remote_code)
     if not is_local:
         _fetch_tokenizer_files(ref, revision, cache_dir)
     text = config.get_text_config() if hasattr(config, "get_text_config") else config
@@ -221,18 +294,21 @@ def inspect_model(
     shapes: dict[str, list[tuple[int, int, int]]] = {}
     module_params: dict[str, int] = {}
     output_layer, decoder = "lm_head", []
+    sites: list[ModuleSite] = []
     architecture = (getattr(config, "architectures", None) or [""])[0]
     try:
         model = _meta_model(config, trust_remote_code)
         architecture = architecture or type(model).__name__
         num_params = sum(p.numel() for p in model.parameters())
-        shapes, module_params, output_layer = _shapes(model)
+        shapes, module_params, output_layer, sites = _shapes(model)
         decoder = sorted(getattr(model, "_no_split_modules", None) or [])
     except Exception:  # remote code that cannot build on meta, or not a causal LM
         shapes, module_params = _llama_like_shapes(text, config)
         num_params = sum(module_params.values()) if module_params else None
-    template = _read_chat_template(folder)
+    template = gguf.chat_template(Path(ref)) if gguf_info else _read_chat_template(folder)
     dtype = config.dtype if hasattr(config, "dtype") else getattr(config, "torch_dtype", None)
+    if gguf_info is not None:
+        dtype = gguf_info.dequantised_dtype  # what the weights are once loaded
     org = ref.split("/", 1)[0]
     return ModelFacts(
         name_or_path=name_or_path,
@@ -260,22 +336,118 @@ def inspect_model(
         output_layer=output_layer,
         decoder_layer_classes=decoder,
         head_dim=int(getattr(text, "head_dim", None) or hidden // max(1, heads)),
+        module_sites=sites,
+        gguf=gguf_info,
     )
+
+
+def linear_layer_names(facts: ModelFacts) -> list[str]:
+    """Leaf names of the linear layers LoRA can target, in model order, without the output
+    head: what `all-linear` resolves to (c_attn, c_proj, c_fc on gpt2)."""
+    if not facts.module_sites:
+        return [n for n in facts.linear_module_names if n != facts.output_layer]
+    names = [s.leaf for s in facts.module_sites if s.kind == "linear"]
+    return [n for n in dict.fromkeys(names) if n != facts.output_layer]
+
+
+def _target_keys(target_modules: list[str] | str) -> list[str]:
+    return [target_modules] if isinstance(target_modules, str) else list(target_modules)
+
+
+def _matches(site: ModuleSite, key: str) -> bool:
+    """peft's rule for a list of names: the module's name is the key or ends with `.key`."""
+    key = collapse_indices(key)
+    return site.path == key or site.path.endswith("." + key)
+
+
+def resolve_targets(facts: ModelFacts, target_modules: list[str] | str) -> list[ModuleSite]:
+    """The module sites peft adapts for this `target_modules` value.
+
+    `all-linear` is peft's own shorthand: every nn.Linear / Conv1D except the output head. It
+    is ftui's default rather than peft's per-architecture table
+    (TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING) because it names real modules of
+    every architecture, including ones that table lacks (phi3, olmo2, granite, smollm3), and
+    adapting the MLP as well as attention is what QLoRA found to match full fine-tuning;
+    the cost is a somewhat larger adapter, which the trainable count and estimate show.
+    """
+    if not facts.module_sites:  # no meta build: the leaf shapes are all there is
+        leaves = set(target_leaves(facts, target_modules))
+        return [
+            ModuleSite(leaf, "linear", a, b, n)
+            for leaf in sorted(leaves)
+            for a, b, n in facts.linear_shapes[leaf]
+        ]
+    if target_modules == "all-linear":
+        return [
+            s for s in facts.module_sites if s.kind == "linear" and s.leaf != facts.output_layer
+        ]
+    keys = _target_keys(target_modules)
+    return [
+        s for s in facts.module_sites if s.kind in ADAPTABLE and any(_matches(s, k) for k in keys)
+    ]
+
+
+def target_problem(facts: ModelFacts, target_modules: list[str] | str) -> str | None:
+    """Why peft would refuse these target modules on this model (names that match no module,
+    or only modules LoRA cannot adapt), naming the linear layers the model does have."""
+    if not facts.module_sites:
+        return None  # the model was not built on meta: nothing to check names against
+    linear = linear_layer_names(facts)
+    offer = (
+        f"its linear layers are {', '.join(linear)}; use all-linear or some of those"
+        if linear
+        else "it has no linear layers LoRA can adapt; use method.kind=full"
+    )
+    model = f"this {facts.model_type or facts.architecture} model"
+    if target_modules == "all-linear":
+        return (
+            None
+            if linear
+            else f"method.lora.target_modules: all-linear finds nothing in {model}; {offer}"
+        )
+    missing, unusable = [], []
+    for key in _target_keys(target_modules):
+        found = [s for s in facts.module_sites if _matches(s, key)]
+        if not found:
+            missing.append(key)
+        elif not any(s.kind in ADAPTABLE for s in found):
+            unusable.append(f"{key} (a {found[0].kind})")
+    if missing:
+        return f"method.lora.target_modules: {', '.join(missing)} not found in {model}; {offer}"
+    if unusable:
+        return (
+            f"method.lora.target_modules: {', '.join(unusable)} is not a layer LoRA can adapt "
+            f"in {model}; {offer}"
+        )
+    return None
 
 
 def target_leaves(facts: ModelFacts, target_modules: list[str] | str) -> list[str]:
     """Linear leaf names a LoRA target list hits (`all-linear`: every linear but the output)."""
+    if facts.module_sites:
+        return sorted(
+            {s.leaf for s in resolve_targets(facts, target_modules) if s.kind == "linear"}
+        )
     if target_modules == "all-linear":
         return [n for n in facts.linear_module_names if n != facts.output_layer]
-    keys = [target_modules] if isinstance(target_modules, str) else list(target_modules)
+    keys = _target_keys(target_modules)
     return sorted({k.rsplit(".", 1)[-1] for k in keys} & set(facts.linear_shapes))
+
+
+def target_shapes(facts: ModelFacts, target_modules: list[str] | str) -> list[tuple[int, int, int]]:
+    """(fan_in, fan_out, how many) of every linear layer the targets adapt."""
+    return [
+        (s.fan_in, s.fan_out, s.count)
+        for s in resolve_targets(facts, target_modules)
+        if s.kind == "linear"
+    ]
 
 
 def lora_trainable_params(facts: ModelFacts, spec: Any) -> tuple[int, int]:
     """(trainable, total) parameters for the spec's method, from the real layer shapes.
 
-    LoRA adds r*(in+out) per targeted linear (plus `out` for DoRA's magnitude vector);
-    modules_to_save trains a full copy of each named module. Full fine-tuning trains all.
+    LoRA adds r*(in+out) per targeted linear or embedding (plus `out` for DoRA's magnitude
+    vector); modules_to_save trains a full copy of each named module. Full trains all.
     """
     method = getattr(spec, "method", spec)
     base = facts.num_params or 0
@@ -283,8 +455,9 @@ def lora_trainable_params(facts: ModelFacts, spec: Any) -> tuple[int, int]:
         return base, base
     lora = method.lora
     added = 0
-    for leaf in target_leaves(facts, lora.target_modules):
-        for fan_in, fan_out, n in facts.linear_shapes[leaf]:
-            added += n * (lora.r * (fan_in + fan_out) + (fan_out if lora.use_dora else 0))
+    for site in resolve_targets(facts, lora.target_modules):
+        if site.kind in ("linear", "embedding"):
+            per = lora.r * (site.fan_in + site.fan_out) + (site.fan_out if lora.use_dora else 0)
+            added += site.count * per
     saved = sum(facts.module_params.get(m, 0) for m in lora.modules_to_save)
     return added + saved, base + added + saved

@@ -86,10 +86,11 @@ def load_chat_model(
 
     path = Path(target)
     looks_local = str(target).startswith(("/", ".", "~")) or path.exists()
-    if looks_local and not path.is_dir():
+    is_gguf = str(target).lower().endswith(".gguf") and path.is_file()  # dequantised once
+    if looks_local and not path.is_dir() and not is_gguf:
         raise InferenceError(
             f"{target}: no such directory; give a run directory (runs/<name>-<timestamp>), "
-            "a local model directory or a hub id"
+            "a local model directory, a .gguf file or a hub id"
         )
     if RunPaths(path).config.is_file():
         spec = load_spec_file(RunPaths(path).config)

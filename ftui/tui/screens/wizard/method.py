@@ -10,7 +10,7 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import RadioButton, RadioSet, Static
 
-from ftui.core.model.facts import lora_trainable_params
+from ftui.core.model.facts import linear_layer_names, lora_trainable_params, target_problem
 from ftui.tui.draft import Validation
 from ftui.tui.loaded import Loaded
 from ftui.tui.messages import SpecChanged
@@ -89,7 +89,9 @@ class MethodScreen(StepScreen):
 
     def _facts_changed(self, facts: Loaded) -> None:
         names = list(getattr(facts.value, "linear_module_names", []) or [])
-        self.query_one(TargetModulesPicker).set_available(names)
+        resolved = linear_layer_names(facts.value) if facts.value is not None else []
+        self.query_one(TargetModulesPicker).set_available(names, resolved)
+        self._show_target_errors(self.wizard.validation)
         self._show_trainable()
 
     @on(RadioSet.Changed, "#kind")
@@ -114,9 +116,18 @@ class MethodScreen(StepScreen):
 
     def validation_changed(self, validation: Validation) -> None:
         self.query_one("#lora").display = self.value("method.kind") != "full"
-        errors = validation.errors_for("method.lora.target_modules")
-        self.query_one("#targets-error", Static).update("\n".join(errors))
+        self._show_target_errors(validation)
         self._show_trainable()
+
+    def _show_target_errors(self, validation: Validation) -> None:
+        """The spec's errors on the field, and names this model does not have (what preflight
+        would refuse), shown before the launch."""
+        errors = validation.errors_for("method.lora.target_modules")
+        facts, spec = self.wizard.model_facts.value, self.wizard.spec
+        if facts is not None and spec is not None:
+            problem = target_problem(facts, spec.method.lora.target_modules)
+            errors += [problem] if problem else []
+        self.query_one("#targets-error", Static).update("\n".join(errors))
 
     def _show_trainable(self) -> None:
         label = self.query_one("#trainable", Static)

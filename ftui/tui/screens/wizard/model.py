@@ -16,7 +16,7 @@ from ftui.tui.loaded import Loaded
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.wizard.base import StepScreen
 from ftui.tui.widgets.wizard.hub_search import HubSearch
-from ftui.tui.widgets.wizard.model_facts import ModelFactsPanel
+from ftui.tui.widgets.wizard.model_facts import ModelFactsPanel, trains_in_text
 from ftui.tui.widgets.wizard.spec_form import FieldRow, SpecForm, row_id
 
 DEMO = "builtin:demo-tiny-llama"
@@ -39,7 +39,10 @@ LOGIN = (
 
 class ModelScreen(StepScreen):
     STEP_ID = "model"
-    INTRO = "Type a hub id or a local path, or pick a model already on this machine."
+    INTRO = (
+        "Type a hub id or a local path (a model directory or a .gguf file), or pick a model "
+        "already on this machine."
+    )
 
     def compose_body(self) -> ComposeResult:
         yield SpecForm(
@@ -59,11 +62,14 @@ class ModelScreen(StepScreen):
 
     def on_mount(self) -> None:
         self.watch(self.app, "model_facts", self._facts_changed)
+        # the training precision shown for a GGUF depends on the GPUs found
+        self.watch(self.app, "hardware", lambda _: self._facts_changed(self.wizard.model_facts))
         self.watch(self.app, "cached_models", self._cache_changed)
 
     def _facts_changed(self, facts: Loaded) -> None:
         self.query_one("#facts-loading").display = facts.loading
-        self.query_one(ModelFactsPanel).show(facts)
+        trains_in = trains_in_text(self.value("model.dtype"), self.wizard.hardware.value)
+        self.query_one(ModelFactsPanel).show(facts, trains_in)
 
     def _cache_changed(self, cached: Loaded) -> None:
         options = self.query_one("#cached", OptionList)

@@ -10,6 +10,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from ftui.core.demo import SMOLLM2_MODEL_REF
+from ftui.core.hardware import training_dtype_on
 from ftui.tui.loaded import Loaded
 
 
@@ -22,7 +23,41 @@ def human_count(n: int | None) -> str:
     return str(n)
 
 
-def facts_table(facts: Any) -> Table:
+def trains_in_text(setting: str, hardware: Any) -> str:
+    """`fp32 (no CUDA GPU here)`, `bf16 (model.dtype auto)`: the training precision, and why."""
+    if hardware is None:
+        return "fp32 on CPU, bf16 or fp16 on a GPU (still detecting the hardware)"
+    dtype = training_dtype_on(setting, hardware)
+    if dtype == "fp32" and setting != "fp32":
+        return "fp32 (no CUDA GPU here: CPU runs train in full precision)"
+    return f"{dtype} (model.dtype {setting})"
+
+
+def gguf_rows(facts: Any, trains_in: str | None) -> list[tuple[str, str]]:
+    """What a GGUF source means for training: dequantised, in which precision, and when."""
+    gguf = getattr(facts, "gguf", None)
+    if gguf is None:
+        return []
+    copy = (
+        "ready in the cache"
+        if gguf.converted
+        else "made once on first use (preflight or the run), then reused"
+    )
+    rows = [
+        (
+            "format",
+            f"GGUF {gguf.quantization} ({gguf.size / 1e6:.0f} MB), llama.cpp {gguf.architecture}",
+        ),
+        ("weights", f"dequantised to {gguf.dequantised_dtype} for training: {copy}"),
+    ]
+    if trains_in:
+        rows.append(("trains in", trains_in))
+    if gguf.tokenizer_fix:
+        rows.append(("tokenizer", gguf.tokenizer_fix.removeprefix("tokenizer: ")))
+    return rows
+
+
+def facts_table(facts: Any, trains_in: str | None = None) -> Table:
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
@@ -32,7 +67,11 @@ def facts_table(facts: Any) -> Table:
     table.add_row("layers / hidden", f"{facts.num_layers} layers · hidden {facts.hidden_size}")
     table.add_row("chat template", "yes" if facts.has_chat_template else "no (base model)")
     table.add_row("LoRA can target", ", ".join(facts.linear_module_names) or "none found")
-    if facts.name_or_path == SMOLLM2_MODEL_REF:
+    for label, text in gguf_rows(facts, trains_in):
+        table.add_row(label, text)
+    if getattr(facts, "gguf", None) is not None:
+        where = "a local GGUF file (llama.cpp / Ollama)"
+    elif facts.name_or_path == SMOLLM2_MODEL_REF:
         where = "built in (fetched from PyPI, converted on this machine)"
     elif facts.name_or_path.startswith("builtin:"):
         where = "built in (made on this machine)"
@@ -43,7 +82,9 @@ def facts_table(facts: Any) -> Table:
 
 
 class ModelFactsPanel(Static):
-    def show(self, loaded: Loaded) -> None:
+    def show(self, loaded: Loaded, trains_in: str | None = None) -> None:
+        """`trains_in`: the precision the run will train in on this machine (shown for GGUFs,
+        whose file precision is not the training one)."""
         if loaded.loading:
             self.update(Text("Reading the model's config and tokenizer…", style="dim"))
         elif loaded.error:
@@ -52,7 +93,7 @@ class ModelFactsPanel(Static):
             self.update(Text("No model facts yet.", style="dim"))
         else:
             facts = loaded.value
-            parts: list[Any] = [facts_table(facts)]
+            parts: list[Any] = [facts_table(facts, trains_in)]
             if getattr(facts, "gated_hint", None):
                 parts.append(Text(f"Gated: {facts.gated_hint}", style="yellow"))
             self.update(Group(*parts))

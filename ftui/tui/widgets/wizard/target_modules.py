@@ -1,5 +1,6 @@
 """LoRA target modules: a preset (attention q/v, all attention, all linear) or a custom pick
-among the model's real linear module names. Posts `TargetsChanged(value)`."""
+among the model's real linear module names, with what the choice resolves to on this model
+(all-linear is the default: c_attn, c_proj, c_fc on gpt2). Posts `TargetsChanged(value)`."""
 
 from __future__ import annotations
 
@@ -64,6 +65,7 @@ class TargetModulesPicker(Vertical):
         super().__init__(**kwargs)
         self.value = value
         self.available = available
+        self.all_linear: list[str] = []  # what all-linear adapts on this model, in model order
 
     def compose(self) -> ComposeResult:
         current = preset_of(self.value, self.available)
@@ -76,20 +78,32 @@ class TargetModulesPicker(Vertical):
     def on_mount(self) -> None:
         self.set_available(self.available)
 
-    def set_available(self, available: list[str]) -> None:
-        """The model's linear module names (attribute down from the screen)."""
+    def set_available(self, available: list[str], all_linear: list[str] | None = None) -> None:
+        """The model's linear module names, and those all-linear resolves to (attributes down
+        from the screen)."""
         self.available = available
+        self.all_linear = list(all_linear or [])
         chosen = set(self.value) if isinstance(self.value, list) else set()
         names = sorted(set(available) | chosen)
         picker = self.query_one("#targets-custom", SelectionList)
         with picker.prevent(SelectionList.SelectedChanged):
             picker.clear_options()
             picker.add_options([(n, n, n in chosen) for n in names])
-        picker.display = preset_of(self.value, available) == "custom"
+        current = preset_of(self.value, available)
+        picker.display = current == "custom"
+        # The model's names decide which preset the value is (q_proj, v_proj is "q/v" on
+        # Llama and a custom pick on gpt2). The RadioSet.Changed this posts maps back to the
+        # same value, so nothing is emitted.
+        presets = self.query_one("#target-preset", RadioSet)
+        presets.query_one(f"#targets-{current}", RadioButton).value = True
         self._describe()
 
     def _describe(self) -> None:
-        text = self.value if isinstance(self.value, str) else ", ".join(self.value) or "none"
+        if self.value == "all-linear":
+            layers = ", ".join(self.all_linear) or "every linear layer but the output head"
+            text = f"all-linear = {layers}"
+        else:
+            text = ", ".join(self.value) or "none"
         self.query_one("#targets-resolved", Static).update(f"targets: {text}")
 
     def _emit(self, value: Targets) -> None:
