@@ -52,9 +52,7 @@ method:
     r: 8
     alpha: 16.0
     dropout: 0.05
-    target_modules:
-    - q_proj
-    - v_proj
+    target_modules: all-linear
     modules_to_save: []
     use_dora: false
     use_rslora: false
