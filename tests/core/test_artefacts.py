@@ -220,7 +220,6 @@ def test_importing_the_module_loads_no_training_stack() -> None:
 
 def test_only_the_toy_is_described_as_random_init(tmp_path: Path) -> None:
     from ftui.core.playground.export_card import model_card
-
     from ftui.core.presets import resolve_spec
 
     spec = resolve_spec("demo", ["model.name_or_path=builtin:smollm2-135m-instruct"])
