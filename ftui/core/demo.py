@@ -19,6 +19,13 @@ DEMO_MODEL_REF = "builtin:demo-tiny-llama"
 SMOLLM2_MODEL_REF = "builtin:smollm2-135m-instruct"  # real weights, fetched (core/artefacts)
 BUILTIN_MODEL_REFS = (DEMO_MODEL_REF, SMOLLM2_MODEL_REF)
 DEMO_DATA_REF = "builtin:demo-qa"
+IDENTITY_DATA_REF = "builtin:identity-quill"  # the smollm2-identity preset's data
+# Data sets shipped in ftui/data (written for ftui, nobody else's data): ref -> file name.
+BUILTIN_DATA = {DEMO_DATA_REF: "demo_qa.jsonl", IDENTITY_DATA_REF: "identity_quill.jsonl"}
+# The two demo presets: the toy trains in seconds offline (the default); the real one
+# fine-tunes the real SmolLM2 and takes minutes on a CPU.
+TOY_DEMO_PRESET = "demo"
+REAL_DEMO_PRESET = "smollm2-identity"
 BUILD_VERSION = 2  # bump when the recipe changes, so cached copies are rebuilt
 
 CHATML_TEMPLATE = (
@@ -31,11 +38,16 @@ SPECIAL_TOKENS = ["<unk>", "<s>", "</s>", "<pad>", "<|im_start|>", "<|im_end|>"]
 
 
 def demo_data_path() -> Path:
-    return locations.package_data_dir() / "demo_qa.jsonl"
+    return builtin_data_path(DEMO_DATA_REF)
+
+
+def builtin_data_path(ref: str) -> Path:
+    return locations.package_data_dir() / BUILTIN_DATA[ref]
 
 
 def resolve_data_ref(source: str) -> str:
-    return str(demo_data_path()) if source == DEMO_DATA_REF else source
+    """A built-in data ref to its file in the package, anything else unchanged."""
+    return str(builtin_data_path(source)) if source in BUILTIN_DATA else source
 
 
 def resolve_model_ref(name_or_path: str) -> str:

@@ -67,17 +67,21 @@ class ProbeTable(DataTable):
         self._columns = ["prompt", *columns]
         for i, prompt in enumerate(prompts):
             self._full[(i, 0)] = prompt
-            self.add_row(_cell(prompt, width=PROMPT_CHARS), *(["…"] * len(columns)), key=str(i))
+            row = probe_cell(prompt, width=PROMPT_CHARS)
+            self.add_row(row, *(["…"] * len(columns)), key=str(i))
 
     def fill(self, row: int, column: str, text: str, expected: str | None) -> None:
         style = "green" if expected is not None and text == expected else ""
         self._full[(row, self._columns.index(column))] = text
-        self.update_cell(str(row), column, _cell(text, style), update_width=True)
+        self.update_cell(str(row), column, probe_cell(text, style), update_width=True)
 
     def full_text(self, coordinate: Coordinate) -> str:
         return getattr(self, "_full", {}).get((coordinate.row, coordinate.column), "")
 
 
-def _cell(text: str, style: str = "", width: int = CELL_CHARS) -> Text:
-    flat = printable(text).replace("\n", " ")
-    return Text(flat if len(flat) <= width else flat[: width - 1] + "…", style=style)
+def probe_cell(text: str, style: str = "", width: int = CELL_CHARS) -> Text:
+    """The start of an answer on one line, at most `width` terminal cells: a CJK character or
+    an emoji takes two, so cutting by characters would make the column twice as wide."""
+    cell = Text(printable(text).replace("\n", " "), style=style)
+    cell.truncate(width, overflow="ellipsis")
+    return cell
