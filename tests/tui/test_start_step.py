@@ -23,7 +23,7 @@ async def test_the_two_demos_come_first_with_what_they_cost(ftui_home: Path) -> 
         assert ids[:3] == [FRESH, TOY_DEMO_PRESET, REAL_DEMO_PRESET]
         toy, real = (str(options.get_option_at_index(i).prompt) for i in (1, 2))
         assert "instant" in toy
-        assert "fetches 88.6 MB once from PyPI" in real and "minutes on a CPU" in real
+        assert "fetches 88.6 MiB once from PyPI" in real and "minutes on a CPU" in real
         options.focus()
         options.highlighted = 2
         await pilot.press("enter")

