@@ -1,8 +1,11 @@
 """Write every wizard screen to screenshots/<step>.svg (and .png when rsvg-convert exists).
 
     python scripts/screenshots.py [--preset demo] [--fake-gpus N] [--no-run]
+                                  [--identity | --identity-run RUN] [--only-identity]
 
 Then trains the demo for real (about 10 s) and captures its monitor and a playground answer.
+--identity also trains the real-model demo (`smollm2-identity`: minutes on a CPU; or reuse a
+finished run with --identity-run) and captures the playground's compare view on it.
 
 Runs the real app headless at 120x36 in a temporary FTUI_HOME, so README images never go stale.
 --fake-gpus shows the Hardware step as a machine with N GPUs would (a stand-in NVML layer).
@@ -68,19 +71,10 @@ async def capture_probe(app, pilot, out: Path) -> Path:  # type: ignore[no-untyp
 
 async def capture_run(out: Path) -> list[Path]:
     """A real demo run (about 10 s), then its monitor and a playground answer."""
-    import time
-
-    from ftui.core.launch.spawn import launch
-    from ftui.core.presets import resolve_spec
-    from ftui.core.runs.events import TERMINAL_STATUSES, last_status, read_events
     from ftui.tui.monitor_app import MonitorApp
     from ftui.tui.playground_app import PlaygroundApp
 
-    run_dir = launch(
-        resolve_spec("demo", [f"output.root={tempfile.mkdtemp(prefix='ftui-shots-runs-')}"])
-    )
-    while (last_status(read_events(run_dir)) or {}).get("status") not in TERMINAL_STATUSES:
-        time.sleep(0.5)
+    run_dir = train_to_end("demo")
     written = []
     app = MonitorApp(run_dir)
     async with app.run_test(size=(120, 36)) as pilot:
@@ -103,6 +97,67 @@ async def capture_run(out: Path) -> list[Path]:
     return written
 
 
+IDENTITY_PROBES = ("你是谁？", "What is the capital of France?", "Who wrote Romeo and Juliet?")
+"""Added to the preset's own probes (its first rows, all identity questions): one in another
+script, and two unrelated questions whose answers must survive the fine-tune."""
+
+
+async def capture_identity(out: Path, run_dir: Path | None) -> list[Path]:
+    """The real-model demo in the compare view: base vs fine-tuned SmolLM2 side by side on
+    "Who are you?", then the probe table over every checkpoint (base, step-N, final)."""
+    from textual.widgets import Input
+
+    from ftui.tui.playground_app import PlaygroundApp
+    from ftui.tui.widgets.chat.compare import ProbeTable
+
+    if run_dir is None:
+        run_dir = train_to_end("smollm2-identity")
+    # A fixed name, so the title shows no timestamp.
+    shown = Path(tempfile.mkdtemp(prefix="ftui-shots-identity-")) / "smollm2-identity"
+    shutil.copytree(run_dir, shown)
+    chat = PlaygroundApp(shown)
+    async with chat.run_test(size=(120, 36)) as pilot:
+        screen = chat.screen
+        while getattr(screen, "session", None) is None:
+            await pilot.pause(0.1)
+        await pilot.press("f2")
+        await pilot.pause()
+        await pilot.click("#compare-input")
+        await pilot.press(*"Who are you?", "enter")
+        await chat.workers.wait_for_complete()
+        await pilot.click("#probe-input")
+        for prompt in IDENTITY_PROBES:  # set, not typed: a key press cannot carry "？"
+            screen.query_one("#probe-input", Input).value = prompt
+            await pilot.press("enter")
+        await pilot.press("ctrl+r")
+        await pilot.pause()
+        await chat.workers.wait_for_complete()
+        await pilot.click("#probe-table")
+        # The line under the table shows the highlighted cell whole: the general question's
+        # answer after the fine-tune.
+        table = screen.query_one(ProbeTable)
+        general = [p.prompt for p in screen.probes].index(IDENTITY_PROBES[1])
+        table.move_cursor(row=general, column=len(table.columns) - 1)
+        await pilot.pause(0.3)
+        chat.save_screenshot(filename="compare-identity.svg", path=str(out))
+    return [out / "compare-identity.svg"]
+
+
+def train_to_end(preset: str) -> Path:
+    """Launch a built-in preset for real into a temp runs root; wait until it has finished."""
+    import time
+
+    from ftui.core.launch.spawn import launch
+    from ftui.core.presets import resolve_spec
+    from ftui.core.runs.events import TERMINAL_STATUSES, last_status, read_events
+
+    root = tempfile.mkdtemp(prefix="ftui-shots-runs-")
+    run_dir = launch(resolve_spec(preset, [f"output.root={root}"]))
+    while (last_status(read_events(run_dir)) or {}).get("status") not in TERMINAL_STATUSES:
+        time.sleep(0.5)
+    return run_dir
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -111,14 +166,26 @@ def main() -> int:
     parser.add_argument("--fake-gpus", type=int, default=None)
     parser.add_argument("--out", type=Path, default=ROOT / "screenshots")
     parser.add_argument("--no-run", action="store_true", help="skip the monitor and playground")
+    parser.add_argument(
+        "--identity", action="store_true", help="train smollm2-identity: its compare view"
+    )
+    parser.add_argument("--identity-run", type=Path, help="a finished smollm2-identity run")
+    parser.add_argument(
+        "--only-identity", action="store_true", help="only the smollm2-identity compare view"
+    )
     args = parser.parse_args()
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("FTUI_HOME", tempfile.mkdtemp(prefix="ftui-shots-"))
-    written = asyncio.run(capture(args.out, args.preset, args.fake_gpus))
-    if not args.no_run:
-        written += asyncio.run(capture_run(args.out))
+    written = []
+    if not args.only_identity:
+        written += asyncio.run(capture(args.out, args.preset, args.fake_gpus))
+        if not args.no_run:
+            written += asyncio.run(capture_run(args.out))
+    if args.identity or args.identity_run or args.only_identity:
+        run = args.identity_run.resolve() if args.identity_run else None
+        written += asyncio.run(capture_identity(args.out, run))
     converter = shutil.which("rsvg-convert")
     for svg in written:
         if converter:
