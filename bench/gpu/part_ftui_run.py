@@ -7,13 +7,11 @@ that its CUDA out-of-memory back-off (ftui/train/probe.py) runs for real.
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from common import ROOT, OutOfTime, Part, cuda, env_for_children, model_dir, seconds_left
+from common import OutOfTime, Part, cuda, model_dir, seconds_left
 
 SHAPE = "llama-3.2-1b"
 TERMINAL = ("completed", "failed", "stopped")
@@ -72,26 +70,23 @@ def write_spec(part: Part, on_gpu: bool) -> dict[str, Any]:
 
 
 def launch_and_watch(part: Part, spec_path: Path, on_gpu: bool) -> dict[str, Any]:
-    from ftui.core.hardware import cpu_ram_sample, sample_gpus
-    from ftui.core.launch.spawn import kill_run
-    from ftui.core.runs.events import EventTail
+    """What `ftui run SPEC` does (ftui/commands/run.py: preflight, then launch), called here
+    rather than through a second Python that imports it all again; then watched."""
+    import os
 
-    env = env_for_children(part.work)
+    from ftui.core.check.preflight import preflight
+    from ftui.core.hardware import cpu_ram_sample, sample_gpus
+    from ftui.core.launch.spawn import kill_run, launch
+    from ftui.core.runs.events import EventTail
+    from ftui.core.spec import load_spec_file
+
+    spec = load_spec_file(spec_path)
+    report = preflight(spec)
+    if not report.ok:
+        raise RuntimeError(f"preflight: {'; '.join(report.errors)}")
     if on_gpu:
-        env["NCCL_DEBUG"] = "INFO"  # the rank log then shows NCCL's own lines
-    log = part.work / "ftui-run" / "ftui-run.log"
-    with open(log, "w") as out:  # a file, never a pipe
-        subprocess.run(
-            [sys.executable, "-m", "ftui", "run", str(spec_path), "--detach"],
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            timeout=max(10.0, seconds_left() - 5),
-            check=True,
-        )
-    run_dir = Path(log.read_text().strip().splitlines()[-1])
+        os.environ["NCCL_DEBUG"] = "INFO"  # the rank log then shows NCCL's own lines
+    run_dir = launch(spec)
     tail, events, samples = EventTail(run_dir), [], []
     status = ""
     try:
@@ -110,7 +105,10 @@ def launch_and_watch(part: Part, spec_path: Path, on_gpu: bool) -> dict[str, Any
     finally:
         if status not in TERMINAL:
             kill_run(run_dir, grace_s=5)
-    return summarise(run_dir, events, samples, bool(sample_gpus()))
+    return {
+        **summarise(run_dir, events, samples, bool(sample_gpus())),
+        "preflight_warnings": report.warnings,
+    }
 
 
 def summarise(

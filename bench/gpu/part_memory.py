@@ -34,7 +34,7 @@ def run(part: Part) -> None:
     part.result.update(
         device="cuda" if on_gpu else "cpu",
         measured_as="torch.cuda.max_memory_allocated" if on_gpu else "peak RSS (dry run)",
-        seq_len=SEQ_LEN if on_gpu else 64,
+        seq_len=SEQ_LEN if on_gpu else 32,
         cases={},
     )
     for shape, kind, gc in cases(part.dry_run):
@@ -54,7 +54,7 @@ def make_spec(shape: str, kind: str, gc: bool, on_gpu: bool) -> Any:
     return spec_from_dict(
         {
             "model": {"dtype": "bf16" if on_gpu else "fp32"},
-            "data": {"max_seq_len": SEQ_LEN if on_gpu else 64},
+            "data": {"max_seq_len": SEQ_LEN if on_gpu else 32},
             "method": {"kind": kind, "lora": lora},
             "train": {
                 "per_device_batch_size": BATCH[shape] if on_gpu else 2,
@@ -83,7 +83,7 @@ def case(shape: str, kind: str, gc: bool, on_gpu: bool, free: int | None, part: 
     }
     if free is not None and est.total > 0.9 * free:
         return {**row, "fits": False, "reason": "the estimate is over 90% of the free memory"}
-    measured = measure(spec, config, on_gpu)
+    measured = measure(spec, config, on_gpu, steps=3 if on_gpu else 2)
     return {
         **row,
         "fits": True,

@@ -40,7 +40,7 @@ PLAN: dict[str, dict[str, Any]] = {
     "qwen2.5-0.5b": {"rows": 384, "batch": 8, "recipes": ["trl_default", "ftui"]},
 }
 CAP_S = {"ftui_compile": 150}  # each other recipe: 90 s on the GPU
-DRY = {"shape": "llama-3.2-1b", "rows": 16, "batch": 4, "max_len": 512}
+DRY = {"shape": "llama-3.2-1b", "rows": 8, "batch": 4, "max_len": 128}
 
 
 def run(part: Part) -> None:
@@ -123,8 +123,9 @@ def _tuner(name: str, dry_run: bool) -> Callable[[Any, Any], None]:
     def tune(spec: Any, args: Any) -> None:
         if name == "ftui_compile":
             spec.train.torch_compile = True
-            if args is not None and dry_run:  # the same path; inductor's C++ build is minutes
-                args.torch_compile_backend = "eager"
+            if args is not None and dry_run:  # the same path, one step: inductor's C++ build
+                args.torch_compile_backend = "eager"  # and dynamo's recompiles take minutes
+                args.max_steps = 1
         if name != "ftui_liger":
             _no_liger(spec, args)
         elif args is not None and not args.use_liger_kernel:
@@ -169,9 +170,10 @@ def measure(name: str, s: Any, shared: dict[str, Any], peak: float | None, dry_r
         return {"skipped": True, "reason": why}
     settings: dict[str, Any] = {}
     if name == "trl_default":
-        x = recipes.sft_recipe(s, shared["raw"])
+        settings = {"bf16": False} if dry_run else {}  # CPU: fp32, as ftui trains there
+        x = recipes.sft_recipe(s, shared["raw"], tuned=settings or None)
     elif name == "trl_tuned":
-        settings = trl_tuned_config()
+        settings = {**trl_tuned_config(), **({"bf16": False} if dry_run else {})}
         x = recipes.sft_recipe(s, shared["raw"], tuned=settings)
     else:
         x = recipes.ftui_recipe(s, packing=name == "ftui_packing", tune=_tuner(name, dry_run))
