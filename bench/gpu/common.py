@@ -104,7 +104,7 @@ class Part:
     ) -> dict[str, Any] | None:
         """Run one measured item under its own cap inside the part's budget; its outcome (the
         figures, or failed/timed_out with the reason) goes into section[key] and is saved."""
-        if seconds_left() < 3:
+        if seconds_left() < 1:
             section[key] = {"status": "skipped", "reason": "the part's budget is spent"}
             self.save()
             return None

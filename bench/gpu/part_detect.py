@@ -133,7 +133,7 @@ def matmul_rate(dry_run: bool) -> dict[str, Any]:
     device = "cuda" if on_gpu else "cpu"
     a, b = (torch.randn(n, n, device=device, dtype=dtype) for _ in range(2))
     times = []
-    for i in range(12):
+    for _ in range(12):
         if on_gpu:
             torch.cuda.synchronize()
         t = time.perf_counter()

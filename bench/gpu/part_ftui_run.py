@@ -135,7 +135,9 @@ def summarise(
         "live_utilization_max": max(util, default=None),
         "live_power_w_max": max(power, default=None),
         "nccl_log_lines": sum("NCCL INFO" in line for line in logs.splitlines()),
-        "events_by_type": {t: sum(e["type"] == t for e in events) for t in {e["type"] for e in events}},
+        "events_by_type": {
+            t: sum(e["type"] == t for e in events) for t in {e["type"] for e in events}
+        },
     }
 
 
@@ -148,7 +150,9 @@ def estimate_vs_events(part: Part, r: dict[str, Any], on_gpu: bool) -> dict[str,
 
     run = r.get("run", {})
     spec = load_spec_file(Path(run["run_dir"]) / "config.yaml")
-    est = estimate_memory(spec, inspect_model(spec.model.name_or_path), 1, "cuda" if on_gpu else "cpu")
+    est = estimate_memory(
+        spec, inspect_model(spec.model.name_or_path), 1, "cuda" if on_gpu else "cpu"
+    )
     estimate = (est.total - (CUDA_CONTEXT if on_gpu else 0)) / 2**30
     measured = run.get("mem_gb_max")
     return {

@@ -111,13 +111,10 @@ def measure(spec: Any, config: Any, on_gpu: bool, steps: int = 3) -> int:
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    try:
-        step()  # the optimizer states exist from here on, as in a real run
-        with PeakMemory(on_gpu) as mem:
-            for _ in range(steps - 1):
-                step()
-            if on_gpu:
-                torch.cuda.synchronize()
-        return int(mem.peak)
-    finally:
-        del model, opt, params
+    step()  # the optimizer states exist from here on, as in a real run
+    with PeakMemory(on_gpu) as mem:
+        for _ in range(steps - 1):
+            step()
+        if on_gpu:
+            torch.cuda.synchronize()
+    return int(mem.peak)  # model and optimizer go with this frame; Part.item then frees memory

@@ -121,7 +121,9 @@ def packing_table(result: dict[str, Any]) -> list[str]:
             lines.append(f"| {impl} | {_why(r)} | | |")
             continue
         apart = "yes" if r["keeps_samples_apart"] else f"NO (gap {r['gap_other_first']:.3g})"
-        lines.append(f"| {impl} | {apart} | {r['packed_ms']:.1f} | {r['packed_tokens_per_s']:.0f} |")
+        lines.append(
+            f"| {impl} | {apart} | {r['packed_ms']:.1f} | {r['packed_tokens_per_s']:.0f} |"
+        )
     if _ok(padded):
         lines.append(
             f"| sdpa, padded to the longest (efficiency {padded['padding_efficiency']:.2f}) | - | "
@@ -180,7 +182,11 @@ def detection_lines(result: dict[str, Any]) -> list[str]:
 
 
 def status_table(result: dict[str, Any]) -> list[str]:
-    lines = ["", "| part | status | wall s | budget s | note |", "| --- | --- | ---: | ---: | --- |"]
+    lines = [
+        "",
+        "| part | status | wall s | budget s | note |",
+        "| --- | --- | ---: | ---: | --- |",
+    ]
     for name, p in result["parts"].items():
         lines.append(
             f"| {name} | {p.get('status')} | {_f(p.get('wall_s'), '{:.0f}')} | "
