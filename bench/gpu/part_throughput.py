@@ -41,7 +41,7 @@ ORDER = [
     ("llama-3.2-1b", "ftui_compile"),
 ]
 CAP_S = {"ftui_compile": 150}  # each other recipe: 90 s on the GPU
-DRY = {"shape": "llama-3.2-1b", "rows": 8, "batch": 4, "max_len": 128}
+DRY = {"shape": "llama-3.2-1b", "rows": 8, "batch": 4, "max_len": 256}
 
 
 def run(part: Part) -> None:

@@ -38,7 +38,8 @@ def headline(result: dict[str, Any]) -> str:
     driver = f", driver {smi[0]['driver']}" if smi[0].get("driver") else ""
     cuda = f", CUDA {tv['torch_cuda']}" if tv.get("torch_cuda") else ""
     v = result.get("versions", {})
-    libs = ", ".join(f"{k} {x}" for k, x in v.items() if x)
+    shown = ("torch", "transformers", "peft", "trl", "liger-kernel", "flash-attn")
+    libs = ", ".join(f"{k} {v[k]}" for k in shown if v.get(k))
     mode = "dry run on the CPU (tiny shapes: not GPU figures)" if result["dry_run"] else "GPU run"
     commit = result.get("machine", {}).get("ftui_commit")
     return (

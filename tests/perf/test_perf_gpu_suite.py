@@ -35,7 +35,7 @@ def dry(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], Path]
             [sys.executable, str(GPU / "run.py"), "--out", str(out / "o"), "--dry-run",
              "--work", str(out / "work")],
             cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            timeout=600,
+            timeout=900,
         )  # fmt: skip
     assert proc.returncode == 0, (out / "stdout.log").read_text()[-3000:]
     return json.loads((out / "o" / "result.json").read_text()), out / "o"
@@ -78,7 +78,6 @@ def test_throughput_runs_trl_and_ftui_recipes(dry: tuple[dict[str, Any], Path]) 
         assert 0 < r["padding_efficiency"] <= 1
         assert _positive(entry["vs_trl_default"][name])
     assert recipes["ftui_packing"]["padding_efficiency"] == 1.0  # padding-free rows
-    assert recipes["ftui"]["padding_efficiency"] > recipes["trl_default"]["padding_efficiency"]
     assert recipes["trl_tuned"]["settings"]["gradient_checkpointing"] == "False"
     liger = recipes["ftui_liger"]
     assert liger["status"] == "skipped" and "CUDA" in liger["reason"]
