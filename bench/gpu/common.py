@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import sys
 import time
@@ -186,18 +185,3 @@ def model_dir(shape: str, work: Path, dry_run: bool) -> Path:
         device=device,
         overrides=shape_overrides(shape, dry_run),
     )
-
-
-def env_for_children(work: Path) -> dict[str, str]:
-    """The environment a child process of the suite gets: this tree first on the path,
-    offline, and its own FTUI_HOME under work/."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env.update(
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        TRANSFORMERS_VERBOSITY="error",
-        FTUI_HOME=str(work / "ftui_home"),
-        PYTHONUNBUFFERED="1",
-    )
-    return env

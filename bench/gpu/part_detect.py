@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 from typing import Any
 
-from common import ROOT, Part, cuda, env_for_children
+from common import Part, cuda
 
 SMI_FIELDS = (
     "index,name,memory.total,memory.used,utilization.gpu,power.draw,power.limit,driver_version"
@@ -18,24 +17,27 @@ SMI_FIELDS = (
 
 def run(part: Part) -> None:
     r = part.result
-    part.item(r, "ftui_gpus", lambda: ftui_gpus(part), 60)
+    part.item(r, "ftui_gpus", ftui_gpus, 60)
     part.item(r, "nvidia_smi", nvidia_smi, 30)
     part.item(r, "torch", torch_view, 60)
     r["mismatches"] = compare(r)
     part.item(r, "matmul", lambda: matmul_rate(part.dry_run), 60)
 
 
-def ftui_gpus(part: Part) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "ftui", "gpus", "--json"],
-        cwd=ROOT,
-        env=env_for_children(part.work),
-        capture_output=True,  # both drained by run()
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return {"report": json.loads(out.stdout)}
+def ftui_gpus() -> dict[str, Any]:
+    """`ftui gpus --json`, through ftui's own command line, in this process (a second Python
+    would only import the same modules again)."""
+    import contextlib
+    import io
+
+    from ftui.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        rc = main(["gpus", "--json"])
+    if rc != 0:
+        raise RuntimeError(f"ftui gpus --json exited {rc}")
+    return {"report": json.loads(out.getvalue())}
 
 
 def nvidia_smi() -> dict[str, Any]:

@@ -60,7 +60,7 @@ def run(part: Part) -> None:
         if shape not in ready:
             setup = part.item(entry, "setup", lambda s=shape, p=plan: prepare(part, s, p), 240)  # type: ignore[misc]
             ready[shape] = setup and (setup.pop("_setup"), setup.pop("_shared"))
-            if ready[shape]:
+            if ready[shape] and len(ready) == 1:  # CUDA, cuBLAS and the allocator: once
                 part.item(entry, "warm_up", lambda s=ready[shape][0]: warm_up(s), 120)  # type: ignore[misc]
         if not ready[shape]:
             entry["recipes"][name] = {"status": "skipped", "reason": "its setup did not finish"}

@@ -52,6 +52,15 @@ def headline(result: dict[str, Any]) -> str:
 def throughput_table(result: dict[str, Any]) -> list[str]:
     part = result["parts"].get("throughput", {}).get("result", {})
     lines: list[str] = []
+    mm = result["parts"].get("detection", {}).get("result", {}).get("matmul", {})
+    if part.get("peak_flops"):
+        lines += [
+            "",
+            f"MFU counts model FLOPs (4N per token for LoRA, plus attention) against the dense "
+            f"bf16 peak of {part['peak_flops'] / 1e12:.0f} TFLOP/s"
+            + (f"; a bf16 matmul ran at {mm['tflops']:.0f} TFLOP/s here" if _ok(mm) else "")
+            + ".",
+        ]
     for shape, entry in part.get("shapes", {}).items():
         setup = entry.get("setup", {})
         lines += [
@@ -135,7 +144,9 @@ def packing_table(result: dict[str, Any]) -> list[str]:
 
 
 def run_lines(result: dict[str, Any]) -> list[str]:
-    part = result["parts"].get("ftui_run", {}).get("result", {})
+    if "ftui_run" not in result["parts"]:
+        return []
+    part = result["parts"]["ftui_run"].get("result", {})
     run, est, probe = part.get("run"), part.get("estimate"), part.get("probe")
     lines = ["", f"`ftui run` through torchrun (1 rank), {part.get('shape', '-')} shape:"]
     if _ok(run):
@@ -171,14 +182,16 @@ def run_lines(result: dict[str, Any]) -> list[str]:
 
 
 def detection_lines(result: dict[str, Any]) -> list[str]:
-    det = result["parts"].get("detection", {}).get("result", {})
+    if "detection" not in result["parts"]:
+        return []
+    det = result["parts"]["detection"].get("result", {})
     mm = det.get("matmul", {})
     bad = det.get("mismatches")
     return [
         "",
         "Detection (`ftui gpus --json` against nvidia-smi and torch): "
         + ("agrees" if bad == [] else f"differs: {'; '.join(bad or ['not run'])}")
-        + (f"; {mm['dtype']} {mm['n']}^3 matmul {mm['tflops']:.0f} TFLOP/s" if _ok(mm) else ""),
+        + (f"; {mm['dtype']} {mm['n']}^3 matmul {mm['tflops']:.3g} TFLOP/s" if _ok(mm) else ""),
     ]
 
 

@@ -47,9 +47,9 @@ ORDER = ("detection", "memory", "throughput", "packing_attention", "ftui_run")
 BUDGET_S = {
     "gpu": {
         "detection": 25,
-        "memory": 85,
+        "memory": 75,
         "throughput": 200,
-        "packing_attention": 45,
+        "packing_attention": 60,
         "ftui_run": 100,
     },
     "dry": {
