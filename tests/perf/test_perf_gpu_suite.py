@@ -171,3 +171,76 @@ def test_a_part_over_its_budget_keeps_what_it_measured(tmp_path: Path) -> None:
     assert saved["status"] == "timed_out" and "budget" in saved["error"]
     assert saved["result"]["first"]["x"] == 1
     assert saved["result"]["second"]["status"] == "timed_out"
+
+
+def test_the_tables_show_what_only_a_gpu_run_has() -> None:
+    """MFU, a case that does not fit, an attention that mixes samples, the probe's back-off:
+    branches the dry run never reaches, in the shape the GPU parts write them."""
+    import report
+
+    ok = {"status": "ok", "wall_s": 1.0}
+    result = {
+        "dry_run": False,
+        "started": "2026-12-01T12:00:00Z",
+        "wall_s": 470.0,
+        "versions": {"torch": "2.11.0", "liger-kernel": "0.8.5"},
+        "machine": {"ftui_commit": "abc1234"},
+        "parts": {
+            "detection": {**ok, "result": {
+                "torch": {"name": "NVIDIA H200", "memory_total": 150 * 2**30, "torch_cuda": "13.0"},
+                "nvidia_smi": {"gpus": [{"driver": "580.159.03"}]},
+                "mismatches": [],
+                "matmul": {**ok, "n": 8192, "dtype": "torch.bfloat16", "tflops": 781.2},
+            }},
+            "throughput": {**ok, "result": {"peak_flops": 989e12, "shapes": {"llama-3.2-1b": {
+                "rows": 384, "batch": 8, "setup": {**ok, "row_tokens_mean": 640.0,
+                                                   "max_seq_len": 2048},
+                "recipes": {
+                    "trl_default": {**ok, "tokens_per_s": 10000.0, "mfu": 0.121,
+                                    "padding_efficiency": 0.61, "peak_mem_gib": 30.5},
+                    "ftui_liger": {**ok, "tokens_per_s": 25000.0, "mfu": 0.31,
+                                   "padding_efficiency": 0.95, "peak_mem_gib": 12.25},
+                    "ftui_compile": {"status": "timed_out", "reason": "over its 150 s cap"},
+                },
+                "vs_trl_default": {"trl_default": 1.0, "ftui_liger": 2.5},
+            }}}},
+            "memory": {**ok, "result": {"measured_as": "torch.cuda.max_memory_allocated",
+                                        "seq_len": 2048, "cases": {
+                "llama-3.1-8b full": {**ok, "batch": 1, "estimate_gib": 140.0, "fits": False,
+                                      "reason": "the estimate is over 90% of the free memory"},
+                "llama-3.2-1b lora": {**ok, "batch": 4, "estimate_gib": 20.0, "fits": True,
+                                      "measured_gib": 16.0, "ratio": 1.25},
+            }}},
+            "packing_attention": {**ok, "result": {
+                "shape": "llama-3.2-1b", "lengths": [1800, 950], "fastest": "sdpa",
+                "impls": {
+                    "sdpa": {**ok, "keeps_samples_apart": True, "packed_ms": 40.0,
+                             "packed_tokens_per_s": 68750.0, "gap_other_first": 0.0},
+                    "custom": {**ok, "keeps_samples_apart": False, "packed_ms": 30.0,
+                               "packed_tokens_per_s": 91666.0, "gap_other_first": 0.4},
+                },
+            }},
+            "ftui_run": {**ok, "result": {
+                "shape": "llama-3.2-1b",
+                "run": {**ok, "final_status": "completed", "metrics_events": 6,
+                        "last_metrics": {"tokens_per_s": 24000.0}, "mfu": [0.29, 0.3],
+                        "mem_gb_max": 14.2, "live_source": "nvml", "live_samples": 40,
+                        "live_utilization_max": 100, "live_power_w_max": 650.0,
+                        "nccl_log_lines": 12},
+                "probe": {**ok, "asked_batch": 64, "ran_batch": 16, "oom_batches": [64, 32],
+                          "advice": "suggest train.per_device_batch_size=8"},
+            }},
+        },
+    }  # fmt: skip
+    text = report.markdown(result)
+    assert text.startswith("# ftui GPU suite\n\nGPU run: NVIDIA H200, 150 GiB, driver 580")
+    assert "| ftui + Liger | 25000 | 2.50x | 31.0% | 0.950 | 12.25 |" in text
+    assert "| ftui + torch_compile | timed_out: over its 150 s cap |" in text
+    assert "dense bf16 peak of 989 TFLOP/s; a bf16 matmul ran at 781 TFLOP/s" in text
+    assert (
+        "| llama-3.1-8b full | 1 | 140.00 | the estimate is over 90% of the free memory |" in text
+    )
+    assert "| llama-3.2-1b lora | 4 | 20.00 | 16.00 | 1.250 |" in text
+    assert "| custom | NO (gap 0.4) | 30.0 |" in text
+    assert "MFU 30.0%" in text and "NCCL log lines 12" in text and "power max 650 W" in text
+    assert "ran 16, out of memory at [64, 32]" in text
