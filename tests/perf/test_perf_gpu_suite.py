@@ -149,7 +149,7 @@ def test_an_item_over_its_cap_is_recorded_and_the_part_goes_on(tmp_path: Path) -
         part.item(section, "slow", slow, 0.3)
         part.item(section, "quick", lambda: {"x": 1}, 5)
         part.item(section, "broken", lambda: {"x": 1 / 0}, 5)
-    assert section["slow"]["status"] == "timed_out" and section["slow"]["wall_s"] < 2
+    assert section["slow"]["status"] == "timed_out" and section["slow"]["wall_s"] < 4
     assert section["quick"] == {"status": "ok", "x": 1, "wall_s": section["quick"]["wall_s"]}
     assert section["broken"]["status"] == "failed"
     assert "ZeroDivisionError" in section["broken"]["reason"]
@@ -158,16 +158,16 @@ def test_an_item_over_its_cap_is_recorded_and_the_part_goes_on(tmp_path: Path) -
 
 def test_a_part_over_its_budget_keeps_what_it_measured(tmp_path: Path) -> None:
     common.install_alarm()
-    part = common.Part("p", tmp_path / "p.json", True, tmp_path, 1.5)
+    part = common.Part("p", tmp_path / "p.json", True, tmp_path, 3)
 
     def measures_then_hangs(p: common.Part) -> None:
         p.item(p.result, "first", lambda: {"x": 1}, 5)
-        p.item(p.result, "second", lambda: time.sleep(5) or {}, 5)  # type: ignore[func-returns-value]
+        p.item(p.result, "second", lambda: time.sleep(30) or {}, 30)  # type: ignore[func-returns-value]
 
     started = time.monotonic()
     parts.run_part("p", measures_then_hangs, part)
     saved = json.loads((tmp_path / "p.json").read_text())
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 10  # the budget, 3 s, not the 30 s sleep
     assert saved["status"] == "timed_out" and "budget" in saved["error"]
     assert saved["result"]["first"]["x"] == 1
     assert saved["result"]["second"]["status"] == "timed_out"
