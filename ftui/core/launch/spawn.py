@@ -158,8 +158,8 @@ def _claim_run_dir(path: Path) -> Path:
     if pids:
         shown = ", ".join(describe_process(pid) for pid in pids[:6])
         raise LaunchError(
-            f"{path} belongs to a run whose processes still run ({shown}); a second launch "
-            f"into it is refused: `ftui stop {path.name} --kill` ends them"
+            f"{path} belongs to a live run (its processes still run: {shown}); a second "
+            f"launch into it is refused: `ftui stop {path.name} --kill` ends them"
         )
     try:
         path.mkdir(mode=0o700, parents=True)
