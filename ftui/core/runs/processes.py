@@ -268,17 +268,6 @@ def lock_run(root: str | os.PathLike[str]) -> int | None:
     return fd
 
 
-def run_lock_held(root: str | os.PathLike[str]) -> bool:
-    """Some process (the run's supervisor) holds the run's lock now."""
-    if not RunPaths(Path(root)).lock.exists():
-        return False
-    fd = lock_run(root)
-    if fd is None:
-        return True
-    os.close(fd)
-    return False
-
-
 def run_is_live(root: str | os.PathLike[str]) -> bool:
     """The run's supervisor (run.json pid + start time) still runs."""
     info = read_run_json(root)
