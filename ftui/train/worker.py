@@ -159,11 +159,16 @@ def train(
     if spec.launch.strategy == "fsdp":
         # Gather the shards so final/ is one safetensors model or adapter, loadable anywhere.
         trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
+    if trainer.is_world_process_zero():  # a marker from an earlier save must not vouch for this
+        (paths.final / RunPaths.COMPLETE_MARKER).unlink(missing_ok=True)
     trainer.save_model(str(paths.final))  # adapter (peft) or full model, safetensors
     if trainer.is_world_process_zero():
+        from ftui.train.callbacks import mark_complete
+
         tokenizer.save_pretrained(str(paths.final))
         # final/ is for loading anywhere: safetensors + JSON only, no pickled TrainingArguments.
         (paths.final / "training_args.bin").unlink(missing_ok=True)
+        mark_complete(paths.final, step, callback.resume_key)  # last: final/ is whole
         if events:
             _emit_samples(spec, trainer.model, tokenizer, eval_ds or train_ds, events, step)
             events.emit("final", path=str(paths.final), seconds=round(time.time() - started, 1))

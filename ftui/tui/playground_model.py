@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 from ftui.core.playground.compare import AdapterSource, Probe, adapter_sources, probe_prompts
 from ftui.core.playground.session import BASE
-from ftui.core.runs.rundir import RunPaths
+from ftui.core.runs.checkpoints import run_weights
+from ftui.core.runs.rundir import RunPaths, checkpoint_step
 
 if TYPE_CHECKING:
     from ftui.core.playground.inference import ChatModel, Progress
@@ -37,16 +38,17 @@ def load_playground_model(
     target: Path, checkpoint: int | None, device: str, progress: Progress
 ) -> PlaygroundModel:
     """A run without final/ and without a chosen checkpoint opens its newest complete one (or
-    the base, when it has none); a model that is not a run is loaded as it is."""
+    the base, when it has none); an incomplete final/ is refused, naming the newest complete
+    checkpoint; a model that is not a run is loaded as it is."""
     from ftui.core.playground.inference import load_chat_model
 
-    paths = RunPaths(target)
-    is_run = paths.config.is_file()
+    is_run = RunPaths(target).config.is_file()
     sources = adapter_sources(target) if is_run else []
     base_only = False
-    if is_run and checkpoint is None and not paths.final.is_dir():
-        steps = [s.step for s in sources if s.step is not None]
-        checkpoint, base_only = (steps[-1], False) if steps else (None, True)
+    if is_run and checkpoint is None:
+        weights = run_weights(target, newest_if_unfinished=True)  # an incomplete final/ raises
+        checkpoint = checkpoint_step(weights) if weights is not None else None
+        base_only = weights is None
     cm = load_chat_model(
         target, base=base_only, checkpoint=checkpoint, device=device, progress=progress
     )

@@ -18,7 +18,8 @@ from ftui.core.demo import resolve_model_ref
 from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.prompt.encode import encode
 from ftui.core.prompt.templates import Conversation, Message, stop_strings
-from ftui.core.runs.rundir import IN_RUN, RunPaths
+from ftui.core.runs.checkpoints import WeightsNotReady, run_weights
+from ftui.core.runs.rundir import RunPaths
 from ftui.core.safe_load import load_causal_lm
 from ftui.core.spec import RunSpec, load_spec_file
 
@@ -54,18 +55,13 @@ Progress = Callable[[str, float], None]
 
 
 def run_weights_dir(run_dir: Path, checkpoint: int | None = None) -> Path:
-    paths = RunPaths(run_dir)
-    if checkpoint is not None:
-        path = paths.checkpoint(checkpoint)
-        if not path.is_dir():
-            raise InferenceError(f"checkpoint {checkpoint} not found under {paths.checkpoints}")
-        return path
-    if paths.final.is_dir():
-        return paths.final
-    raise InferenceError(
-        f"{run_dir} has no {IN_RUN.final}/ model yet (the run has not completed); "
-        "pick a checkpoint or wait for the run to finish"
-    )
+    """The run's weights to load (runs/checkpoints.run_weights decides), or InferenceError."""
+    try:
+        path = run_weights(run_dir, checkpoint)
+    except WeightsNotReady as exc:
+        raise InferenceError(str(exc)) from None
+    assert path is not None  # only newest_if_unfinished may answer "the base"
+    return path
 
 
 def load_chat_model(

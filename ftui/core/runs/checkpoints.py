@@ -13,8 +13,9 @@ import os
 import struct
 import zipfile
 from pathlib import Path
+from typing import Any
 
-from ftui.core.runs.rundir import RunPaths, checkpoint_step
+from ftui.core.runs.rundir import IN_RUN, RunPaths, checkpoint_step, read_json_object
 
 COMPLETE_MARKER = RunPaths.COMPLETE_MARKER
 TORCH_SUFFIXES = (".pt", ".pth", ".bin")
@@ -61,6 +62,11 @@ def _marker_problem(root: Path) -> str | None:
         if isinstance(size, int) and file.stat().st_size != size:
             return "file-size-changed"
     return None
+
+
+def checkpoint_marker(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """What the worker wrote into a checkpoint's marker (step, files, resume_key); {} if none."""
+    return read_json_object(Path(path) / COMPLETE_MARKER)
 
 
 def checkpoint_is_complete(path: str | os.PathLike[str]) -> bool:
@@ -166,3 +172,50 @@ def newest_complete_checkpoint(
         if set_aside_incomplete:
             set_aside(path, problem)
     return None
+
+
+class WeightsNotReady(ValueError):
+    """A run's weights cannot be loaded as asked; the message says what to load instead."""
+
+
+def run_weights(
+    run_dir: str | os.PathLike[str],
+    checkpoint: int | None = None,
+    newest_if_unfinished: bool = False,
+) -> Path | None:
+    """The one answer to "which weights dir of this run do we load?" (chat, export, playground).
+
+    checkpoint-N when one is asked for, else final/; either only when complete (its marker is
+    written last, and every file it lists is whole) and inside the run dir. With
+    newest_if_unfinished (the playground on a run still training) a run that has no final/ yet
+    gives its newest complete checkpoint, or None (the base model) when it has none. Anything
+    else raises WeightsNotReady naming the newest complete checkpoint to use instead."""
+    paths = RunPaths(Path(run_dir))
+    if checkpoint is not None:
+        path, shown = paths.checkpoint(checkpoint), str(IN_RUN.checkpoint(checkpoint))
+    else:
+        path, shown = paths.final, f"{IN_RUN.final}/"
+        if newest_if_unfinished and not path.exists():
+            return newest_complete_checkpoint(paths.root, set_aside_incomplete=False)
+    if path.is_symlink() and not path.resolve().is_relative_to(paths.root.resolve()):
+        raise WeightsNotReady(
+            f"{paths.root.name}: {shown} is a symbolic link out of the run directory "
+            f"(-> {path.resolve()}); ftui loads only what is inside the run"
+        )
+    problem = checkpoint_problem(path)
+    if problem is None:
+        return path
+    if problem == "missing":
+        why = "does not exist" + (" (the run has not completed)" if checkpoint is None else "")
+    elif problem == "no-complete-marker":
+        why = f"is incomplete: its save never finished (no {COMPLETE_MARKER} marker)"
+    else:
+        why = f"is damaged ({problem})"
+    newest = newest_complete_checkpoint(paths.root, set_aside_incomplete=False)
+    step = checkpoint_step(newest) if newest is not None else None
+    instead = (
+        f"the newest complete checkpoint is {newest.name}: use --checkpoint {step}"
+        if newest is not None and step != checkpoint
+        else "the run has no other complete checkpoint"
+    )
+    raise WeightsNotReady(f"{paths.root.name}: {shown} {why}; {instead}")
