@@ -19,6 +19,7 @@ from ftui.core.atomic import atomic_write_text
 from ftui.core.demo import resolve_model_ref
 from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.playground.export_card import model_card, template_jinja
+from ftui.core.playground.generation_config import write_generation_config
 from ftui.core.playground.inference import run_weights_dir
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec, load_spec_file
@@ -164,6 +165,8 @@ def _write(
             "equivalent here: the tokenizer keeps its own; format prompts as the template does"
         )
     tokenizer.save_pretrained(work)
+    # Where the run's template ends a turn, every runtime reading this file stops too.
+    write_generation_config(work, spec, tokenizer)
     return notes
 
 
