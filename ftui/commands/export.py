@@ -1,4 +1,4 @@
-"""`ftui export RUN [--checkpoint N] [--merge] --out DIR [--push REPO]`."""
+"""`ftui export RUN [--checkpoint N] [--merge] [--gguf TYPE] --out DIR [--push REPO]`."""
 
 from __future__ import annotations
 
@@ -25,6 +25,17 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["bf16", "fp16", "fp32"],
         help="reload the base in this dtype before merging (needed for 8bit/4bit runs)",
     )
+    p.add_argument(
+        "--gguf",
+        choices=["f16", "bf16", "q8_0"],
+        help="also write a GGUF (llama.cpp / Ollama) of the merged model, in this type",
+    )
+    p.add_argument(
+        "--llama-cpp",
+        metavar="DIR",
+        help="a llama.cpp checkout whose convert_hf_to_gguf.py makes the GGUF "
+        "(default: the one `ftui fetch llama-cpp-converter` fetched)",
+    )
     p.add_argument("--push", metavar="REPO", help="upload to this Hugging Face repo (user/name)")
     p.add_argument("--public", action="store_true", help="with --push: a public repo")
     p.set_defaults(handler=cmd_export)
@@ -44,6 +55,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             merge=args.merge,
             base_dtype=args.base_dtype,
             progress=progress,
+            gguf=args.gguf,
+            llama_cpp=args.llama_cpp,
         )
     except (ExportError, OSError) as exc:
         return fail(str(exc))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ftui.core.playground.generation_config import end_of_turn_markers
+from ftui.core.playground.gguf_export import adds_bos
 from ftui.core.playground.gotemplate import execute
 from ftui.core.prompt.conversation import Conversation, Message
 from ftui.core.prompt.encode import segments_text
@@ -76,10 +77,7 @@ def training_prompt(spec: RunSpec, tokenizer: Any, turns: list[Message], system:
 def runtime_bos(tokenizer: Any) -> str:
     """The BOS text llama.cpp puts in front of the prompt: the GGUF's add_bos_token comes
     from the tokenizer's post-processor, which is what `tokenizer("a")` applies."""
-    bos_id = getattr(tokenizer, "bos_token_id", None)
-    if bos_id is None:
-        return ""
-    return str(tokenizer.bos_token) if tokenizer("a")["input_ids"][:1] == [bos_id] else ""
+    return str(tokenizer.bos_token) if adds_bos(tokenizer) else ""
 
 
 def ollama_prompt(template: str, turns: list[Message], system: str | None) -> str:
