@@ -9,6 +9,7 @@ renamed at the end, so a failed export never leaves a half folder under the requ
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -34,6 +35,7 @@ from ftui.core.spec import RunSpec, load_spec_file
 from ftui.core.units import human_bytes
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+EXPORT_INFO = "ftui_export.json"  # which run and weights an export came from (for --check)
 DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 Progress = Callable[[str, float], None]
 
@@ -125,6 +127,9 @@ def export_run(
         notes += runtimes.notes
         card = model_card(spec, run, weights, merged=merge, notes=notes)
         atomic_write_text(work / "README.md", card, mode=0o644)
+        info = {"run": str(run.resolve()), "weights": weights.name, "checkpoint": checkpoint}
+        info |= {"merged": merge, "gguf": runtimes.gguf, "modelfile": runtimes.modelfile}
+        atomic_write_text(work / EXPORT_INFO, json.dumps(info, indent=2) + "\n", mode=0o644)
         if target.exists():
             target.rmdir()
         work.rename(target)
