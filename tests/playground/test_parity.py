@@ -3,6 +3,7 @@ an export runs on past its answer (the issue's "does not stop") fail the check, 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import shutil
 from pathlib import Path
@@ -15,10 +16,14 @@ from ftui.core.playground.gguf_export import CONVERTER_ARTEFACT, convert, find_c
 from ftui.core.playground.parity import check_export
 from tests.real_artefacts import artefact_path
 
-llama_cpp_installed = pytest.mark.skipif(
-    __import__("importlib").util.find_spec("llama_cpp") is None,
-    reason="llama-cpp-python is not installed (make test-gguf-runtime builds it)",
-)
+
+def llama_cpp_installed(test):  # type: ignore[no-untyped-def]
+    """Marked gguf_runtime; skipped where llama-cpp-python is not importable."""
+    skip = pytest.mark.skipif(
+        importlib.util.find_spec("llama_cpp") is None,
+        reason="llama-cpp-python is not installed (make test-gguf-runtime builds it)",
+    )
+    return pytest.mark.gguf_runtime(skip(test))
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +113,26 @@ def test_the_gguf_answers_like_ftui_chat_in_llama_cpp(exported: Path, demo: Path
     assert gguf.skipped is None and gguf.problem is None
     assert all(gguf.stopped), report.lines()
     assert gguf.identical(report.reference) == len(report.prompts), report.lines()
+
+
+@llama_cpp_installed
+def test_the_real_smollm2_gguf_stops_in_llama_cpp(tmp_path: Path) -> None:
+    """The whole real SmolLM2 converted (q8_0) and run by llama.cpp: it answers and stops."""
+    from llama_cpp import Llama
+
+    from tests.playground.test_gguf_export import smollm2_gguf
+    from tests.real_artefacts import real_tokenizer
+
+    out = tmp_path / "smol.gguf"
+    smollm2_gguf(out, vocab_only=False)
+    tokenizer = real_tokenizer("smollm2-135m-instruct")
+    llm = Llama(model_path=str(out), n_ctx=1024, verbose=False, seed=0)
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": "What is the capital of France?"}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
+    ids = llm.tokenize(text.encode(), add_bos=False, special=True)
+    assert ids == tokenizer(text, add_special_tokens=False).input_ids  # tokenised as trained
+    done = llm.create_completion(ids, max_tokens=64, temperature=0.0, top_k=1)["choices"][0]
+    assert done["finish_reason"] == "stop" and "Paris" in done["text"]
