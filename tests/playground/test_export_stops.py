@@ -74,9 +74,14 @@ def test_the_demo_merged_export_stops_at_im_end_in_plain_transformers(
 
 @pytest.mark.slow
 def test_the_adapter_export_carries_the_same_generation_config(demo: Path, tmp_path: Path) -> None:
-    export_run(demo, tmp_path / "adapter")
+    result = export_run(demo, tmp_path / "adapter")
     gen = json.loads((tmp_path / "adapter" / "generation_config.json").read_text())
     assert gen["eos_token_id"] == [2, 5] and gen["do_sample"] is False
+    # The demo trains embed_tokens and lm_head whole: vLLM would refuse it as a LoRA.
+    vllm, warning = result.serve[:2]
+    assert vllm.startswith("vllm:    vllm serve ") and "--enable-lora --lora-modules demo=" in vllm
+    assert warning.startswith("warning: vLLM cannot serve") and "export merged instead" in warning
+    assert "\nADAPTER .\n" in (tmp_path / "adapter" / "Modelfile").read_text()
 
 
 def smollm2_run(tmp_path: Path, template: str) -> Path:

@@ -23,6 +23,7 @@ from ftui.core.playground.generation_config import end_of_turn_markers
 from ftui.core.playground.gguf_export import adds_bos, gguf_problems, read_facts
 from ftui.core.playground.inference import answer, load_chat_model
 from ftui.core.playground.modelfile import CHECK_TURNS, MODELFILE, ollama_prompt, training_prompt
+from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec
 
 
@@ -207,7 +208,11 @@ def check_export(folder: str | Path, limit: int = 5) -> ParityReport:
     out = Path(folder)
     info = export_info(out)
     run = Path(info["run"])
-    cm = load_chat_model(run, checkpoint=info.get("checkpoint"), device="cpu")
+    # The weights the export was made from, even where the run's default has moved since.
+    weights = str(info.get("weights", ""))
+    step = weights.removeprefix(RunPaths.CHECKPOINT_PREFIX)
+    checkpoint = int(step) if weights != step and step.isdigit() else info.get("checkpoint")
+    cm = load_chat_model(run, checkpoint=checkpoint, device="cpu")
     spec = cm.spec
     prompts = [p.prompt for p in probe_prompts(spec, limit)]
     max_new = spec.generation.max_new_tokens
