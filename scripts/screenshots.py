@@ -2,8 +2,10 @@
 
     python scripts/screenshots.py [--preset demo] [--fake-gpus N] [--no-run]
                                   [--identity | --identity-run RUN] [--only-identity]
+                                  [--only-export RUN]
 
-Then trains the demo for real (about 10 s) and captures its monitor and a playground answer.
+Then trains the demo for real (about 10 s) and captures its monitor, a playground answer and
+its export screen after a merged export with a GGUF and `--check` (ctrl+k).
 --identity also trains the real-model demo (`smollm2-identity`: minutes on a CPU; or reuse a
 finished run with --identity-run) and captures the playground's compare view on it.
 
@@ -94,7 +96,41 @@ async def capture_run(out: Path) -> list[Path]:
         await pilot.pause(0.3)
         chat.save_screenshot(filename="playground.svg", path=str(out))
         written.append(out / "playground.svg")
-    return written
+    return written + await capture_export(out, run_dir)
+
+
+async def capture_export(out: Path, run_dir: Path) -> list[Path]:
+    """The export screen after a merged export with an f16 GGUF, then its parity check."""
+    from textual.app import App
+    from textual.widgets import Input, Select
+
+    import ftui.tui
+    from ftui.tui.screens.export import ExportScreen
+
+    class ExportApp(App):
+        CSS_PATH = str(Path(ftui.tui.__file__).parent / "styles" / "playground.tcss")
+
+        def get_default_screen(self) -> ExportScreen:
+            return ExportScreen(run_dir)
+
+    app = ExportApp()
+    os.chdir(tempfile.mkdtemp(prefix="ftui-shots-export-"))  # a short relative --out
+    folder = "exports/demo-merged"
+    async with app.run_test(size=(120, 50)) as pilot:  # the summary and the check
+        screen = app.screen
+        screen.query_one("#export-gguf", Select).value = "f16"
+        screen.query_one("#export-out", Input).value = folder
+        await pilot.pause()
+        await pilot.press("ctrl+e")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("ctrl+k")
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        for widget in screen.query(Input):
+            widget.cursor_blink = False
+        app.save_screenshot(filename="export.svg", path=str(out))
+    return [out / "export.svg"]
 
 
 IDENTITY_PROBES = ("你是谁？", "What is the capital of France?", "Who wrote Romeo and Juliet?")
@@ -173,13 +209,16 @@ def main() -> int:
     parser.add_argument(
         "--only-identity", action="store_true", help="only the smollm2-identity compare view"
     )
+    parser.add_argument("--only-export", type=Path, help="only the export screen of this run")
     args = parser.parse_args()
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("FTUI_HOME", tempfile.mkdtemp(prefix="ftui-shots-"))
     written = []
-    if not args.only_identity:
+    if args.only_export:
+        written += asyncio.run(capture_export(args.out, args.only_export.resolve()))
+    elif not args.only_identity:
         written += asyncio.run(capture(args.out, args.preset, args.fake_gpus))
         if not args.no_run:
             written += asyncio.run(capture_run(args.out))

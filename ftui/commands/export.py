@@ -1,9 +1,10 @@
-"""`ftui export RUN [--checkpoint N] [--merge] --out DIR [--push REPO]`."""
+"""`ftui export RUN [--checkpoint N] [--merge] [--gguf TYPE] --out DIR [--push REPO]`."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from ftui.commands._common import fail
 from ftui.core.runs.rundir import IN_RUN, RunPaths
@@ -12,7 +13,7 @@ from ftui.core.runs.rundir import IN_RUN, RunPaths
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a run's adapter or merged model (safetensors)")
     p.add_argument("run", metavar="RUN", help="a run directory")
-    p.add_argument("--out", required=True, metavar="DIR", help="where to write it (new or empty)")
+    p.add_argument("--out", metavar="DIR", help="where to write it (new or empty)")
     p.add_argument(
         "--checkpoint",
         type=int,
@@ -25,13 +26,62 @@ def register(sub: argparse._SubParsersAction) -> None:
         choices=["bf16", "fp16", "fp32"],
         help="reload the base in this dtype before merging (needed for 8bit/4bit runs)",
     )
+    p.add_argument(
+        "--gguf",
+        choices=["f16", "bf16", "q8_0"],
+        help="also write a GGUF (llama.cpp / Ollama) of the merged model, in this type",
+    )
+    p.add_argument(
+        "--llama-cpp",
+        metavar="DIR",
+        help="a llama.cpp checkout whose convert_hf_to_gguf.py makes the GGUF "
+        "(default: the one `ftui fetch llama-cpp-converter` fetched)",
+    )
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="run the probe prompts through the export's runtimes and compare with ftui chat "
+        "(an existing export at --out, or RUN/export-merged, RUN/export, is checked as it is)",
+    )
     p.add_argument("--push", metavar="REPO", help="upload to this Hugging Face repo (user/name)")
     p.add_argument("--public", action="store_true", help="with --push: a public repo")
     p.set_defaults(handler=cmd_export)
 
 
+def existing_export(args: argparse.Namespace) -> Path | None:
+    """With --check: the export to check as it is (at --out, or the screen's defaults)."""
+    from ftui.core.playground.export import EXPORT_INFO
+
+    if args.out:
+        candidates = [Path(args.out)]
+    else:
+        candidates = [Path(args.run) / "export-merged", Path(args.run) / "export"]
+    return next((c for c in candidates if (c / EXPORT_INFO).is_file()), None)
+
+
+def run_check(folder: Path) -> int:
+    from ftui.core.playground.parity import check_export
+
+    print(f"checking {folder}", file=sys.stderr)
+    try:
+        report = check_export(folder)
+    except (ValueError, OSError) as exc:
+        return fail(str(exc))
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from ftui.core.playground.export import ExportError, export_run, export_summary
+
+    if args.check and (folder := existing_export(args)) is not None:
+        return run_check(folder)
+    if not args.out:
+        where = f"{args.run}/export-merged or {args.run}/export" if args.check else ""
+        return fail(
+            "--out DIR: where to write the export"
+            + (f" (--check found no export at {where})" if where else "")
+        )
 
     def progress(label: str, fraction: float) -> None:
         print(f"[{fraction * 100:3.0f}%] {label}", file=sys.stderr)
@@ -44,9 +94,13 @@ def cmd_export(args: argparse.Namespace) -> int:
             merge=args.merge,
             base_dtype=args.base_dtype,
             progress=progress,
+            gguf=args.gguf,
+            llama_cpp=args.llama_cpp,
         )
     except (ExportError, OSError) as exc:
         return fail(str(exc))
     lines = export_summary(result, args.push, private=not args.public)
     print("\n".join(lines))
-    return 1 if lines[-1].startswith(f"push to {args.push} failed") else 0
+    if lines[-1].startswith(f"push to {args.push} failed"):
+        return 1
+    return run_check(result.out) if args.check else 0

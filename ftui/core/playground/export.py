@@ -1,17 +1,19 @@
 """Export a run's result: the adapter alone, or merged into the base, as safetensors.
 
 Either way the folder also holds the tokenizer, a chat template matching the run's prompt
-template where one can be written, and a README.md model card made from config.yaml.
-It is written to a `.partial` folder first and renamed at the end, so a failed export never
-leaves a half folder under the requested name.
+template where one can be written, a generation_config.json that stops at the template's
+end-of-turn tokens, an Ollama Modelfile, optionally a GGUF (`gguf=`), and a README.md model
+card made from config.yaml. It is written to a `.partial` folder beside the target first and
+renamed at the end, so a failed export never leaves a half folder under the requested name.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +21,21 @@ from ftui.core.atomic import atomic_write_text
 from ftui.core.demo import resolve_model_ref
 from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.playground.export_card import model_card, template_jinja
+from ftui.core.playground.export_runtimes import (
+    Runtimes,
+    run_ollama_create,
+    serve_lines,
+    write_runtimes,
+)
+from ftui.core.playground.generation_config import write_generation_config
+from ftui.core.playground.gguf_export import OUTTYPES, GGUFError, find_converter
 from ftui.core.playground.inference import run_weights_dir
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec, load_spec_file
 from ftui.core.units import human_bytes
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
+EXPORT_INFO = "ftui_export.json"  # which run and weights an export came from (for --check)
 DTYPES = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}
 Progress = Callable[[str, float], None]
 
@@ -39,6 +50,8 @@ class ExportResult:
     merged: bool
     files: list[tuple[str, int]]  # relative path, bytes
     notes: list[str]
+    serve: list[str] = field(default_factory=list)  # commands that serve it, and warnings
+    runtimes: Runtimes = field(default_factory=Runtimes)
 
     @property
     def total_bytes(self) -> int:
@@ -71,7 +84,11 @@ def export_run(
     merge: bool = False,
     base_dtype: str | None = None,
     progress: Progress | None = None,
+    gguf: str | None = None,
+    llama_cpp: str | Path | None = None,
 ) -> ExportResult:
+    """`gguf` (f16, bf16 or q8_0) adds a GGUF made by llama.cpp's converter (from the
+    `llama_cpp` checkout, or the fetched one); it converts the merged model, so it merges."""
     report = progress or (lambda label, fraction: None)
     run = Path(run_dir)
     config = RunPaths(run).config
@@ -84,25 +101,78 @@ def export_run(
         raise ExportError(str(exc)) from None
     if base_dtype is not None and base_dtype not in DTYPES:
         raise ExportError(f"--base-dtype: expected one of {', '.join(DTYPES)}, got {base_dtype}")
+    if gguf is not None and gguf not in OUTTYPES:
+        raise ExportError(f"--gguf: expected one of {', '.join(OUTTYPES)}, got {gguf}")
+    notes: list[str] = []
+    if gguf and not merge and spec.method.kind != "full":
+        merge = True
+        notes.append("--gguf converts a whole model: the adapter was merged into the base")
     if merge and base_dtype is None and (reason := merge_refusal(spec)):
         raise ExportError(reason)
+    try:
+        converter = find_converter(llama_cpp) if gguf else None
+    except GGUFError as exc:
+        raise ExportError(str(exc)) from None
+    incomplete_weights(weights)
     target = Path(out)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ExportError(f"--out: {target} already exists and is not empty")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    work = _work_dir(target)
     try:
-        notes = _write(spec, weights, work, merge, base_dtype, report)
+        notes += _write(spec, weights, work, merge, base_dtype, report)
+        tokenizer = load_tokenizer(work, None, False)
+        if gguf:
+            report(f"converting to GGUF ({gguf}) with llama.cpp's converter", 0.9)
+        runtimes = write_runtimes(spec, work, tokenizer, merge, gguf, converter)
+        notes += runtimes.notes
         card = model_card(spec, run, weights, merged=merge, notes=notes)
         atomic_write_text(work / "README.md", card, mode=0o644)
+        info = {"run": str(run.resolve()), "weights": weights.name, "checkpoint": checkpoint}
+        info |= {"merged": merge, "gguf": runtimes.gguf, "modelfile": runtimes.modelfile}
+        atomic_write_text(work / EXPORT_INFO, json.dumps(info, indent=2) + "\n", mode=0o644)
         if target.exists():
             target.rmdir()
         work.rename(target)
+    except GGUFError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        raise ExportError(str(exc)) from None
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
+    serve = serve_lines(target.resolve(), spec, merge, runtimes)
+    if (created := run_ollama_create(target.resolve(), spec, runtimes)) is not None:
+        serve.append(created)
     report("done", 1.0)
-    return ExportResult(target, merge, folder_files(target), notes)
+    return ExportResult(target, merge, folder_files(target), notes, serve, runtimes)
+
+
+def _work_dir(target: Path) -> Path:
+    """The temp folder beside the target that becomes it; a clear error where it cannot be."""
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    except OSError as exc:
+        raise ExportError(
+            f"--out: cannot write into {target.parent} ({exc.strerror or exc}); choose a "
+            "folder you can write to"
+        ) from None
+
+
+def incomplete_weights(weights: Path) -> None:
+    """ExportError unless `weights` holds a whole adapter or a whole model in safetensors."""
+    if (weights / "adapter_config.json").is_file():
+        need = ["adapter_model.safetensors"]
+    else:
+        need = ["config.json"]
+        if not any(weights.glob("*.safetensors")):
+            need.append("*.safetensors")
+    missing = [n for n in need if n != "*.safetensors" and not (weights / n).is_file()]
+    missing += [n for n in need if n == "*.safetensors"]
+    if missing:
+        raise ExportError(
+            f"{weights} is not a complete checkpoint (no {', '.join(missing)}): it was cut off "
+            "while saving; pick another checkpoint with --checkpoint N"
+        )
 
 
 def _write(
@@ -164,6 +234,8 @@ def _write(
             "equivalent here: the tokenizer keeps its own; format prompts as the template does"
         )
     tokenizer.save_pretrained(work)
+    # Where the run's template ends a turn, every runtime reading this file stops too.
+    write_generation_config(work, spec, tokenizer)
     return notes
 
 
@@ -207,6 +279,7 @@ def export_summary(
     lines += [f"  {human_bytes(size):>10}  {name}" for name, size in result.files]
     lines.append(f"  total {human_bytes(result.total_bytes)}")
     lines += [f"note: {n}" for n in result.notes]
+    lines += result.serve
     if not push_repo:
         return lines
     from huggingface_hub import constants

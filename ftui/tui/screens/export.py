@@ -1,6 +1,7 @@
-"""Export a run: the adapter alone or merged into the base, then optionally push it.
+"""Export a run: the adapter alone or merged into the base (optionally a GGUF), then push it.
 
-The same core call as `ftui export` (`export_run`) runs in a thread worker with progress.
+The same core call as `ftui export` (`export_run`) runs in a thread worker with progress;
+ctrl+k runs `ftui export --check` (`check_export`) on the output folder the same way.
 A merge into an 8-bit/4-bit base is refused before anything runs, with the alternative.
 """
 
@@ -23,11 +24,16 @@ from ftui.core.runs.rundir import IN_RUN, RunPaths
 from ftui.core.spec import RunSpec, SpecError, load_spec_file
 
 SPEC_DTYPE = "spec"
+NO_GGUF = "none"
 
 
 class ExportScreen(Screen):
     CSS_PATH = "../styles/playground.tcss"
-    BINDINGS = [Binding("escape", "leave", "Back"), Binding("ctrl+e", "export", "Export")]
+    BINDINGS = [
+        Binding("escape", "leave", "Back"),
+        Binding("ctrl+e", "export", "Export"),
+        Binding("ctrl+k", "check", "Check parity"),
+    ]
 
     @dataclass
     class ExportProgressed(Message):
@@ -45,10 +51,12 @@ class ExportScreen(Screen):
 
         lines: list[str]
         ok: bool
+        check: bool = False  # a parity check's report, shown under the export's lines
 
     def __init__(self, run_dir: str | Path) -> None:
         super().__init__()
         self.run_dir = Path(run_dir)
+        self.export_lines: list[str] = []
         try:
             self.spec: RunSpec | None = load_spec_file(RunPaths(self.run_dir).config)
         except SpecError:
@@ -82,6 +90,13 @@ class ExportScreen(Screen):
                     allow_blank=False,
                     id="export-dtype",
                 )
+                yield Label("GGUF for llama.cpp / Ollama (merges)", classes="field-label")
+                yield Select(
+                    [("no GGUF", NO_GGUF), ("f16", "f16"), ("bf16", "bf16"), ("q8_0", "q8_0")],
+                    value=NO_GGUF,
+                    allow_blank=False,
+                    id="export-gguf",
+                )
                 yield Label("Output folder", classes="field-label")
                 yield Input(str(self.run_dir / "export"), id="export-out")
                 yield Label(
@@ -97,7 +112,10 @@ class ExportScreen(Screen):
                 yield Static(
                     "The adapter alone is small and needs the base model to run; merged, it is a "
                     "whole model that loads anywhere with AutoModelForCausalLM. Either way the "
-                    "folder gets the tokenizer, the chat template and a README model card.",
+                    "folder gets the tokenizer, the chat template, a generation config that "
+                    "stops at the end of each turn, an Ollama Modelfile and a README model "
+                    "card; the commands that serve it (vLLM, Ollama, llama.cpp) are shown "
+                    "here. ctrl+k checks that the export answers like the playground and stops.",
                     id="export-result",
                 )
         yield Footer()
@@ -106,21 +124,23 @@ class ExportScreen(Screen):
         self.query_one("#export-progress-row").display = False
         self._check()
 
-    def _choices(self) -> tuple[int | None, bool, str | None, str, str]:
+    def _choices(self) -> tuple[int | None, bool, str | None, str, str, str | None]:
         weights = self.query_one("#export-weights", Select).value
         dtype = self.query_one("#export-dtype", Select).value
+        gguf = self.query_one("#export-gguf", Select).value
         return (
             None if weights == "final" else int(str(weights)),
-            self.query_one("#export-merge", Switch).value,
+            self.query_one("#export-merge", Switch).value or gguf != NO_GGUF,
             None if dtype == SPEC_DTYPE else str(dtype),
             self.query_one("#export-out", Input).value.strip(),
             self.query_one("#export-push", Input).value.strip(),
+            None if gguf == NO_GGUF else str(gguf),
         )
 
     def refusal(self) -> str | None:
         from ftui.core.playground.export import merge_refusal
 
-        _, merge, dtype, out, _ = self._choices()
+        _, merge, dtype, out, _, _ = self._choices()
         if self.spec is None:
             return f"{IN_RUN.config} cannot be read"
         if merge and dtype is None and (reason := merge_refusal(self.spec)):
@@ -167,7 +187,13 @@ class ExportScreen(Screen):
 
     @work(thread=True, exclusive=True, group="export", exit_on_error=False)
     def run_export(
-        self, checkpoint: int | None, merge: bool, dtype: str | None, out: str, repo: str
+        self,
+        checkpoint: int | None,
+        merge: bool,
+        dtype: str | None,
+        out: str,
+        repo: str,
+        gguf: str | None,
     ) -> None:
         from ftui.core.playground.export import export_run, export_summary
 
@@ -175,16 +201,36 @@ class ExportScreen(Screen):
             self.post_message(self.ExportProgressed(label, fraction))
 
         try:
-            result = export_run(self.run_dir, out, checkpoint, merge, dtype, progress)
+            result = export_run(self.run_dir, out, checkpoint, merge, dtype, progress, gguf=gguf)
             lines = export_summary(result, repo or None)
             ok = True
         except Exception as exc:
             lines, ok = [f"error: {str(exc).splitlines()[0] if str(exc) else exc!r}"], False
         self.post_message(self.ExportFinished(lines, ok))
 
+    def action_check(self) -> None:
+        out = self.query_one("#export-out", Input).value.strip()
+        if not out:
+            return
+        self.query_one("#export-progress-row").display = True
+        self.query_one("#export-bar", ProgressBar).update(total=None)  # indeterminate
+        self.query_one("#export-label", Static).update(f"checking {out}: the probe prompts…")
+        self.run_check(out)
+
+    @work(thread=True, exclusive=True, group="export", exit_on_error=False)
+    def run_check(self, out: str) -> None:
+        from ftui.core.playground.parity import check_export
+
+        try:
+            report = check_export(out)
+            lines, ok = report.lines(), report.ok
+        except Exception as exc:
+            lines, ok = [f"error: {str(exc).splitlines()[0] if str(exc) else exc!r}"], False
+        self.post_message(self.ExportFinished(lines, ok, check=True))
+
     @on(ExportProgressed)
     def _progress(self, msg: ExportProgressed) -> None:
-        self.query_one("#export-bar", ProgressBar).update(progress=msg.fraction * 100)
+        self.query_one("#export-bar", ProgressBar).update(total=100, progress=msg.fraction * 100)
         self.query_one("#export-label", Static).update(msg.label)
 
     @on(ExportFinished)
@@ -192,9 +238,17 @@ class ExportScreen(Screen):
         from rich.text import Text
 
         self.query_one("#export-go", Button).disabled = False
-        self.query_one("#export-result", Static).update(
-            Text("\n".join(msg.lines), style="" if msg.ok else "red")
+        self.query_one("#export-label", Static).update("done" if msg.ok else "failed")
+        self.query_one("#export-bar", ProgressBar).update(total=100, progress=100)
+        text = (
+            Text("\n".join(self.export_lines) + "\n\n")
+            if msg.check and self.export_lines
+            else Text()
         )
+        text.append("\n".join(msg.lines), style="" if msg.ok else "red")
+        if not msg.check:
+            self.export_lines = msg.lines if msg.ok else []
+        self.query_one("#export-result", Static).update(text)
 
     def action_leave(self) -> None:
         self.app.pop_screen()

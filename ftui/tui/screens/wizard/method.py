@@ -11,6 +11,7 @@ from textual.containers import Vertical
 from textual.widgets import RadioButton, RadioSet, Static
 
 from ftui.core.model.facts import linear_layer_names, lora_trainable_params, target_problem
+from ftui.core.playground.vllm import vllm_lora_warning
 from ftui.tui.draft import Validation
 from ftui.tui.loaded import Loaded
 from ftui.tui.messages import SpecChanged
@@ -62,6 +63,7 @@ class MethodScreen(StepScreen):
         with Vertical(id="lora"):
             yield Static("Adapter", classes="section-title")
             yield SpecForm(LORA_FIELDS, self.values(LORA_FIELDS))
+            yield Static("", id="serving", classes="notice")
             yield Static("Target modules", classes="section-title")
             yield TargetModulesPicker(self.value("method.lora.target_modules"), [], id="targets")
             yield Static("", id="targets-error", classes="field-error")
@@ -118,6 +120,15 @@ class MethodScreen(StepScreen):
         self.query_one("#lora").display = self.value("method.kind") != "full"
         self._show_target_errors(validation)
         self._show_trainable()
+        self._show_serving()
+
+    def _show_serving(self) -> None:
+        """Where the adapter could not be served by vLLM as a LoRA, said before training."""
+        spec = self.wizard.spec
+        warning = vllm_lora_warning(spec) if spec is not None else None
+        note = self.query_one("#serving", Static)
+        note.update(warning or "")
+        note.display = warning is not None
 
     def _show_target_errors(self, validation: Validation) -> None:
         """The spec's errors on the field, and names this model does not have (what preflight
