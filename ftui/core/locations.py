@@ -20,7 +20,7 @@ def _home() -> Path | None:
 
 
 def config_dir() -> Path:
-    """User config: user presets live here."""
+    """User config: user presets and the notification URLs live here."""
     home = _home()
     if home:
         return home / "config"
@@ -90,3 +90,9 @@ def default_runs_root() -> Path:
     """Relative `runs/` in the working directory unless FTUI_RUNS says otherwise."""
     value = os.environ.get("FTUI_RUNS")
     return Path(value) if value else Path("runs")
+
+
+def notify_file() -> Path:
+    """The notification URLs (`ftui notify add`) and stall settings: secrets, so mode 0600 and
+    only here, never in a spec, a preset or a run directory."""
+    return config_dir() / "notify.yaml"

@@ -173,7 +173,8 @@ def killed_run(
 
 @pytest.fixture(scope="session")
 def pty_run(tmp_path_factory: pytest.TempPathFactory, demo_model: Path) -> PtyRun:
-    """`ftui run demo` (2 ranks) started inside a pseudo-terminal with HF_TOKEN set to a sentinel.
+    """`ftui run demo` (2 ranks) started inside a pseudo-terminal with HF_TOKEN set to a sentinel
+    (and a notification URL holding it).
     While the run is live every process of its group is recorded (fds, command line); then the
     terminal is closed, which ends the launching process, and the run must finish on its own."""
     from ftui.core.launch.spawn import kill_run
@@ -181,7 +182,20 @@ def pty_run(tmp_path_factory: pytest.TempPathFactory, demo_model: Path) -> PtyRu
     base = tmp_path_factory.mktemp("pty")
     result = PtyRun(root=base / "runs", hf_home=base / "hf-home")
     result.hf_home.mkdir()
-    env = {**os.environ, "HF_TOKEN": SENTINEL, "HF_HOME": str(result.hf_home)}
+    # Its own FTUI_HOME (sharing the demo model's cache) with a notification URL that holds the
+    # sentinel too: nothing of the run may hold that secret either. Port 9 refuses: the failed
+    # sending is logged, without the URL.
+    ftui_home = base / "ftui-home"
+    ftui_home.mkdir()
+    (ftui_home / "cache").symlink_to(Path(os.environ["FTUI_HOME"]) / "cache")
+    (ftui_home / "config").mkdir()
+    (ftui_home / "config" / "notify.yaml").write_text(f"urls: [json://127.0.0.1:9/{SENTINEL}]\n")
+    env = {
+        **os.environ,
+        "HF_TOKEN": SENTINEL,
+        "HF_HOME": str(result.hf_home),
+        "FTUI_HOME": str(ftui_home),
+    }
     argv = [
         sys.executable, "-m", "ftui", "run", "demo",
         "--set", f"output.root={result.root}",

@@ -3,7 +3,8 @@
 The launcher starts it in its own session (so it survives the TUI, the terminal and an SSH
 drop); it runs torchrun as its child, forwards SIGTERM/SIGINT to it, and when torchrun exits
 without rank 0 having written a final status (a rank was killed, torchrun itself failed) it
-writes one, with the exit code and the last lines of the logs. Stdlib only.
+writes one, with the exit code and the last lines of the logs. It also sends the run's
+notifications (runs/run_alerts). Stdlib only (apprise, when notifications are configured).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from ftui.core.runs.events import TERMINAL_STATUSES, append_event, last_status, read_events
 from ftui.core.runs.rundir import RunPaths, update_run_json
+from ftui.core.runs.run_alerts import start_run_alerts
 
 
 def _tail(path: Path, n: int = 5) -> str:
@@ -32,6 +34,7 @@ def _tail(path: Path, n: int = 5) -> str:
 
 def supervise(run_dir: Path, argv: list[str]) -> int:
     paths = RunPaths(run_dir)
+    alerts = start_run_alerts(run_dir)  # notifications (`ftui notify`); None when none is set
     child = subprocess.Popen(argv, stdin=subprocess.DEVNULL)  # inherits our log file as output
 
     def forward(signum: int, _frame: object) -> None:
@@ -53,6 +56,8 @@ def supervise(run_dir: Path, argv: list[str]) -> int:
             reason += f": {detail}"
         append_event(run_dir, "status", status="failed", reason=reason, exit_code=code)
     update_run_json(run_dir, exit_code=code)
+    if alerts is not None:
+        alerts.close()  # the final status, once; bounded by its timeout, never raises
     return code
 
 
