@@ -94,7 +94,10 @@ def cmd_test(args: argparse.Namespace) -> int:
     if not settings.urls:
         return fail("no notification service to test: add one with `ftui notify add URL`")
     problems = send(
-        settings.urls, "ftui: test", "ftui test notification: this service will hear about your runs", settings.timeout_s
+        settings.urls,
+        "ftui: test",
+        "ftui test notification: this service will hear about your runs",
+        settings.timeout_s,
     )
     if problems:
         return fail(problems, code=1)

@@ -56,7 +56,9 @@ def test_a_stall_its_recovery_and_the_completion(tmp_path: Path, home: Path) -> 
         assert wait_for_status(run)["status"] == "completed"
         assert wait_until(lambda: len(inbox.messages) >= 3, 30, 0.2), inbox.titles()
         stalled, recovered, completed = inbox.wait_for(3)
-    assert inbox.titles() == [f"ftui: {run.name} {k}" for k in ("stalled", "recovered", "completed")]
+    assert inbox.titles() == [
+        f"ftui: {run.name} {k}" for k in ("stalled", "recovered", "completed")
+    ]
     quiet = re.search(r"stalled: no new step for 0:(\d\d) · step (\d+)/40", stalled["message"])
     assert quiet and int(quiet.group(1)) >= 6, stalled["message"]
     assert "recovered at step" in recovered["message"]
@@ -71,7 +73,9 @@ def test_a_nonfinite_loss_and_the_failure_it_causes(tmp_path: Path, home: Path) 
     sets = ("train.learning_rate=0.01", "train.weight_decay=10000", "train.lr_scheduler=constant")
     with notify_server() as inbox:
         _configure(inbox)
-        run = launch(demo_spec(tmp_path, *SHORT, *sets, "train.warmup_steps=0", "train.max_steps=40"))
+        run = launch(
+            demo_spec(tmp_path, *SHORT, *sets, "train.warmup_steps=0", "train.max_steps=40")
+        )
         assert wait_for_status(run)["status"] == "failed"
         assert wait_until(lambda: len(inbox.messages) >= 2, 30, 0.2), inbox.titles()
     nonfinite, failed = inbox.messages

@@ -16,8 +16,8 @@ import sys
 from pathlib import Path
 
 from ftui.core.runs.events import TERMINAL_STATUSES, append_event, last_status, read_events
-from ftui.core.runs.rundir import RunPaths, update_run_json
 from ftui.core.runs.run_alerts import start_run_alerts
+from ftui.core.runs.rundir import RunPaths, update_run_json
 
 
 def _tail(path: Path, n: int = 5) -> str:

@@ -42,7 +42,9 @@ class Alert:
 class RunAlerts:
     """Not thread-safe: poll() from one thread (the one start() runs, or the caller's)."""
 
-    def __init__(self, run_dir: Path, settings: NotifySettings, clock: Callable[[], float] = time.time):
+    def __init__(
+        self, run_dir: Path, settings: NotifySettings, clock: Callable[[], float] = time.time
+    ):
         self.run_dir = Path(run_dir)
         self.settings = settings
         self._clock = clock
@@ -161,7 +163,9 @@ class RunAlerts:
 
     def deliver(self, alerts: list[Alert]) -> None:
         for alert in alerts:
-            for problem in send(self.settings.urls, alert.title, alert.line, self.settings.timeout_s):
+            for problem in send(
+                self.settings.urls, alert.title, alert.line, self.settings.timeout_s
+            ):
                 _log(f"{alert.kind} notification not delivered: {problem}")
 
     def _loop(self) -> None:
