@@ -39,6 +39,21 @@ def cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir(APP))
 
 
+def data_dir() -> Path:
+    """User state that is neither config nor cache: the run queue and its runner's log."""
+    home = _home()
+    if home:
+        return home / "data"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP))
+
+
+def queue_dir() -> Path:
+    """queue.json (the queued specs), its lock, the runner's pid file and log (launch/queue)."""
+    return data_dir() / "queue"
+
+
 def user_presets_dir() -> Path:
     return config_dir() / "presets"
 

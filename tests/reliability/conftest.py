@@ -134,6 +134,16 @@ def _wait_pid(pid: int, timeout: float) -> int | None:
     return None
 
 
+@pytest.fixture
+def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_model: Path) -> Path:
+    """An FTUI_HOME of the test's own (its own config, queue) sharing the demo model's cache."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "cache").symlink_to(Path(os.environ["FTUI_HOME"]) / "cache")
+    monkeypatch.setenv("FTUI_HOME", str(home))
+    return home
+
+
 @pytest.fixture(scope="session")
 def local_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo data as a local file, so a test can edit it (the data fingerprint must see it)."""

@@ -11,7 +11,7 @@ import signal
 from pathlib import Path
 
 import pytest
-from conftest import SESSION_HOME, wait_for_status
+from conftest import wait_for_status
 from notify_server import Inbox, notify_server
 
 from ftui.core.launch.spawn import launch, request_stop
@@ -25,21 +25,11 @@ pytestmark = pytest.mark.slow
 SHORT = ("train.logging_steps=1", "launch.nproc_per_node=1", "train.save_steps=1000")
 
 
-@pytest.fixture
-def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_model: Path) -> Path:
-    """An FTUI_HOME of its own (its own notify.yaml) sharing the session's demo model cache."""
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "cache").symlink_to(SESSION_HOME / "cache")
-    monkeypatch.setenv("FTUI_HOME", str(home))
-    return home
-
-
 def _configure(inbox: Inbox, **stall: float) -> None:
     save_settings(NotifySettings(urls=(inbox.url,), timeout_s=10, **stall))
 
 
-def test_a_stall_its_recovery_and_the_completion(tmp_path: Path, home: Path) -> None:
+def test_a_stall_its_recovery_and_the_completion(tmp_path: Path, own_home: Path) -> None:
     with notify_server() as inbox:
         _configure(inbox, stall_min_s=6, stall_factor=3)
         run = launch(demo_spec(tmp_path, *SHORT, "train.max_steps=40"))
@@ -68,7 +58,7 @@ def test_a_stall_its_recovery_and_the_completion(tmp_path: Path, home: Path) -> 
     assert "\n" not in line
 
 
-def test_a_nonfinite_loss_and_the_failure_it_causes(tmp_path: Path, home: Path) -> None:
+def test_a_nonfinite_loss_and_the_failure_it_causes(tmp_path: Path, own_home: Path) -> None:
     # the recipe of test_checkpoint_safety: a huge weight decay overflows the weights
     sets = ("train.learning_rate=0.01", "train.weight_decay=10000", "train.lr_scheduler=constant")
     with notify_server() as inbox:
@@ -85,7 +75,7 @@ def test_a_nonfinite_loss_and_the_failure_it_causes(tmp_path: Path, home: Path) 
     assert "fix: " in failed["message"] and "learning_rate" in failed["message"]
 
 
-def test_a_stopped_run_is_announced(tmp_path: Path, home: Path) -> None:
+def test_a_stopped_run_is_announced(tmp_path: Path, own_home: Path) -> None:
     with notify_server() as inbox:
         _configure(inbox)
         run = launch(demo_spec(tmp_path, *SHORT, "train.max_steps=1000"))
@@ -96,7 +86,7 @@ def test_a_stopped_run_is_announced(tmp_path: Path, home: Path) -> None:
     assert inbox.titles() == [f"ftui: {run.name} stopped"]
 
 
-def test_nothing_is_sent_when_no_service_is_configured(tmp_path: Path, home: Path) -> None:
+def test_nothing_is_sent_when_no_service_is_configured(tmp_path: Path, own_home: Path) -> None:
     with notify_server() as inbox:
         run = launch(demo_spec(tmp_path, *SHORT, "train.max_steps=3"))
         assert wait_for_status(run)["status"] == "completed"
