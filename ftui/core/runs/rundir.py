@@ -10,6 +10,7 @@ runs/<name>-<timestamp>/   (0700)
   final/           adapter or model + tokenizer     (rank 0)
   pids/            rank<N>.json: pid + start time   (every rank)
   STOP             request to save and stop         (monitor, ftui stop)
+  tensorboard/     TensorBoard event files          (rank 0, train.report_to: tensorboard)
 """
 
 from __future__ import annotations
@@ -82,6 +83,11 @@ class RunPaths:
     @property
     def stop_file(self) -> Path:
         return self.root / "STOP"
+
+    @property
+    def tensorboard(self) -> Path:
+        """TensorBoard's event files when train.report_to has tensorboard."""
+        return self.root / "tensorboard"
 
     @property
     def pids(self) -> Path:
