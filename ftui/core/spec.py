@@ -161,11 +161,10 @@ class TrainSection(_Section):
     report_to: list[Literal["tensorboard", "trackio", "wandb", "mlflow"]] = Field(
         default_factory=list
     )
-    """Experiment trackers that get the metrics too, besides ftui's own charts: none, or any of
-    tensorboard, trackio, wandb, mlflow (e.g. tensorboard, wandb). Each needs its extra, e.g.
-    pip install 'ftui[tensorboard]'. tensorboard writes to the run's tensorboard/; wandb,
-    mlflow and trackio log where their own settings say. Their keys come from their own login
-    or the environment, never from a spec."""
+    """Trackers that also get the metrics: none, or any of tensorboard, trackio, wandb, mlflow
+    (e.g. tensorboard, wandb); each installs with the ftui extra of its name. tensorboard
+    writes to the run's tensorboard/, the others where their own settings say; their keys come
+    from their own login or the environment, never from a spec."""
 
     @field_validator("report_to", mode="before")
     @classmethod
