@@ -106,6 +106,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         return 0
     if not runs:
         print(f"no runs under {_root(args)}/")
+        _print_queue()
         return 0
     width = max(len(r.name) for r in runs)
     for info in runs:
@@ -114,7 +115,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
         step = f"{info.step}/{info.total_steps or '?'}" if info.step is not None else "-"
         line = f"{info.name:<{width}}  {status:<22} {step:>11}"
         print(f"{line}  {info.reason}".rstrip())
+    _print_queue()
     return 0
+
+
+def _print_queue() -> None:
+    """The run queue's state under the list, when there is a queue (`ftui queue`)."""
+    from ftui.core.launch import queue, queue_runner
+
+    try:
+        items = queue.entries()
+    except queue.QueueError as exc:
+        print(f"queue: {exc}")
+        return
+    if items or queue_runner.live_runner():
+        print(queue_runner.summary_line(items))
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:

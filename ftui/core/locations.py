@@ -20,7 +20,7 @@ def _home() -> Path | None:
 
 
 def config_dir() -> Path:
-    """User config: user presets live here."""
+    """User config: user presets and the notification URLs live here."""
     home = _home()
     if home:
         return home / "config"
@@ -37,6 +37,21 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir(APP))
+
+
+def data_dir() -> Path:
+    """User state that is neither config nor cache: the run queue and its runner's log."""
+    home = _home()
+    if home:
+        return home / "data"
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir(APP))
+
+
+def queue_dir() -> Path:
+    """queue.json (the queued specs), its lock, the runner's pid file and log (launch/queue)."""
+    return data_dir() / "queue"
 
 
 def user_presets_dir() -> Path:
@@ -90,3 +105,9 @@ def default_runs_root() -> Path:
     """Relative `runs/` in the working directory unless FTUI_RUNS says otherwise."""
     value = os.environ.get("FTUI_RUNS")
     return Path(value) if value else Path("runs")
+
+
+def notify_file() -> Path:
+    """The notification URLs (`ftui notify add`) and stall settings: secrets, so mode 0600 and
+    only here, never in a spec, a preset or a run directory."""
+    return config_dir() / "notify.yaml"

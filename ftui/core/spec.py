@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic.fields import FieldInfo
 
 from ftui.core.atomic import atomic_write_text
@@ -158,6 +158,25 @@ class TrainSection(_Section):
     """Save a resumable checkpoint every N steps."""
     save_total_limit: int | None = Field(default=2, ge=1)
     """Keep at most this many checkpoints (the newest complete one is never deleted)."""
+    report_to: list[Literal["tensorboard", "trackio", "wandb", "mlflow"]] = Field(
+        default_factory=list
+    )
+    """Trackers that also get the metrics: none, or any of tensorboard, trackio, wandb, mlflow
+    (e.g. tensorboard, wandb); each installs with the ftui extra of its name. tensorboard
+    writes to the run's tensorboard/, the others where their own settings say; their keys come
+    from their own login or the environment, never from a spec."""
+
+    @field_validator("report_to", mode="before")
+    @classmethod
+    def _trackers(cls, value: Any) -> Any:
+        """`none`, `tensorboard` or `tensorboard,wandb` as well as a list; none means no tracker."""
+        if value is None:
+            return []
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if isinstance(value, list):
+            value = list(dict.fromkeys(v for v in value if v != "none"))
+        return value
 
     def effective_batch(self, world_size: int = 1) -> int:
         """Rows per optimizer step across `world_size` processes (all ranks of all nodes):

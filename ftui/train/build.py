@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 from typing import Any
 
@@ -214,7 +215,22 @@ LIGER_KERNELS = {
 OPTIMIZERS = {"sgd": "sgd", "adafactor": "adafactor", "paged_adamw_8bit": "paged_adamw_8bit"}
 
 
-def build_training_args(spec: RunSpec, paths: RunPaths) -> Any:
+def tracker_settings(spec: RunSpec, paths: RunPaths) -> dict[str, Any]:
+    """The TrainingArguments for train.report_to, and where each tracker writes: TensorBoard
+    into the run's tensorboard/ (unless TENSORBOARD_LOGGING_DIR says otherwise); wandb, mlflow
+    and trackio where their own settings and logins say, the run named after its directory.
+    No key is read or passed here: each tracker finds its own."""
+    if not spec.train.report_to:
+        return {"report_to": "none"}
+    if "tensorboard" in spec.train.report_to:
+        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(paths.tensorboard))
+    os.environ.setdefault("WANDB_PROJECT", "ftui")
+    os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "ftui")
+    return {"report_to": list(spec.train.report_to), "run_name": paths.root.name, "project": "ftui"}
+
+
+def build_training_args(spec: RunSpec, paths: RunPaths, trackers: bool = False) -> Any:
+    """The Trainer's arguments; trackers=True (the worker) lets train.report_to report."""
     from transformers import TrainingArguments
 
     tr = spec.train
@@ -263,11 +279,11 @@ def build_training_args(spec: RunSpec, paths: RunPaths) -> Any:
         ddp_find_unused_parameters=False,
         train_sampling_strategy="group_by_length",
         remove_unused_columns=False,
-        report_to="none",
         disable_tqdm=True,
         dataloader_num_workers=0,
         label_names=["labels"],
     )
+    kwargs.update(tracker_settings(spec, paths) if trackers else {"report_to": "none"})
     kwargs.update(_sharding_args(spec))
     return TrainingArguments(**kwargs)
 

@@ -105,7 +105,7 @@ def train(
     from ftui.train.collator import TokenCounter
     from ftui.train.trainer import FtuiTrainer
 
-    args = build_training_args(spec, paths)
+    args = build_training_args(spec, paths, trackers=True)
     tokenizer, tokenizer_dir = build_tokenizer(spec)
     with args.main_process_first(desc="tokenise"):
         train_ds, eval_ds, stats, fingerprint = build_datasets(spec, tokenizer, tokenizer_dir)

@@ -25,12 +25,19 @@ import pytest
 from conftest import wait_for_status  # noqa: E402,I001
 
 from ftui.core.runs.events import TERMINAL_STATUSES, last_status, read_events
-from ftui.core.runs.processes import run_is_live
+from ftui.core.runs.processes import run_is_live, wait_until
 from ftui.core.runs.rundir import read_run_json
 
 from .reltools import demo_spec, wait_for_event
 
 SENTINEL = "hf_SENTINEL" + secrets.token_hex(16)
+# The environment variables the trackers (train.report_to) read their keys from.
+TRACKER_KEYS = (
+    "WANDB_API_KEY",
+    "MLFLOW_TRACKING_TOKEN",
+    "MLFLOW_TRACKING_PASSWORD",
+    "HF_TRACKIO_TOKEN",
+)
 
 
 @dataclass
@@ -139,6 +146,16 @@ def _wait_pid(pid: int, timeout: float) -> int | None:
     return None
 
 
+@pytest.fixture
+def own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, demo_model: Path) -> Path:
+    """An FTUI_HOME of the test's own (its own config, queue) sharing the demo model's cache."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "cache").symlink_to(Path(os.environ["FTUI_HOME"]) / "cache")
+    monkeypatch.setenv("FTUI_HOME", str(home))
+    return home
+
+
 @pytest.fixture(scope="session")
 def local_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The demo data as a local file, so a test can edit it (the data fingerprint must see it)."""
@@ -178,7 +195,8 @@ def killed_run(
 
 @pytest.fixture(scope="session")
 def pty_run(tmp_path_factory: pytest.TempPathFactory, demo_model: Path) -> PtyRun:
-    """`ftui run demo` (2 ranks) started inside a pseudo-terminal with HF_TOKEN set to a sentinel.
+    """`ftui run demo` (2 ranks, reporting to TensorBoard) started inside a pseudo-terminal with
+    HF_TOKEN, the trackers' keys and a notification URL all holding a sentinel.
     While the run is live every process of its group is recorded (fds, command line); then the
     terminal is closed, which ends the launching process, and the run must finish on its own."""
     from ftui.core.launch.spawn import kill_run
@@ -186,12 +204,28 @@ def pty_run(tmp_path_factory: pytest.TempPathFactory, demo_model: Path) -> PtyRu
     base = tmp_path_factory.mktemp("pty")
     result = PtyRun(root=base / "runs", hf_home=base / "hf-home")
     result.hf_home.mkdir()
-    env = {**os.environ, "HF_TOKEN": SENTINEL, "HF_HOME": str(result.hf_home)}
+    # Its own FTUI_HOME (sharing the demo model's cache) with a notification URL that holds the
+    # sentinel too: nothing of the run may hold that secret either. Port 9 refuses: the failed
+    # sending is logged, without the URL.
+    ftui_home = base / "ftui-home"
+    ftui_home.mkdir()
+    (ftui_home / "cache").symlink_to(Path(os.environ["FTUI_HOME"]) / "cache")
+    (ftui_home / "config").mkdir()
+    (ftui_home / "config" / "notify.yaml").write_text(f"urls: [json://127.0.0.1:9/{SENTINEL}]\n")
+    env = {
+        **os.environ,
+        "HF_TOKEN": SENTINEL,
+        "HF_HOME": str(result.hf_home),
+        "FTUI_HOME": str(ftui_home),
+        # the trackers' keys live in the environment too; the run reports to TensorBoard
+        **{key: SENTINEL for key in TRACKER_KEYS},
+    }
     argv = [
         sys.executable, "-m", "ftui", "run", "demo",
         "--set", f"output.root={result.root}",
         "--set", "train.max_steps=60",
         "--set", "train.save_steps=20",
+        "--set", "train.report_to=tensorboard",
     ]  # fmt: skip
     pid, master = pty.fork()
     if pid == 0:  # the child: the launcher, with the pty as its controlling terminal
@@ -210,6 +244,8 @@ def pty_run(tmp_path_factory: pytest.TempPathFactory, demo_model: Path) -> PtyRu
     if result.run_dir is not None:
         try:
             result.status = wait_for_status(result.run_dir, timeout=240)
+            # after its final status the supervisor still sends the notification: let it end
+            wait_until(lambda: not run_is_live(result.run_dir), 60, 0.2)
         finally:
             if run_is_live(result.run_dir):
                 kill_run(result.run_dir, grace_s=2)

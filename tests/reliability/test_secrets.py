@@ -1,5 +1,6 @@
-"""Item 7: with HF_TOKEN set to a sentinel, a full run (every pickle included), a saved preset,
-the logs and the command lines of the run's processes contain it nowhere. Tokens come only from
+"""Item 7: with HF_TOKEN (and the trackers' keys, and a notification URL) set to a sentinel, a full run (every pickle
+included), a saved preset, the logs and the command lines of the run's processes contain it
+nowhere. Tokens come only from
 huggingface_hub's store or the environment; a token file readable by others is warned about."""
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from conftest import run_ftui
 
 from ftui.core import locations
 from ftui.core.check.preflight import PreflightReport, check_token_file
+from ftui.core.runs.processes import run_is_live
 from ftui.core.spec import SpecError, spec_from_dict
 
 from .conftest import SENTINEL, PtyRun
@@ -39,6 +41,19 @@ def test_the_run_directory_never_holds_the_token(pty_run: PtyRun) -> None:
     assert _files_with(run, SENTINEL.encode()) == []
     assert _files_with(run, SENTINEL.encode("utf-16-le")) == []
     assert (run / "logs" / "rank0.log").stat().st_size > 0  # the logs were written and read
+    assert list((run / "tensorboard").rglob("events.out.tfevents.*"))  # and the tracker's files
+
+
+def test_a_notification_url_stays_in_the_user_config(pty_run: PtyRun) -> None:
+    """The token-run had a notification URL holding the sentinel (reliability/conftest.py): the
+    supervisor tried it (its log says so, by number) and nothing of the run holds the URL."""
+    assert pty_run.run_dir is not None
+    home = pty_run.root.parent / "ftui-home"
+    assert SENTINEL in (home / "config" / "notify.yaml").read_text()
+    assert not run_is_live(pty_run.run_dir)  # it ended on its own (the fixture waited)
+    log = (pty_run.run_dir / "logs" / "launcher.log").read_text()
+    assert "completed notification not delivered: service 1 (JSON)" in log, log[-2000:]
+    assert SENTINEL not in log
 
 
 def test_no_process_of_the_run_has_the_token_on_its_command_line(pty_run: PtyRun) -> None:

@@ -326,10 +326,34 @@ def check_launch(spec: RunSpec, report: PreflightReport) -> None:
         (report.error if fatal else report.warn)(field, line)
 
 
+# train.report_to: the module each tracker needs (transformers also takes tensorboardX) and
+# the ftui extra that installs it.
+TRACKER_MODULES = {
+    "tensorboard": ("tensorboard", "tensorboardX"),
+    "trackio": ("trackio",),
+    "wandb": ("wandb",),
+    "mlflow": ("mlflow",),
+}
+
+
+def check_trackers(spec: RunSpec, report: PreflightReport) -> None:
+    """Every tracker in train.report_to is installed; else the extra that installs it."""
+    import importlib.util
+
+    for tracker in spec.train.report_to:
+        if not any(importlib.util.find_spec(m) for m in TRACKER_MODULES[tracker]):
+            report.error(
+                "train.report_to",
+                f"train.report_to: {tracker} is not installed: pip install 'ftui[{tracker}]' "
+                f"(or drop {tracker} from train.report_to)",
+            )
+
+
 def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
     report = PreflightReport()
     check_token_file(report)
     check_output_root(spec, report)
+    check_trackers(spec, report)
     check_launch(spec, report)
     tokenizer = check_model(spec, report)
     if tokenizer is not None:

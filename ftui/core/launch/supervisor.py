@@ -6,7 +6,8 @@ child, forwards SIGTERM/SIGINT to it, and when torchrun exits it ends any rank s
 killed torchrun leaves its ranks training; they are reparented to the supervisor, a child
 subreaper) and writes the true final status: which rank a signal ended, or that torchrun itself
 was killed, or the exit code and the last lines of the logs. Its umask (inherited by torchrun
-and every rank) keeps each file of the run private. Stdlib only.
+and every rank) keeps each file of the run private. It also sends the run's notifications (runs/run_alerts).
+Stdlib only (apprise, when notifications are configured).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ftui.core.runs.processes import (
     orphaned_children,
     term_then_kill,
 )
+from ftui.core.runs.run_alerts import start_run_alerts
 from ftui.core.runs.rundir import RunPaths, update_run_json
 
 ORPHAN_GRACE_S = 10.0  # SIGTERM, then this long before SIGKILL, for ranks torchrun left behind
@@ -74,6 +76,7 @@ def supervise(run_dir: Path, argv: list[str]) -> int:
     paths = RunPaths(run_dir)
     os.umask(0o077)  # every file torchrun and the ranks write is private, like the run dir
     become_subreaper()
+    alerts = start_run_alerts(run_dir)  # notifications (`ftui notify`); None when none is set
     child = subprocess.Popen(argv, stdin=subprocess.DEVNULL)  # inherits our log file as output
 
     forwarded: list[int] = []  # signals asked of the run (ftui stop --kill): not a crash
@@ -111,6 +114,8 @@ def supervise(run_dir: Path, argv: list[str]) -> int:
             reason += f": {detail}"
         append_event(run_dir, "status", status="failed", reason=reason, exit_code=code)
     update_run_json(run_dir, exit_code=code)
+    if alerts is not None:
+        alerts.close()  # the final status, once; bounded by its timeout, never raises
     return code
 
 

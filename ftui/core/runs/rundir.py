@@ -11,6 +11,7 @@ runs/<name>-<timestamp>/   (0700)
   pids/            rank<N>.json: pid + start time   (every rank)
   STOP             request to save and stop         (monitor, ftui stop)
   run.lock         flock held by the live supervisor (launcher, then supervisor)
+  tensorboard/     TensorBoard event files          (rank 0, train.report_to: tensorboard)
 """
 
 from __future__ import annotations
@@ -88,6 +89,11 @@ class RunPaths:
     def lock(self) -> Path:
         """Held (flock) by the run's supervisor for its whole life: at most one per run dir."""
         return self.root / "run.lock"
+
+    @property
+    def tensorboard(self) -> Path:
+        """TensorBoard's event files when train.report_to has tensorboard."""
+        return self.root / "tensorboard"
 
     @property
     def pids(self) -> Path:

@@ -1,5 +1,6 @@
 """Review: the YAML that will be written, the exact torchrun command, what is still wrong;
-save as preset (ctrl+s) and Launch (ctrl+l), which runs preflight first."""
+save as preset (ctrl+s), Launch (ctrl+l), which runs preflight first, and Add to queue
+(ctrl+u: `ftui queue run` launches it when its turn comes)."""
 
 from __future__ import annotations
 
@@ -39,6 +40,7 @@ class ReviewScreen(StepScreen):
         Binding("ctrl+l", "app.launch", "Launch", priority=True),
         Binding("ctrl+t", "app.check", "Check", priority=True),
         Binding("ctrl+b", "slurm", "Slurm script", priority=True),
+        Binding("ctrl+u", "queue", "Add to queue", priority=True),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -49,6 +51,7 @@ class ReviewScreen(StepScreen):
             yield Button("Check  ctrl+t", id="check")
             yield Button("Launch  ctrl+l", id="launch", variant="success")
             yield Button("Slurm script  ctrl+b", id="slurm")
+            yield Button("Queue  ctrl+u", id="queue")
         yield Static("", id="slurm-status")
         yield LoadingIndicator(id="launch-loading")
         yield ProgressBar(id="download", show_eta=True)
@@ -73,6 +76,7 @@ class ReviewScreen(StepScreen):
         problems.update(problems_text(validation))
         problems.display = not validation.ok
         self.query_one("#launch", Button).disabled = not validation.ok
+        self.query_one("#queue", Button).disabled = not validation.ok
         spec = validation.spec
         if spec is None:
             self.query_one("#yaml", Static).update("(fix the marked fields to see the YAML)")
@@ -178,9 +182,36 @@ class ReviewScreen(StepScreen):
 
     def _written(self, path: Path | None) -> None:
         if path is not None:
-            status = self.query_one("#slurm-status", Static)
-            status.update(Text(f"Wrote {path}: submit it with `sbatch {path}`", style="green"))
-            status.display = True
+            self._say(Text(f"Wrote {path}: submit it with `sbatch {path}`", style="green"))
+
+    def _say(self, text: Text) -> None:
+        status = self.query_one("#slurm-status", Static)
+        status.update(text)
+        status.display = True
+
+    @on(Button.Pressed, "#queue")
+    def action_queue(self) -> None:
+        """Queue the spec for `ftui queue run` (a small locked write to the queue file)."""
+        from ftui.core.launch import queue
+
+        spec = self.wizard.spec
+        if spec is None:
+            self.wizard.refuse(
+                self.wizard.validation.all_errors(), self.wizard.validation.first_error_field()
+            )
+            return
+        try:
+            entry = queue.add(spec, f"{self.wizard.preset_name or spec.name} (from the wizard)")
+        except (OSError, queue.QueueError) as exc:
+            self._say(Text(f"Not queued: {exc}", style="bold red"))
+            return
+        self._say(
+            Text(
+                f"Queued #{entry.id} {spec.name}: `ftui queue run --detach` runs the queue, "
+                "`ftui queue list` shows it",
+                style="green",
+            )
+        )
 
     @on(Button.Pressed, "#save")
     def _save(self) -> None:

@@ -36,6 +36,7 @@ FIELDS = [
     "train.save_total_limit",
     "train.logging_steps",
     "train.seed",
+    "train.report_to",
 ]
 
 
