@@ -41,6 +41,7 @@ def test_command_prints_the_torchrun_argv(tmp_path):
     r = run_ftui("command", "demo", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert "torch.distributed.run --standalone --nproc-per-node=2 -m ftui.train" in r.stdout
+    assert not (tmp_path / "runs").exists()  # "Nothing is started": no run dir either
 
 
 def test_gpus_reports_this_machine():

@@ -34,13 +34,18 @@ class LaunchError(RuntimeError):
     pass
 
 
+def planned_run_dir(spec: RunSpec, root: Path | None = None) -> Path:
+    """runs/<name>-<timestamp>: the name a run launched now gets; nothing is created."""
+    return Path(root or spec.output.root) / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
 def new_run_dir(spec: RunSpec, root: Path | None = None) -> Path:
     """runs/<name>-<timestamp>[-k], created 0700 and never reused."""
     base = Path(root or spec.output.root)
     base.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    first = planned_run_dir(spec, base)
     for k in range(1, 1000):
-        path = base / (f"{spec.name}-{stamp}" + (f"-{k}" if k > 1 else ""))
+        path = first.with_name(first.name + (f"-{k}" if k > 1 else ""))
         try:
             path.mkdir(mode=0o700)
         except FileExistsError:
