@@ -59,4 +59,20 @@ def test_gpus_reports_this_machine():
 
 def test_chat_with_a_path_that_does_not_exist(tmp_path):
     r = run_ftui("chat", str(tmp_path / "nope"), "--prompt", "hi", cwd=tmp_path)
-    assert r.returncode == 2 and "no such directory" in r.stderr and "Traceback" not in r.stderr
+    assert r.returncode == 2 and "no such run" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_chat_with_a_run_that_does_not_exist_lists_close_ones(tmp_path):
+    from fake_runs import make_run
+
+    make_run(tmp_path / "runs", "demo-20261124-080000")
+    r = run_ftui("chat", "runs/dmeo", "--prompt", "hi", cwd=tmp_path)
+    assert r.returncode == 2, r.stderr
+    assert "error: no such run 'runs/dmeo' under runs/ (closest: demo-20261124-080000)" in r.stderr
+    assert "huggingface.co" not in r.stderr and "Traceback" not in r.stderr
+
+
+def test_chat_takes_a_run_name_prefix_like_monitor(demo):
+    r = run_ftui("chat", "demo", "--root", str(demo.parent), "--prompt", "hi", cwd=demo.parent)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip()

@@ -14,6 +14,7 @@ from ftui.core.runs.status import (  # noqa: E402
     find_run,
     is_stalled,
     list_runs,
+    resolve_run_or_model,
     run_status,
     summarise_events,
 )
@@ -99,7 +100,30 @@ def test_list_runs_newest_first_and_find_run(tmp_path: Path) -> None:
     assert "demo-20261124-080000" in str(ambiguous.value) and len(ambiguous.value.candidates) == 2
     with pytest.raises(RunNotFound) as missing:
         find_run("nope", tmp_path)
+    assert "no such run 'nope'" in str(missing.value)
     assert "alpaca-20261124-100000" in str(missing.value)
+    with pytest.raises(RunNotFound) as typo:
+        find_run("dmeo", tmp_path)
+    assert typo.value.candidates == ["demo-20261124-080000", "demo-20261124-090000"]
+    assert "closest: demo-20261124-080000, demo-20261124-090000" in str(typo.value)
+    under_root = tmp_path / "alp"  # `runs/alp`: a path under the root is looked up by name
+    assert find_run(under_root, tmp_path) == tmp_path / "alpaca-20261124-100000"
+
+
+def test_chat_target_is_a_run_a_path_or_a_model_reference(tmp_path: Path, monkeypatch) -> None:
+    """`ftui chat TARGET`: the run resolver first; only what can be a hub id goes on."""
+    make_run(tmp_path / "runs", "demo-20261124-080000")
+    monkeypatch.chdir(tmp_path)
+    root = Path("runs")
+    assert resolve_run_or_model("demo", root) == root / "demo-20261124-080000"
+    assert resolve_run_or_model("runs/demo-2026", root) == root / "demo-20261124-080000"
+    assert resolve_run_or_model("HuggingFaceTB/SmolLM2-135M", root) == "HuggingFaceTB/SmolLM2-135M"
+    assert resolve_run_or_model("builtin:demo-tiny-llama", root) == "builtin:demo-tiny-llama"
+    (tmp_path / "model").mkdir()
+    assert resolve_run_or_model("model", root) == Path("model")  # an existing local dir
+    for path in ("runs/nope", "./nope", "/nope/x", "a/b/c", "m.gguf", "~/nope"):
+        with pytest.raises(RunNotFound, match="no such run"):
+            resolve_run_or_model(path, root)
 
 
 def test_run_without_pid_or_events_is_unknown(tmp_path: Path) -> None:
