@@ -76,3 +76,19 @@ def test_chat_takes_a_run_name_prefix_like_monitor(demo):
     r = run_ftui("chat", "demo", "--root", str(demo.parent), "--prompt", "hi", cwd=demo.parent)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip()
+
+
+def test_the_command_spares_the_interpreter_its_last_full_collection(capsys):
+    """ctrl+q in the playground left the terminal blank for seconds: the interpreter's final
+    garbage collection walked every object of the model and the HF stack. The executable
+    freezes the heap on the way out, so that collection has nothing to walk."""
+    import gc
+
+    from ftui.cli import entry
+
+    assert gc.get_freeze_count() == 0
+    try:
+        assert entry(["presets", "list"]) == 0
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

@@ -65,8 +65,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     if args.ui:
         from ftui.tui.monitor_app import RunsApp
+        from ftui.tui.run_app import run_until_quit
 
-        RunsApp(runs_root(args)).run()
+        run_until_quit(RunsApp(runs_root(args)))
         return 0
     runs = list_runs(runs_root(args))
     if args.json:
@@ -93,8 +94,9 @@ def cmd_monitor(args: argparse.Namespace) -> int:
     if args.plain:
         return follow_plain(run_dir, args.stall_after)
     from ftui.tui.monitor_app import MonitorApp
+    from ftui.tui.run_app import run_until_quit
 
-    MonitorApp(run_dir, stall_after_s=args.stall_after).run()
+    run_until_quit(MonitorApp(run_dir, stall_after_s=args.stall_after))
     return 0
 
 

@@ -38,6 +38,7 @@ from ftui.core.runs.status import list_runs
 from ftui.core.spec import RunSpec, SpecError, load_spec_file
 from ftui.tui import messages as m
 from ftui.tui.draft import SpecDraft, Validation, named
+from ftui.tui.keys import PALETTE_KEY
 from ftui.tui.loaded import Loaded, reason
 from ftui.tui.screens.dialogs.save_preset import SavePresetScreen
 from ftui.tui.screens.wizard.step_screens import STEP_SCREENS
@@ -56,14 +57,9 @@ MODEL_KEYS = ("model.name_or_path", "model.revision", "model.trust_remote_code")
 class FtuiApp(App[int]):
     TITLE = "ftui"
     CSS_PATH = "styles/app.tcss"
-    COMMAND_PALETTE_BINDING = "ctrl+backslash"
-    BINDINGS = [
-        Binding("ctrl+n", "next_step", "Next step", priority=True),
-        Binding("ctrl+p", "previous_step", "Previous", priority=True),
-        Binding("ctrl+s", "save_preset", "Save preset", priority=True),
-        Binding("ctrl+r", "show_runs", "Runs", priority=True),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-    ]
+    COMMAND_PALETTE_BINDING = PALETTE_KEY
+    # Only what applies on every screen; each wizard step has its own keys (StepScreen).
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
     validation: reactive[Validation] = reactive(Validation(None), always_update=True)
     hardware: reactive[Loaded[HardwareReport]] = reactive(Loaded(loading=True), always_update=True)

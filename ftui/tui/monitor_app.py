@@ -8,6 +8,7 @@ from pathlib import Path
 from textual.app import App
 from textual.screen import Screen
 
+from ftui.tui.keys import PALETTE_KEY
 from ftui.tui.screens.monitor import MonitorScreen
 from ftui.tui.screens.runs import RunsScreen
 from ftui.tui.widgets.wizard.gpu_panel import HostSample
@@ -18,6 +19,7 @@ class MonitorApp(App):
 
     TITLE = "ftui monitor"
     CSS_PATH = "styles/monitor.tcss"  # the default screen's own CSS_PATH is not loaded
+    COMMAND_PALETTE_BINDING = PALETTE_KEY
 
     def __init__(
         self,
@@ -41,6 +43,7 @@ class RunsApp(App):
 
     TITLE = "ftui runs"
     CSS_PATH = "styles/monitor.tcss"
+    COMMAND_PALETTE_BINDING = PALETTE_KEY
 
     def __init__(
         self, root: str | Path, gpu_sampler: Callable[[], HostSample] | None = None

@@ -328,3 +328,21 @@ async def test_loss_chart_draws_a_thinned_copy_of_100k_points() -> None:
         await pilot.pause()
         assert len(history.loss.xs) == 100_000  # all data kept
         assert 0 < chart.plotted_points <= 2 * 500  # raw + smoothed, thinned for display
+
+
+@pytest.mark.parametrize("make", [MonitorApp, RunsApp])
+async def test_the_palette_key_is_the_wizards_everywhere(tmp_path: Path, make) -> None:  # type: ignore[no-untyped-def]
+    from textual.command import CommandPalette
+
+    from ftui.tui.app import FtuiApp
+    from ftui.tui.playground_app import PlaygroundApp
+
+    assert MonitorApp.COMMAND_PALETTE_BINDING == FtuiApp.COMMAND_PALETTE_BINDING
+    assert PlaygroundApp.COMMAND_PALETTE_BINDING == FtuiApp.COMMAND_PALETTE_BINDING
+    run = make_run(tmp_path)
+    app = make(run if make is MonitorApp else tmp_path, gpu_sampler=fixed_sample)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        assert not isinstance(app.screen, CommandPalette)
+        await pilot.press("ctrl+backslash")
+        assert isinstance(app.screen, CommandPalette)
