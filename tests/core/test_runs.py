@@ -175,3 +175,23 @@ def test_fold_summary_matches_reading_from_the_end(tmp_path: Path) -> None:
         fold_summary(folded, events[i : i + 7])
     assert folded == summarise_events(run)
     assert run_status(run, summary=folded) == run_status(run)
+
+
+def test_a_resumed_run_is_starting_not_its_old_final_status(tmp_path: Path, sleeper) -> None:
+    """Right after a resume the newest status event is the old attempt's `stopped`; while the
+    new attempt's processes live that is history, not the run's status."""
+    import json
+
+    run = make_run(tmp_path, final="stopped", checkpoints=(20,), steps=20)
+    info = json.loads((run / "run.json").read_text())
+    info.update(
+        pid=sleeper.pid,
+        pid_start_time=process_start_time(sleeper.pid),
+        attempts=[{"started": T0, "resume": False}, {"started": T0 + 10_000, "resume": True}],
+    )
+    (run / "run.json").write_text(json.dumps(info))
+    status = run_status(run)
+    assert status.live and status.status == "starting" and status.reason == ""
+    info["attempts"] = info["attempts"][:1]  # the live process is the attempt that stopped
+    (run / "run.json").write_text(json.dumps(info))
+    assert run_status(run).status == "stopped"

@@ -346,3 +346,45 @@ async def test_the_palette_key_is_the_wizards_everywhere(tmp_path: Path, make) -
         assert not isinstance(app.screen, CommandPalette)
         await pilot.press("ctrl+backslash")
         assert isinstance(app.screen, CommandPalette)
+
+
+async def test_a_completed_run_offers_what_applies_and_r_answers_as_the_cli(
+    tmp_path: Path,
+) -> None:
+    from conftest import run_ftui
+
+    run = make_run(tmp_path, checkpoints=(20, 40))  # completed, two complete checkpoints
+    seen: list[object] = []
+    app = MonitorApp(run, gpu_sampler=fixed_sample)
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        screen = app.screen
+        await poll_until(pilot, lambda: screen.info is not None)
+        title = text_of(screen, "#run-title")
+        assert "● completed" in title and "(live)" not in title
+        shown = {
+            key: active.binding.description
+            for key, active in screen.active_bindings.items()
+            if active.binding.show and active.enabled
+        }
+        assert "s" not in shown and "r" not in shown, shown
+        assert shown["q"] == "Leave" and "training goes on" not in " ".join(shown.values())
+        await pilot.press("r")
+        await settle(pilot)
+        told = list({id(x): x for x in seen if isinstance(x, RunActions.Told)}.values())
+    cli = run_ftui("resume", run.name, "--root", str(tmp_path))
+    assert cli.returncode == 2
+    assert [t.text for t in told] == [f"{run.name} already completed; nothing to resume"]
+    assert f"cannot resume {run.name}: {told[0].text}" in cli.stderr
+    assert not (run / "logs" / "launcher.log").exists()  # nothing was launched
+
+
+async def test_a_final_status_while_processes_live_is_not_called_live(
+    tmp_path: Path, sleeper
+) -> None:
+    run = make_run(tmp_path, pid=sleeper.pid, pid_start_time=process_start_time(sleeper.pid))
+    app = MonitorApp(run, gpu_sampler=fixed_sample)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await poll_until(pilot, lambda: screen.info is not None)
+        title = text_of(screen, "#run-title")
+        assert "● completed  (processes exiting)" in title and "(live)" not in title

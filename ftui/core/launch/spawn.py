@@ -27,6 +27,7 @@ from ftui.core.runs.processes import (
     wait_until,
 )
 from ftui.core.runs.rundir import RunPaths, read_run_json, update_run_json
+from ftui.core.runs.status import ALREADY_COMPLETED, NO_CHECKPOINT
 from ftui.core.spec import RunSpec, SpecError, load_spec_file
 
 
@@ -192,7 +193,7 @@ def resume(
         raise LaunchError(f"{paths.config}: {exc}") from None
     status = last_status(read_events(paths.root)) or {}
     if status.get("status") == "completed":
-        raise LaunchError(f"{paths.root.name} already completed; nothing to resume")
+        raise LaunchError(ALREADY_COMPLETED.format(name=paths.root.name))
     nproc = resolve_nproc(spec)
     info = read_run_json(paths.root)
     old_key = info.get("resume_key")
@@ -210,7 +211,7 @@ def resume(
     from ftui.core.runs.checkpoints import newest_complete_checkpoint
 
     if newest_complete_checkpoint(paths.root) is None:
-        raise LaunchError(f"{paths.root.name} has no complete checkpoint to resume from")
+        raise LaunchError(NO_CHECKPOINT.format(name=paths.root.name))
     for line in warnings:
         if on_warning:
             on_warning(line)

@@ -135,6 +135,8 @@ def run_status(
     reason = str(status_event.get("reason") or "")
     pid = info.get("pid")
     live = is_process_alive(pid, info.get("pid_start_time"))
+    if live and status in TERMINAL_STATUSES and _before_newest_attempt(status_event, info):
+        status, reason = "starting", ""  # resumed: the old attempt's final status is history
     leftovers: list[int] = []
     if status not in TERMINAL_STATUSES and not live:
         if not pid and not summary:
@@ -176,6 +178,36 @@ def run_status(
         resumable=resumable,
         leftover_pids=tuple(leftovers),
     )
+
+
+def _before_newest_attempt(status_event: dict[str, Any], info: dict[str, Any]) -> bool:
+    """The status was written before the newest attempt (a resume) started."""
+    attempts = info.get("attempts")
+    newest = attempts[-1] if isinstance(attempts, list) and attempts else None
+    started = _number(newest.get("started")) if isinstance(newest, dict) else None
+    written = _number(status_event.get("t"))
+    return started is not None and written is not None and written < started
+
+
+ALREADY_COMPLETED = "{name} already completed; nothing to resume"
+NO_CHECKPOINT = "{name} has no complete checkpoint to resume from"
+
+
+def resume_refusal(info: RunInfo) -> str | None:
+    """Why this run cannot be resumed, or None when it can: the monitor's `r` and
+    `ftui resume` answer in the same words."""
+    if info.live:
+        return f"{info.name} is still running; stop it before resuming"
+    if info.status == "completed":
+        return ALREADY_COMPLETED.format(name=info.name)
+    if info.leftover_pids:
+        return (
+            f"{info.name}'s launcher is gone but {len(info.leftover_pids)} of its processes "
+            "still run; stop them first (s, or `ftui stop RUN --kill`)"
+        )
+    if not info.resumable:
+        return NO_CHECKPOINT.format(name=info.name)
+    return None
 
 
 def list_runs(root: str | os.PathLike[str]) -> list[RunInfo]:
