@@ -90,3 +90,12 @@ def default_runs_root() -> Path:
     """Relative `runs/` in the working directory unless FTUI_RUNS says otherwise."""
     value = os.environ.get("FTUI_RUNS")
     return Path(value) if value else Path("runs")
+
+
+def screenshots_dir() -> Path:
+    """Where the apps save a screenshot: the user's Downloads folder when there is one, else
+    the working directory (never a folder that does not exist)."""
+    import platformdirs
+
+    downloads = Path(platformdirs.user_downloads_dir())
+    return downloads if downloads.is_dir() else Path.cwd()

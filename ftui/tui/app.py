@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
-from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import ModalScreen
@@ -37,8 +36,8 @@ from ftui.core.runs.rundir import RunPaths
 from ftui.core.runs.status import list_runs
 from ftui.core.spec import RunSpec, SpecError, load_spec_file
 from ftui.tui import messages as m
+from ftui.tui.base_app import FtuiBaseApp
 from ftui.tui.draft import SpecDraft, Validation, named
-from ftui.tui.keys import PALETTE_KEY
 from ftui.tui.loaded import Loaded, reason
 from ftui.tui.screens.dialogs.save_preset import SavePresetScreen
 from ftui.tui.screens.wizard.step_screens import STEP_SCREENS
@@ -54,10 +53,9 @@ if TYPE_CHECKING:
 MODEL_KEYS = ("model.name_or_path", "model.revision", "model.trust_remote_code")
 
 
-class FtuiApp(App[int]):
+class FtuiApp(FtuiBaseApp):
     TITLE = "ftui"
     CSS_PATH = "styles/app.tcss"
-    COMMAND_PALETTE_BINDING = PALETTE_KEY
     # Only what applies on every screen; each wizard step has its own keys (StepScreen).
     BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 

@@ -5,21 +5,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.app import App
 from textual.screen import Screen
 
-from ftui.tui.keys import PALETTE_KEY
+from ftui.tui.base_app import FtuiBaseApp
 from ftui.tui.screens.monitor import MonitorScreen
 from ftui.tui.screens.runs import RunsScreen
 from ftui.tui.widgets.wizard.gpu_panel import HostSample
 
 
-class MonitorApp(App):
+class MonitorApp(FtuiBaseApp):
     """One run's monitor; leaving it ends the app, never the run."""
 
     TITLE = "ftui monitor"
     CSS_PATH = "styles/monitor.tcss"  # the default screen's own CSS_PATH is not loaded
-    COMMAND_PALETTE_BINDING = PALETTE_KEY
 
     def __init__(
         self,
@@ -38,12 +36,11 @@ class MonitorApp(App):
         )
 
 
-class RunsApp(App):
+class RunsApp(FtuiBaseApp):
     """The list of runs; Enter opens a monitor, q goes back."""
 
     TITLE = "ftui runs"
     CSS_PATH = "styles/monitor.tcss"
-    COMMAND_PALETTE_BINDING = PALETTE_KEY
 
     def __init__(
         self, root: str | Path, gpu_sampler: Callable[[], HostSample] | None = None

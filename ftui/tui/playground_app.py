@@ -6,18 +6,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.app import App
 from textual.screen import Screen
 
-from ftui.tui.keys import PALETTE_KEY
+from ftui.tui.base_app import FtuiBaseApp
 from ftui.tui.run_app import run_until_quit
 from ftui.tui.screens.playground import PlaygroundScreen
 
 
-class PlaygroundApp(App):
+class PlaygroundApp(FtuiBaseApp):
     TITLE = "ftui chat"
     CSS_PATH = "styles/playground.tcss"  # the default screen's own CSS_PATH is not loaded
-    COMMAND_PALETTE_BINDING = PALETTE_KEY
 
     def __init__(
         self,

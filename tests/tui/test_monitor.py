@@ -388,3 +388,36 @@ async def test_a_final_status_while_processes_live_is_not_called_live(
         await poll_until(pilot, lambda: screen.info is not None)
         title = text_of(screen, "#run-title")
         assert "● completed  (processes exiting)" in title and "(live)" not in title
+
+
+async def test_chart_axes_count_whole_steps(tmp_path: Path) -> None:
+    import re
+
+    run = make_run(tmp_path, steps=79, total_steps=79)
+    app = MonitorApp(run, gpu_sampler=fixed_sample)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await poll_until(pilot, lambda: screen.info is not None and screen.history.count > 0)
+        for chart in screen.query(MetricChart):
+            lines = re.sub(r"\x1b\[[0-9;]*m", "", chart.plt.build()).splitlines()
+            axis = lines[[line.strip() for line in lines].index("step") - 1]  # under the plot
+            labels = re.findall(r"\d[\d.,]*", axis)
+            assert labels and all(re.fullmatch(r"\d+", x) for x in labels), (chart.id, axis)
+
+
+async def test_a_screenshot_is_saved_where_a_folder_exists_and_says_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, cwd = tmp_path / "home", Path.cwd()  # a home without ~/Downloads; cwd: a temp dir
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    app = MonitorApp(make_run(tmp_path / "runs", "Grüße-世界-20261124-080000"))
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_screenshot()
+        await poll_until(pilot, lambda: any(cwd.glob("*.svg")) and bool(app._notifications))
+        said = [n.message for n in app._notifications]
+        [saved] = cwd.glob("*.svg")
+        assert any("Saved screenshot to" in line and str(saved) in line for line in said), said
+        assert "Grüße-世界" in saved.read_text()
