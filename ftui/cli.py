@@ -45,7 +45,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def entry(argv: list[str] | None = None) -> int:
-    """The `ftui` executable (and `python -m ftui`): main(), then a prompt exit."""
+    """The `ftui` executable (and `python -m ftui`): library noise down, main(), then a
+    prompt exit."""
+    from ftui.core.quiet import quiet_libraries
+
+    quiet_libraries()
     try:
         return main(argv)
     finally:

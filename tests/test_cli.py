@@ -92,3 +92,19 @@ def test_the_command_spares_the_interpreter_its_last_full_collection(capsys):
         assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
+
+
+NOISE = ("Loading weights", "Writing model shards", "Warning", "Token indices sequence length")
+
+
+def test_chat_and_export_print_no_library_noise(demo, tmp_path):
+    """Progress bars, advice and FutureWarnings of transformers are not ftui's output: only
+    ftui's own lines reach stderr (export keeps its progress, which the user asked for)."""
+    chat = run_ftui("chat", str(demo), "--prompt", "What is the capital of France?")
+    assert chat.returncode == 0, chat.stderr
+    assert chat.stdout.strip() == "The capital of France is Paris."
+    export = run_ftui("export", str(demo), "--merge", "--out", str(tmp_path / "merged"))
+    assert export.returncode == 0, export.stderr
+    for out in (chat.stderr, export.stderr):
+        assert not [line for line in out.splitlines() if any(n in line for n in NOISE)], out
+    assert "[100%] done" in export.stderr

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ftui.core.atomic import atomic_write_text
 from ftui.core.launch.torchrun import display_command, resolve_nproc, torchrun_argv
+from ftui.core.quiet import unquiet
 from ftui.core.runs.events import TERMINAL_STATUSES, append_event, last_status, read_events
 from ftui.core.runs.processes import (
     end_run_processes,
@@ -69,7 +70,7 @@ def _versions() -> dict[str, str]:
 
 
 def child_env(spec: RunSpec) -> dict[str, str]:
-    env = dict(os.environ)
+    env = unquiet(dict(os.environ))  # the rank logs keep every library line
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"
