@@ -108,3 +108,9 @@ def test_chat_and_export_print_no_library_noise(demo, tmp_path):
     for out in (chat.stderr, export.stderr):
         assert not [line for line in out.splitlines() if any(n in line for n in NOISE)], out
     assert "[100%] done" in export.stderr
+
+
+def test_preview_counts_rows_from_1(tmp_path):
+    r = run_ftui("preview", "demo", "--rows", "2", "--color", "never", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert "row 1" in r.stdout and "row 2" in r.stdout and "row 0" not in r.stdout

@@ -195,3 +195,25 @@ def test_a_resumed_run_is_starting_not_its_old_final_status(tmp_path: Path, slee
     info["attempts"] = info["attempts"][:1]  # the live process is the attempt that stopped
     (run / "run.json").write_text(json.dumps(info))
     assert run_status(run).status == "stopped"
+
+
+def test_a_checkpoint_that_does_not_exist_lists_the_ones_that_do(tmp_path: Path) -> None:
+    from ftui.core.playground.inference import InferenceError, run_weights_dir
+
+    run = make_run(tmp_path, checkpoints=(20, 40))
+    with pytest.raises(InferenceError) as missing:
+        run_weights_dir(run, 7)
+    assert "--checkpoint: 7 not found" in str(missing.value)
+    assert "(checkpoints there: 20, 40)" in str(missing.value)
+
+
+def test_the_model_card_rounds_the_last_loss(tmp_path: Path) -> None:
+    from ftui.core.playground.export_card import model_card
+    from ftui.core.spec import RunSpec
+
+    run = make_run(
+        tmp_path,
+        extra_events=[{"t": T0 + 99, "type": "metrics", "step": 41, "loss": 6.497843933105469}],
+    )
+    card = model_card(RunSpec(), run, run / "final", merged=False)
+    assert "41 / 6.498" in card and "6.4978439" not in card

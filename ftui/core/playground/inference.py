@@ -18,7 +18,8 @@ from ftui.core.demo import resolve_model_ref
 from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.prompt.encode import encode
 from ftui.core.prompt.templates import Conversation, Message, stop_strings
-from ftui.core.runs.rundir import IN_RUN, RunPaths
+from ftui.core.runs.checkpoints import list_checkpoints
+from ftui.core.runs.rundir import IN_RUN, RunPaths, checkpoint_step
 from ftui.core.safe_load import load_causal_lm
 from ftui.core.spec import RunSpec, load_spec_file
 
@@ -58,7 +59,12 @@ def run_weights_dir(run_dir: Path, checkpoint: int | None = None) -> Path:
     if checkpoint is not None:
         path = paths.checkpoint(checkpoint)
         if not path.is_dir():
-            raise InferenceError(f"checkpoint {checkpoint} not found under {paths.checkpoints}")
+            steps = sorted(step for p in list_checkpoints(run_dir) if (step := checkpoint_step(p)))
+            there = ", ".join(map(str, steps)) if steps else "none"
+            raise InferenceError(
+                f"--checkpoint: {checkpoint} not found under {paths.checkpoints} "
+                f"(checkpoints there: {there}); leave it out to use {IN_RUN.final}/"
+            )
         return path
     if paths.final.is_dir():
         return paths.final
