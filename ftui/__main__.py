@@ -1,3 +1,3 @@
-from ftui.cli import main
+from ftui.cli import entry
 
-raise SystemExit(main())
+raise SystemExit(entry())

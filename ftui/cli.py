@@ -44,5 +44,27 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def entry(argv: list[str] | None = None) -> int:
+    """The `ftui` executable (and `python -m ftui`): library noise down, main(), then a
+    prompt exit."""
+    from ftui.core.quiet import quiet_libraries
+
+    quiet_libraries()
+    try:
+        return main(argv)
+    finally:
+        exit_promptly()
+
+
+def exit_promptly() -> None:
+    """Spare the interpreter's last full garbage collection: with a model and the HF stack
+    loaded it walks millions of objects and the terminal sits blank for seconds after a quit
+    (ctrl+q in the playground: ~6 s on a toy model). The process is ending; the heap is freed
+    by the OS. Atexit handlers and flushing still run."""
+    import gc
+
+    gc.freeze()
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(entry())

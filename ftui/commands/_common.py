@@ -1,8 +1,11 @@
-"""Helpers shared by command modules: error printing and spec loading from a name or path."""
+"""Helpers shared by command modules: error printing, spec loading from a name or path, and
+finding a RUN argument (every command resolves it the same way: core.runs.status.find_run)."""
 
 from __future__ import annotations
 
+import argparse
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -34,3 +37,37 @@ def load_spec_arg(args) -> RunSpec:  # type: ignore[no-untyped-def]
     from ftui.core.presets import resolve_spec
 
     return resolve_spec(args.spec, args.overrides)
+
+
+def add_root_arg(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=None,
+        help="where runs live (default: runs/ in this directory, or $FTUI_RUNS)",
+    )
+
+
+def runs_root(args: argparse.Namespace) -> Path:
+    from ftui.core.locations import default_runs_root
+
+    root = getattr(args, "root", None)
+    return root if root is not None else default_runs_root()
+
+
+def resolve_run_arg(args: argparse.Namespace) -> Path | int:
+    """args.run as a run directory (a path, a name or a unique prefix under --root); with no
+    RUN, the newest live run, else the newest. An exit code (after the error) when none."""
+    from ftui.core.runs.status import RunNotFound, find_run, list_runs
+
+    root = runs_root(args)
+    if getattr(args, "run", None) is None:
+        runs = list_runs(root)
+        if not runs:
+            return fail(f"no runs under {root}/ (use --root DIR)")
+        live = [r for r in runs if r.live]
+        return (live or runs)[0].path
+    try:
+        return find_run(args.run, root)
+    except RunNotFound as error:
+        return fail(str(error))

@@ -4,6 +4,9 @@ ftui command demo                                  # one node: torchrun --standa
 ftui command my.yaml --nnodes 2 --rdzv-endpoint node0:29500
 ftui command my.yaml --nnodes 2 --rdzv-endpoint node0:29500 --node-rank 1 --check
 ftui command my.yaml --slurm --nnodes 4 --gpus-per-node 8 --out train.sbatch
+
+Nothing is started and nothing is written unless asked: --config PATH writes the resolved
+spec, --out FILE the commands or the script.
 """
 
 from __future__ import annotations
@@ -20,7 +23,8 @@ def register(subparsers) -> None:  # type: ignore[no-untyped-def]
         "command",
         help="print the exact torchrun command for every node, or an sbatch script",
         description="Print the launch command(s) that run SPEC: one per node with c10d "
-        "rendezvous, or (--slurm) an sbatch script. Nothing is started.",
+        "rendezvous, or (--slurm) an sbatch script. Nothing is started, and nothing is "
+        "written unless you pass --config (the spec) or --out (the output).",
     )
     add_spec_args(p)
     p.add_argument("--nnodes", type=int, help="machines in the job (default: launch.nnodes)")
@@ -28,9 +32,16 @@ def register(subparsers) -> None:  # type: ignore[no-untyped-def]
     p.add_argument("--rdzv-endpoint", metavar="HOST:PORT", help="node 0's host:port")
     p.add_argument("--rdzv-id", help="shared rendezvous id (default: name + spec hash)")
     p.add_argument("--nproc-per-node", type=int, help="processes per node (default: GPUs)")
-    p.add_argument("--config", metavar="PATH", help="where every node reads the spec")
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        help="write the resolved spec here, where every node reads it (default: the "
+        "commands name a new run dir under output.root, and nothing is written)",
+    )
     p.add_argument("--check", action="store_true", help="check this node reaches the endpoint")
-    p.add_argument("--slurm", action="store_true", help="write an sbatch script instead")
+    p.add_argument(
+        "--slurm", action="store_true", help="print an sbatch script instead (--out writes it)"
+    )
     p.add_argument("--gpus-per-node", type=int, help="GPUs per node (--slurm)")
     p.add_argument("--partition", help="Slurm partition (--slurm)")
     p.add_argument("--time", dest="time_limit", help="Slurm time limit, e.g. 12:00:00")
@@ -52,12 +63,21 @@ def _emit(text: str, out: str | None, executable: bool = False) -> None:
 
 
 def _config_path(args, spec) -> str:  # type: ignore[no-untyped-def]
-    """The worker's run dir is its config's folder, so the resolved spec is written to a new
-    run dir under output.root (or to --config, whose folder becomes the run dir)."""
-    from ftui.core.launch.spawn import new_run_dir
-    from ftui.core.runs.rundir import RunPaths
+    """Where every node reads the spec. The worker's run dir is its config's folder. Only an
+    explicit --config is written; otherwise the commands name the run dir a launch now would
+    get, and nothing is created (printing a command starts nothing)."""
+    if not args.config:
+        from ftui.core.launch.spawn import planned_run_dir
+        from ftui.core.runs.rundir import RunPaths
 
-    target = Path(args.config) if args.config else RunPaths(new_run_dir(spec)).config
+        planned = RunPaths(planned_run_dir(spec)).config.absolute()
+        print(
+            f"not written: {planned}; add --config {planned} to write the resolved spec "
+            "there (every node reads it at that path: shared storage, or copy it)",
+            file=sys.stderr,
+        )
+        return str(planned)
+    target = Path(args.config)
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     spec.save(target)
     print(
@@ -90,6 +110,7 @@ def _slurm(args, spec) -> int:  # type: ignore[no-untyped-def]
         partition=args.partition,
         time_limit=args.time_limit,
         account=args.account,
+        script_path=args.out,
     )
     _emit(script, args.out, executable=True)
     if args.out:

@@ -6,13 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from ftui.commands._common import fail
+from ftui.commands._common import add_root_arg, fail, resolve_run_arg
 from ftui.core.runs.rundir import IN_RUN, RunPaths
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("export", help="export a run's adapter or merged model (safetensors)")
-    p.add_argument("run", metavar="RUN", help="a run directory")
+    p.add_argument("run", metavar="RUN", help="a run directory, or a run's name (or prefix)")
+    add_root_arg(p)
     p.add_argument("--out", metavar="DIR", help="where to write it (new or empty)")
     p.add_argument(
         "--checkpoint",
@@ -86,9 +87,12 @@ def cmd_export(args: argparse.Namespace) -> int:
     def progress(label: str, fraction: float) -> None:
         print(f"[{fraction * 100:3.0f}%] {label}", file=sys.stderr)
 
+    run_dir = resolve_run_arg(args)
+    if isinstance(run_dir, int):
+        return run_dir
     try:
         result = export_run(
-            args.run,
+            run_dir,
             args.out,
             checkpoint=args.checkpoint,
             merge=args.merge,

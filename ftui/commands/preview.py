@@ -22,7 +22,14 @@ YELLOW = "\x1b[33m"
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("preview", help="rendered rows with trained vs masked tokens, length stats")
     add_spec_args(p)
-    p.add_argument("--rows", type=int, default=3, metavar="N", help="rows to show (default 3)")
+    p.add_argument(
+        "--rows",
+        type=int,
+        default=3,
+        metavar="N",
+        help="rows to show, from the first (default 3; rows count from 1, as in the "
+        "wizard's lens and in preflight messages)",
+    )
     p.add_argument(
         "--sample",
         type=int,
@@ -127,7 +134,7 @@ def render_text(summary: dict[str, Any], lens: Any, color: bool, boundaries: boo
     for row in lens.rows:
         lines.append("")
         lines.append(
-            _c(f"row {row.index}", BOLD, color)
+            _c(f"row {row.index + 1}", BOLD, color)
             + f"  {row.length} tokens, {row.trained} trained   ({legend})"
         )
         lines.append(render_row(row, color, boundaries))

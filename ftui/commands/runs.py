@@ -8,12 +8,12 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
-from ftui.commands._common import fail
+from ftui.commands._common import add_root_arg, fail, resolve_run_arg, runs_root
 
 
 def register(sub: argparse._SubParsersAction) -> None:
     runs = sub.add_parser("runs", help="list runs with their status")
-    _add_root(runs)
+    add_root_arg(runs)
     runs.add_argument("--json", action="store_true", help="one JSON object per run")
     runs.add_argument("--ui", action="store_true", help="open the runs screen")
     runs.set_defaults(handler=cmd_runs)
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     monitor.add_argument(
         "run", nargs="?", metavar="RUN", help="run dir or name prefix; default: newest"
     )
-    _add_root(monitor)
+    add_root_arg(monitor)
     monitor.add_argument(
         "--plain",
         action="store_true",
@@ -39,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     stop = sub.add_parser("stop", help="ask a run to save a checkpoint and stop")
     stop.add_argument("run", metavar="RUN")
-    _add_root(stop)
+    add_root_arg(stop)
     stop.add_argument("--kill", action="store_true", help="kill the whole process tree now")
     stop.add_argument(
         "--grace", type=float, default=10.0, help="seconds between SIGTERM and SIGKILL"
@@ -56,39 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="change a setting that does not invalidate the checkpoint (e.g. train.max_steps=600)",
     )
-    _add_root(resume)
+    add_root_arg(resume)
     resume.set_defaults(handler=cmd_resume)
-
-
-def _add_root(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--root",
-        type=Path,
-        default=None,
-        help="where runs live (default: runs/ in this directory, or $FTUI_RUNS)",
-    )
-
-
-def _root(args: argparse.Namespace) -> Path:
-    from ftui.core.locations import default_runs_root
-
-    return args.root if args.root is not None else default_runs_root()
-
-
-def _resolve(args: argparse.Namespace) -> Path | int:
-    from ftui.core.runs.status import RunNotFound, find_run, list_runs
-
-    root = _root(args)
-    if getattr(args, "run", None) is None:
-        runs = list_runs(root)
-        if not runs:
-            return fail(f"no runs under {root}/ (use --root DIR)")
-        live = [r for r in runs if r.live]
-        return (live or runs)[0].path
-    try:
-        return find_run(args.run, root)
-    except RunNotFound as error:
-        return fail(str(error))
 
 
 def cmd_runs(args: argparse.Namespace) -> int:
@@ -96,16 +65,17 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     if args.ui:
         from ftui.tui.monitor_app import RunsApp
+        from ftui.tui.run_app import run_until_quit
 
-        RunsApp(_root(args)).run()
+        run_until_quit(RunsApp(runs_root(args)))
         return 0
-    runs = list_runs(_root(args))
+    runs = list_runs(runs_root(args))
     if args.json:
         for info in runs:
             print(json.dumps({**asdict(info), "path": str(info.path)}))
         return 0
     if not runs:
-        print(f"no runs under {_root(args)}/")
+        print(f"no runs under {runs_root(args)}/")
         _print_queue()
         return 0
     width = max(len(r.name) for r in runs)
@@ -133,14 +103,15 @@ def _print_queue() -> None:
 
 
 def cmd_monitor(args: argparse.Namespace) -> int:
-    run_dir = _resolve(args)
+    run_dir = resolve_run_arg(args)
     if isinstance(run_dir, int):
         return run_dir
     if args.plain:
         return follow_plain(run_dir, args.stall_after)
     from ftui.tui.monitor_app import MonitorApp
+    from ftui.tui.run_app import run_until_quit
 
-    MonitorApp(run_dir, stall_after_s=args.stall_after).run()
+    run_until_quit(MonitorApp(run_dir, stall_after_s=args.stall_after))
     return 0
 
 
@@ -164,7 +135,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
     from ftui.core.runs.processes import kill_leftovers
     from ftui.core.runs.status import run_status
 
-    run_dir = _resolve(args)
+    run_dir = resolve_run_arg(args)
     if isinstance(run_dir, int):
         return run_dir
     info = run_status(run_dir)
@@ -192,7 +163,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    run_dir = _resolve(args)
+    run_dir = resolve_run_arg(args)
     if isinstance(run_dir, int):
         return run_dir
     from ftui.core.launch.spawn import resume

@@ -111,3 +111,12 @@ def notify_file() -> Path:
     """The notification URLs (`ftui notify add`) and stall settings: secrets, so mode 0600 and
     only here, never in a spec, a preset or a run directory."""
     return config_dir() / "notify.yaml"
+
+
+def screenshots_dir() -> Path:
+    """Where the apps save a screenshot: the user's Downloads folder when there is one, else
+    the working directory (never a folder that does not exist)."""
+    import platformdirs
+
+    downloads = Path(platformdirs.user_downloads_dir())
+    return downloads if downloads.is_dir() else Path.cwd()

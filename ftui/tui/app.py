@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
-from textual.app import App
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.screen import ModalScreen
@@ -37,6 +36,7 @@ from ftui.core.runs.rundir import RunPaths
 from ftui.core.runs.status import list_runs
 from ftui.core.spec import RunSpec, SpecError, load_spec_file
 from ftui.tui import messages as m
+from ftui.tui.base_app import FtuiBaseApp
 from ftui.tui.draft import SpecDraft, Validation, named
 from ftui.tui.loaded import Loaded, reason
 from ftui.tui.screens.dialogs.save_preset import SavePresetScreen
@@ -53,17 +53,11 @@ if TYPE_CHECKING:
 MODEL_KEYS = ("model.name_or_path", "model.revision", "model.trust_remote_code")
 
 
-class FtuiApp(App[int]):
+class FtuiApp(FtuiBaseApp):
     TITLE = "ftui"
     CSS_PATH = "styles/app.tcss"
-    COMMAND_PALETTE_BINDING = "ctrl+backslash"
-    BINDINGS = [
-        Binding("ctrl+n", "next_step", "Next step", priority=True),
-        Binding("ctrl+p", "previous_step", "Previous", priority=True),
-        Binding("ctrl+s", "save_preset", "Save preset", priority=True),
-        Binding("ctrl+r", "show_runs", "Runs", priority=True),
-        Binding("ctrl+q", "quit", "Quit", priority=True),
-    ]
+    # Only what applies on every screen; each wizard step has its own keys (StepScreen).
+    BINDINGS = [Binding("ctrl+q", "quit", "Quit", priority=True)]
 
     validation: reactive[Validation] = reactive(Validation(None), always_update=True)
     hardware: reactive[Loaded[HardwareReport]] = reactive(Loaded(loading=True), always_update=True)

@@ -20,6 +20,7 @@ def run_app(preset: str | None = None) -> int:
                 print(f"error: {line}", file=sys.stderr)
             return 2
     from ftui.tui.app import FtuiApp
+    from ftui.tui.run_app import run_until_quit
 
-    result = FtuiApp(spec, preset_name=preset).run()
+    result = run_until_quit(FtuiApp(spec, preset_name=preset))
     return int(result or 0)

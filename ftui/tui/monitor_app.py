@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.app import App
 from textual.screen import Screen
 
+from ftui.tui.base_app import FtuiBaseApp
 from ftui.tui.screens.monitor import MonitorScreen
 from ftui.tui.screens.runs import RunsScreen
 from ftui.tui.widgets.wizard.gpu_panel import HostSample
 
 
-class MonitorApp(App):
+class MonitorApp(FtuiBaseApp):
     """One run's monitor; leaving it ends the app, never the run."""
 
     TITLE = "ftui monitor"
@@ -36,7 +36,7 @@ class MonitorApp(App):
         )
 
 
-class RunsApp(App):
+class RunsApp(FtuiBaseApp):
     """The list of runs; Enter opens a monitor, q goes back."""
 
     TITLE = "ftui runs"

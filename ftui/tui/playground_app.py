@@ -6,13 +6,14 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.app import App
 from textual.screen import Screen
 
+from ftui.tui.base_app import FtuiBaseApp
+from ftui.tui.run_app import run_until_quit
 from ftui.tui.screens.playground import PlaygroundScreen
 
 
-class PlaygroundApp(App):
+class PlaygroundApp(FtuiBaseApp):
     TITLE = "ftui chat"
     CSS_PATH = "styles/playground.tcss"  # the default screen's own CSS_PATH is not loaded
 
@@ -39,5 +40,5 @@ class PlaygroundApp(App):
 
 def run_playground(target: str | Path, base: bool = False, checkpoint: int | None = None) -> int:
     """Open the playground on a run directory (or a model); returns the exit code."""
-    PlaygroundApp(target, base=base, checkpoint=checkpoint).run()
+    run_until_quit(PlaygroundApp(target, base=base, checkpoint=checkpoint))
     return 0

@@ -224,18 +224,33 @@ def run_cli(*args, cwd):
     )
 
 
-def test_cli_prints_every_node_and_writes_config(tmp_path):
+def test_cli_prints_every_node_and_writes_only_an_asked_config(tmp_path):
     spec = tmp_path / "s.yaml"
     spec.write_text("name: cli\noutput: {root: out}\nlaunch: {gpus: [0, 1, 2, 3]}\n")
     proc = run_cli(str(spec), "--nnodes", "2", "--rdzv-endpoint", "n0:29400", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    [run_dir] = (tmp_path / "out").iterdir()  # a fresh run dir: the worker writes next to it
-    assert run_dir.name.startswith("cli-") and run_dir.stat().st_mode & 0o777 == 0o700
+    assert not (tmp_path / "out").exists()  # printing a command creates no run dir
     lines = proc.stdout.splitlines()
     assert lines[0] == "# node 0 of 2 (hosts the rendezvous)"
     assert "--node-rank=0" in lines[1] and "--node-rank=1" in lines[3]
-    assert lines[1].endswith(f"-m ftui.train {run_dir / 'config.yaml'}")
-    written = (run_dir / "config.yaml").read_text()
+    planned = lines[1].rsplit(" ", 1)[1]  # the run dir a launch now would get, not created
+    assert planned.startswith(str(tmp_path / "out" / "cli-")) and planned.endswith("config.yaml")
+    assert f"not written: {planned}; add --config {planned}" in proc.stderr
+    config = tmp_path / "out" / "mine" / "config.yaml"
+    wrote = run_cli(
+        str(spec),
+        "--nnodes",
+        "2",
+        "--rdzv-endpoint",
+        "n0:29400",
+        "--config",
+        str(config),
+        cwd=tmp_path,
+    )
+    assert wrote.returncode == 0, wrote.stderr
+    assert wrote.stdout.splitlines()[1].endswith(f"-m ftui.train {config}")
+    assert config.parent.stat().st_mode & 0o777 == 0o700
+    written = config.read_text()
     assert "nnodes: 2" in written and "rdzv_endpoint: n0:29400" in written
     only = run_cli(
         str(spec),
@@ -270,6 +285,12 @@ def test_cli_slurm_and_bad_spec(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert "#SBATCH --nodes=2" in out.read_text() and os.access(out, os.X_OK)
+    assert f"# Submit with: sbatch {out}\n" in out.read_text()  # the file it was written to
+    assert proc.stdout == "" and f"submit with: sbatch {out}" in proc.stderr
+    printed = run_cli(str(spec), "--slurm", "--gpus-per-node", "8", cwd=tmp_path)
+    assert printed.returncode == 0 and printed.stdout.startswith("#!/bin/bash\n")
+    assert "--out cli.sbatch writes it), then submit with: sbatch cli.sbatch" in printed.stdout
+    assert not (tmp_path / "runs").exists() and not (tmp_path / "cli.sbatch").exists()
     no_gpus = run_cli(str(spec), "--slurm", cwd=tmp_path)
     assert no_gpus.returncode == 2 and "--gpus-per-node" in no_gpus.stderr
     bad = tmp_path / "bad.yaml"

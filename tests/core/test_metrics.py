@@ -91,3 +91,15 @@ def test_eta_ignores_the_time_a_run_was_stopped() -> None:
     history.add([{"t": 5000.0 + s, "type": "metrics", "step": 10 + s} for s in range(1, 6)])
     eta = history.progress(now=5006.0, live=True).eta_s
     assert eta is not None and abs(eta - 85.0) < 1e-6  # 1 step/s, not 15 steps in 5000 s
+
+
+def test_step_ticks_are_whole_steps_within_the_range() -> None:
+    from ftui.core.runs.metrics import step_ticks
+
+    assert step_ticks(1, 120, 5) == [20, 40, 60, 80, 100, 120]
+    assert step_ticks(3, 7, 5) == [3, 4, 5, 6, 7]
+    assert step_ticks(10.5, 11.2) == [11] and step_ticks(5, 5) == [5]
+    for first, last, count in [(1, 394, 10), (0, 1, 5), (17, 100_003, 3), (1, 79, 8)]:
+        ticks = step_ticks(first, last, count)
+        assert ticks and all(isinstance(t, int) and first <= t <= last for t in ticks)
+        assert len(ticks) <= 2 * count + 1

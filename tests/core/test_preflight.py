@@ -56,8 +56,10 @@ def test_too_many_rows_with_nothing_to_train_is_refused(tmp_path):
     assert not r.ok
     fld, msg = r.errors[0]
     assert fld == "template.train_on_input"
-    assert msg.startswith("data: 10 of 10 rows (100%) have no token to train (limit 10%)")
-    assert '(e.g. row 0: "Article 0. The council met' in msg
+    assert msg.startswith(
+        "template.train_on_input: 10 of 10 rows (100%) have no token to train (limit 10%)"
+    )
+    assert '(e.g. row 1: "Article 0. The council met' in msg
     assert any(
         f == "data.max_seq_len" and "10 of 10 rows (100%) are longer than 64" in m
         for f, m in r.warnings
@@ -70,7 +72,9 @@ def test_a_few_rows_with_nothing_to_train_are_a_warning(tmp_path):
     assert r.ok, r.lines()
     msgs = [m for _, m in r.warnings]
     assert any(
-        m.startswith("data: 1 of 20 rows have nothing to train and will be skipped (e.g. row 19")
+        m.startswith(
+            "data.columns: 1 of 20 rows have nothing to train and will be skipped (e.g. row 20"
+        )
         for m in msgs
     )
     assert not any("longer than" in m for m in msgs)  # 5% truncated is not heavy
@@ -81,8 +85,8 @@ def test_empty_prompts_and_responses_are_warned_with_counts(tmp_path):
     r = _report(write_jsonl(tmp_path, "qa.jsonl", rows))
     assert r.ok
     msgs = [m for _, m in r.warnings]
-    assert 'data: 1 of 20 rows have an empty prompt (e.g. row 18: "/ a")' in msgs
-    assert 'data: 1 of 20 rows have an empty response (e.g. row 19: "q /")' in msgs
+    assert 'data.columns: 1 of 20 rows have an empty prompt (e.g. row 19: "/ a")' in msgs
+    assert 'data.columns: 1 of 20 rows have an empty response (e.g. row 20: "q /")' in msgs
 
 
 def test_heavy_truncation_warns_with_the_length_that_keeps_99_percent(tmp_path):
@@ -117,7 +121,7 @@ def test_a_named_template_that_renders_otherwise_than_the_model_is_warned(tmp_pa
     assert r.ok
     assert (
         "template.name",
-        "template.name: alpaca renders row 0 differently from this model's own chat template "
+        "template.name: alpaca renders row 1 differently from this model's own chat template "
         "at token 0: ftui '<s>' vs model '<|im_start|>'; use template: tokenizer",
     ) in r.warnings
     same = _report(write_jsonl(tmp_path, "qa.jsonl", _qa_rows()), template={"name": "chatml"})

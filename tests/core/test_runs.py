@@ -14,6 +14,7 @@ from ftui.core.runs.status import (  # noqa: E402
     find_run,
     is_stalled,
     list_runs,
+    resolve_run_or_model,
     run_status,
     summarise_events,
 )
@@ -99,7 +100,30 @@ def test_list_runs_newest_first_and_find_run(tmp_path: Path) -> None:
     assert "demo-20261124-080000" in str(ambiguous.value) and len(ambiguous.value.candidates) == 2
     with pytest.raises(RunNotFound) as missing:
         find_run("nope", tmp_path)
+    assert "no such run 'nope'" in str(missing.value)
     assert "alpaca-20261124-100000" in str(missing.value)
+    with pytest.raises(RunNotFound) as typo:
+        find_run("dmeo", tmp_path)
+    assert typo.value.candidates == ["demo-20261124-080000", "demo-20261124-090000"]
+    assert "closest: demo-20261124-080000, demo-20261124-090000" in str(typo.value)
+    under_root = tmp_path / "alp"  # `runs/alp`: a path under the root is looked up by name
+    assert find_run(under_root, tmp_path) == tmp_path / "alpaca-20261124-100000"
+
+
+def test_chat_target_is_a_run_a_path_or_a_model_reference(tmp_path: Path, monkeypatch) -> None:
+    """`ftui chat TARGET`: the run resolver first; only what can be a hub id goes on."""
+    make_run(tmp_path / "runs", "demo-20261124-080000")
+    monkeypatch.chdir(tmp_path)
+    root = Path("runs")
+    assert resolve_run_or_model("demo", root) == root / "demo-20261124-080000"
+    assert resolve_run_or_model("runs/demo-2026", root) == root / "demo-20261124-080000"
+    assert resolve_run_or_model("HuggingFaceTB/SmolLM2-135M", root) == "HuggingFaceTB/SmolLM2-135M"
+    assert resolve_run_or_model("builtin:demo-tiny-llama", root) == "builtin:demo-tiny-llama"
+    (tmp_path / "model").mkdir()
+    assert resolve_run_or_model("model", root) == Path("model")  # an existing local dir
+    for path in ("runs/nope", "./nope", "/nope/x", "a/b/c", "m.gguf", "~/nope"):
+        with pytest.raises(RunNotFound, match="no such run"):
+            resolve_run_or_model(path, root)
 
 
 def test_run_without_pid_or_events_is_unknown(tmp_path: Path) -> None:
@@ -151,3 +175,45 @@ def test_fold_summary_matches_reading_from_the_end(tmp_path: Path) -> None:
         fold_summary(folded, events[i : i + 7])
     assert folded == summarise_events(run)
     assert run_status(run, summary=folded) == run_status(run)
+
+
+def test_a_resumed_run_is_starting_not_its_old_final_status(tmp_path: Path, sleeper) -> None:
+    """Right after a resume the newest status event is the old attempt's `stopped`; while the
+    new attempt's processes live that is history, not the run's status."""
+    import json
+
+    run = make_run(tmp_path, final="stopped", checkpoints=(20,), steps=20)
+    info = json.loads((run / "run.json").read_text())
+    info.update(
+        pid=sleeper.pid,
+        pid_start_time=process_start_time(sleeper.pid),
+        attempts=[{"started": T0, "resume": False}, {"started": T0 + 10_000, "resume": True}],
+    )
+    (run / "run.json").write_text(json.dumps(info))
+    status = run_status(run)
+    assert status.live and status.status == "starting" and status.reason == ""
+    info["attempts"] = info["attempts"][:1]  # the live process is the attempt that stopped
+    (run / "run.json").write_text(json.dumps(info))
+    assert run_status(run).status == "stopped"
+
+
+def test_a_checkpoint_that_does_not_exist_lists_the_ones_that_do(tmp_path: Path) -> None:
+    from ftui.core.playground.inference import InferenceError, run_weights_dir
+
+    run = make_run(tmp_path, checkpoints=(20, 40))
+    with pytest.raises(InferenceError) as missing:
+        run_weights_dir(run, 7)
+    assert "--checkpoint: 7 not found" in str(missing.value)
+    assert "(checkpoints there: 20, 40)" in str(missing.value)
+
+
+def test_the_model_card_rounds_the_last_loss(tmp_path: Path) -> None:
+    from ftui.core.playground.export_card import model_card
+    from ftui.core.spec import RunSpec
+
+    run = make_run(
+        tmp_path,
+        extra_events=[{"t": T0 + 99, "type": "metrics", "step": 41, "loss": 6.497843933105469}],
+    )
+    card = model_card(RunSpec(), run, run / "final", merged=False)
+    assert "41 / 6.498" in card and "6.4978439" not in card

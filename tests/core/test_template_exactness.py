@@ -156,7 +156,7 @@ def test_chatml_is_not_qwen3s_template_and_the_difference_is_named() -> None:
     ours = encode(TemplateSection(name="chatml"), convs[0], tok)
     at = first_difference(ours.ids, encode(TemplateSection(name="tokenizer"), convs[0], tok).ids)
     assert line == (
-        f"template.name: chatml renders row 0 differently from this model's own chat template "
+        f"template.name: chatml renders row 1 differently from this model's own chat template "
         f"at token {at}: ftui 'Warm' vs model '<think>'; use template: tokenizer"
     )
 

@@ -110,7 +110,7 @@ async def test_template_step_lens_suggestion_and_max_len(tmp_path: Path) -> None
         assert "This model suggests tokenizer" in text_of(app, "#template-suggestion")
         # the model is served with its own ChatML template: the first differing token is named
         assert (
-            "template.name: summarize renders row 0 differently from this model's own chat "
+            "template.name: summarize renders row 1 differently from this model's own chat "
             "template at token 0: ftui '<s>' vs model '<|im_start|>'; use template: tokenizer"
         ) in " ".join(text_of(app, "#template-warnings").split())
         lens.focus()

@@ -328,3 +328,96 @@ async def test_loss_chart_draws_a_thinned_copy_of_100k_points() -> None:
         await pilot.pause()
         assert len(history.loss.xs) == 100_000  # all data kept
         assert 0 < chart.plotted_points <= 2 * 500  # raw + smoothed, thinned for display
+
+
+@pytest.mark.parametrize("make", [MonitorApp, RunsApp])
+async def test_the_palette_key_is_the_wizards_everywhere(tmp_path: Path, make) -> None:  # type: ignore[no-untyped-def]
+    from textual.command import CommandPalette
+
+    from ftui.tui.app import FtuiApp
+    from ftui.tui.playground_app import PlaygroundApp
+
+    assert MonitorApp.COMMAND_PALETTE_BINDING == FtuiApp.COMMAND_PALETTE_BINDING
+    assert PlaygroundApp.COMMAND_PALETTE_BINDING == FtuiApp.COMMAND_PALETTE_BINDING
+    run = make_run(tmp_path)
+    app = make(run if make is MonitorApp else tmp_path, gpu_sampler=fixed_sample)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("ctrl+p")
+        assert not isinstance(app.screen, CommandPalette)
+        await pilot.press("ctrl+backslash")
+        assert isinstance(app.screen, CommandPalette)
+
+
+async def test_a_completed_run_offers_what_applies_and_r_answers_as_the_cli(
+    tmp_path: Path,
+) -> None:
+    from conftest import run_ftui
+
+    run = make_run(tmp_path, checkpoints=(20, 40))  # completed, two complete checkpoints
+    seen: list[object] = []
+    app = MonitorApp(run, gpu_sampler=fixed_sample)
+    async with app.run_test(size=SIZE, message_hook=seen.append) as pilot:
+        screen = app.screen
+        await poll_until(pilot, lambda: screen.info is not None)
+        title = text_of(screen, "#run-title")
+        assert "● completed" in title and "(live)" not in title
+        shown = {
+            key: active.binding.description
+            for key, active in screen.active_bindings.items()
+            if active.binding.show and active.enabled
+        }
+        assert "s" not in shown and "r" not in shown, shown
+        assert shown["q"] == "Leave" and "training goes on" not in " ".join(shown.values())
+        await pilot.press("r")
+        await settle(pilot)
+        told = list({id(x): x for x in seen if isinstance(x, RunActions.Told)}.values())
+    cli = run_ftui("resume", run.name, "--root", str(tmp_path))
+    assert cli.returncode == 2
+    assert [t.text for t in told] == [f"{run.name} already completed; nothing to resume"]
+    assert f"cannot resume {run.name}: {told[0].text}" in cli.stderr
+    assert not (run / "logs" / "launcher.log").exists()  # nothing was launched
+
+
+async def test_a_final_status_while_processes_live_is_not_called_live(
+    tmp_path: Path, sleeper
+) -> None:
+    run = make_run(tmp_path, pid=sleeper.pid, pid_start_time=process_start_time(sleeper.pid))
+    app = MonitorApp(run, gpu_sampler=fixed_sample)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await poll_until(pilot, lambda: screen.info is not None)
+        title = text_of(screen, "#run-title")
+        assert "● completed  (processes exiting)" in title and "(live)" not in title
+
+
+async def test_chart_axes_count_whole_steps(tmp_path: Path) -> None:
+    import re
+
+    run = make_run(tmp_path, steps=79, total_steps=79)
+    app = MonitorApp(run, gpu_sampler=fixed_sample)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await poll_until(pilot, lambda: screen.info is not None and screen.history.count > 0)
+        for chart in screen.query(MetricChart):
+            lines = re.sub(r"\x1b\[[0-9;]*m", "", chart.plt.build()).splitlines()
+            axis = lines[[line.strip() for line in lines].index("step") - 1]  # under the plot
+            labels = re.findall(r"\d[\d.,]*", axis)
+            assert labels and all(re.fullmatch(r"\d+", x) for x in labels), (chart.id, axis)
+
+
+async def test_a_screenshot_is_saved_where_a_folder_exists_and_says_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, cwd = tmp_path / "home", Path.cwd()  # a home without ~/Downloads; cwd: a temp dir
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_DOWNLOAD_DIR", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    app = MonitorApp(make_run(tmp_path / "runs", "Grüße-世界-20261124-080000"))
+    async with app.run_test(size=SIZE) as pilot:
+        app.action_screenshot()
+        await poll_until(pilot, lambda: any(cwd.glob("*.svg")) and bool(app._notifications))
+        said = [n.message for n in app._notifications]
+        [saved] = cwd.glob("*.svg")
+        assert any("Saved screenshot to" in line and str(saved) in line for line in said), said
+        assert "Grüße-世界" in saved.read_text()

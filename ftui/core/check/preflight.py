@@ -99,7 +99,8 @@ def check_model(spec: RunSpec, report: PreflightReport) -> Any:
 
 
 def _example(kind: str, stats: Any, rows: list[dict[str, Any]], det: Any) -> str:
-    """' (e.g. row 7: "What is ...")' for the first row of a kind."""
+    """' (e.g. row 7: "What is ...")' for the first row of a kind; rows count from 1, as
+    everywhere a person reads a row number."""
     from ftui.core.data.dataset import row_to_conversation
 
     index = stats.examples.get(kind)
@@ -109,7 +110,7 @@ def _example(kind: str, stats: Any, rows: list[dict[str, Any]], det: Any) -> str
     text = conv.text if conv.text is not None else " / ".join(m.content for m in conv.turns)
     text = " ".join(text.split())
     text = text[:60] + ("..." if len(text) > 60 else "")
-    return f' (e.g. row {index}: "{text}")'
+    return f' (e.g. row {index + 1}: "{text}")'
 
 
 def check_data(
@@ -161,7 +162,8 @@ def check_data(
     if st.no_trained_share > NO_TRAIN_SHARE_LIMIT:
         report.error(
             "template.train_on_input",
-            f"data: {st.no_trained} {of} ({st.no_trained_share:.0%}) have no token to train "
+            f"template.train_on_input: {st.no_trained} {of} ({st.no_trained_share:.0%}) have "
+            "no token to train "
             f"(limit {NO_TRAIN_SHARE_LIMIT:.0%}): the response is empty or cut off by "
             f"data.max_seq_len={spec.data.max_seq_len}; check data.columns or raise "
             f"data.max_seq_len{_example('no_trained', st, rows, det)}",
@@ -169,7 +171,7 @@ def check_data(
     elif st.no_trained:
         report.warn(
             "data.columns",
-            f"data: {st.no_trained} {of} have nothing to train and will be skipped"
+            f"data.columns: {st.no_trained} {of} have nothing to train and will be skipped"
             + _example("no_trained", st, rows, det),
         )
     if st.truncated / st.rows > TRUNCATION_WARN_SHARE:
@@ -182,13 +184,13 @@ def check_data(
     if st.empty_prompt:
         report.warn(
             "data.columns",
-            f"data: {st.empty_prompt} {of} have an empty prompt"
+            f"data.columns: {st.empty_prompt} {of} have an empty prompt"
             + _example("empty_prompt", st, rows, det),
         )
     if st.empty_response:
         report.warn(
             "data.columns",
-            f"data: {st.empty_response} {of} have an empty response"
+            f"data.columns: {st.empty_response} {of} have an empty response"
             + _example("empty_response", st, rows, det),
         )
 

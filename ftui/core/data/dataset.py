@@ -281,7 +281,7 @@ def tokenize_dataset(
         try:
             enc = encode(spec.template, conv, tokenizer, max_len=cut)
         except TemplateError as exc:
-            raise TemplateError(f"row {index}: {exc}") from None
+            raise TemplateError(f"row {index + 1}: {exc}") from None  # counted from 1
         length, ids, labels = enc.length, enc.ids, enc.labels
         trained = sum(1 for x in labels if x != -100)
         stats.add(index, length, len(ids), trained, *empty_parts(conv, det))

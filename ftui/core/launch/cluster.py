@@ -184,13 +184,15 @@ def slurm_script(
     cpus_per_task: int | None = None,
     account: str | None = None,
     python: str = "python",
+    script_path: str | None = None,
 ) -> str:
     """An sbatch script that runs `spec` on `nnodes` x `gpus_per_node` GPUs.
 
     The spec travels inside the script (a quoted heredoc, so nothing in it is expanded) and
     is written to `config_path` on the first node; that path must be on a file system every
     node sees. One torchrun per node (srun, ntasks-per-node=1); the first host of the job is
-    the rendezvous host and the job id is the shared rendezvous id.
+    the rendezvous host and the job id is the shared rendezvous id. `script_path` is where
+    the script is written (its submit line names it); None when it is printed.
     """
     la = spec.launch
     job = spec.model_copy(deep=True)  # the config the ranks read describes this job
@@ -202,7 +204,10 @@ def slurm_script(
         "#!/bin/bash",
         f"# ftui: fine-tune {spec.name!r} on {nnodes} node(s) x {gpus_per_node} GPU(s).",
         f"# model {spec.model.name_or_path}, method {spec.method.kind}, data {spec.data.source}",
-        f"# Submit with: sbatch {spec.name}.sbatch",
+        f"# Submit with: sbatch {shlex.quote(script_path)}"
+        if script_path
+        else f"# Save as {spec.name}.sbatch (ftui command SPEC --slurm ... --out "
+        f"{spec.name}.sbatch writes it), then submit with: sbatch {spec.name}.sbatch",
         f"#SBATCH --job-name={spec.name}",
         f"#SBATCH --nodes={nnodes}",
         "#SBATCH --ntasks-per-node=1",

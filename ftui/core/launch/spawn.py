@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ftui.core.atomic import atomic_write_text
 from ftui.core.launch.torchrun import display_command, resolve_nproc, torchrun_argv
+from ftui.core.quiet import unquiet
 from ftui.core.runs.events import TERMINAL_STATUSES, append_event, last_status, read_events
 from ftui.core.runs.processes import (
     all_run_processes,
@@ -30,11 +31,17 @@ from ftui.core.runs.processes import (
     wait_until,
 )
 from ftui.core.runs.rundir import IN_RUN, RunPaths, escaping_links, read_run_json, update_run_json
+from ftui.core.runs.status import ALREADY_COMPLETED, NO_CHECKPOINT
 from ftui.core.spec import RunSpec, SpecError, load_spec_file
 
 
 class LaunchError(RuntimeError):
     pass
+
+
+def planned_run_dir(spec: RunSpec, root: Path | None = None) -> Path:
+    """runs/<name>-<timestamp>: the name a run launched now gets; nothing is created."""
+    return Path(root or spec.output.root) / f"{spec.name}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
 def new_run_dir(spec: RunSpec, root: Path | None = None) -> Path:
@@ -44,9 +51,9 @@ def new_run_dir(spec: RunSpec, root: Path | None = None) -> Path:
         base.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise LaunchError(f"output.root: cannot create {base}: {exc.strerror}") from None
-    stamp = time.strftime("%Y%m%d-%H%M%S")
+    first = planned_run_dir(spec, base)
     for k in range(1, 1000):
-        path = base / (f"{spec.name}-{stamp}" + (f"-{k}" if k > 1 else ""))
+        path = first.with_name(first.name + (f"-{k}" if k > 1 else ""))
         try:
             path.mkdir(mode=0o700)
         except FileExistsError:
@@ -97,7 +104,7 @@ def needs_hub(spec: RunSpec) -> bool:
 
 def child_env(spec: RunSpec) -> dict[str, str]:
     """The run's environment: ours, without hub tokens unless the run needs the hub."""
-    env = dict(os.environ)
+    env = unquiet(dict(os.environ))  # the rank logs keep every library line
     if not needs_hub(spec):
         for name in HUB_TOKEN_VARS:
             env.pop(name, None)
@@ -279,7 +286,7 @@ def _resume_locked(
         raise LaunchError(f"{paths.config}: {exc}") from None
     status = last_status(read_events(paths.root)) or {}
     if status.get("status") == "completed":
-        raise LaunchError(f"{paths.root.name} already completed; nothing to resume")
+        raise LaunchError(ALREADY_COMPLETED.format(name=paths.root.name))
     nproc = resolve_nproc(spec)
     old_key = launch_fingerprint(paths.root)
     if old_key is None:
@@ -296,7 +303,7 @@ def _resume_locked(
             "start a new run instead"
         )
     if newest_complete_checkpoint(paths.root) is None:
-        raise LaunchError(f"{paths.root.name} has no complete checkpoint to resume from")
+        raise LaunchError(NO_CHECKPOINT.format(name=paths.root.name))
     for line in warnings:
         if on_warning:
             on_warning(line)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ftui.core.demo import DEMO_MODEL_REF
 from ftui.core.runs.events import read_events, to_float
+from ftui.core.runs.metrics import format_value
 from ftui.core.spec import RunSpec, TemplateSection
 
 
@@ -118,7 +119,7 @@ def model_card(
         )
     ]
     if step is not None:
-        rows.append(("last logged step / loss", f"{step} / {loss if loss is not None else '-'}"))
+        rows.append(("last logged step / loss", f"{step} / {format_value(loss)}"))
     lines += ["## Training", "", "| setting | value |", "| --- | --- |"]
     lines += [f"| {k} | {str(v).replace('|', '/')} |" for k, v in rows]
     lines += ["", "## Use", "", "```python"]

@@ -146,7 +146,7 @@ def own_template_difference(
             min(len(ours.ids), len(theirs.ids)),
         )
         return (
-            f"template.name: {spec.name} renders row {row} differently from this model's own "
+            f"template.name: {spec.name} renders row {row + 1} differently from this model's own "
             f"chat template at token {at}: ftui {_piece(ours, at, tokenizer)} vs model "
             f"{_piece(theirs, at, tokenizer)}; use template: tokenizer"
         )

@@ -205,8 +205,15 @@ def run_weights(
     problem = checkpoint_problem(path)
     if problem is None:
         return path
+    if problem == "missing" and checkpoint is not None:
+        steps = sorted(s for p in list_checkpoints(paths.root) if (s := checkpoint_step(p)))
+        there = ", ".join(map(str, steps)) if steps else "none"
+        raise WeightsNotReady(
+            f"--checkpoint: {checkpoint} not found under {paths.checkpoints} "
+            f"(checkpoints there: {there}); leave it out to use {IN_RUN.final}/"
+        )
     if problem == "missing":
-        why = "does not exist" + (" (the run has not completed)" if checkpoint is None else "")
+        why = "does not exist (the run has not completed)"
     elif problem == "no-complete-marker":
         why = f"is incomplete: its save never finished (no {COMPLETE_MARKER} marker)"
     else:

@@ -174,3 +174,20 @@ def format_value(value: float | None, digits: int = 4) -> str:
     if math.isinf(value):
         return "inf" if value > 0 else "-inf"
     return f"{value:.{digits}g}"
+
+
+def step_ticks(first: float, last: float, count: int = 5) -> list[int]:
+    """About `count` whole-number ticks from first to last, 1, 2 or 5 times a power of ten
+    apart: steps are counted, so an axis never reads 78.8."""
+    lo, hi = math.ceil(first), math.floor(last)
+    if hi <= lo:
+        return [lo] if lo == hi else []
+    raw = (hi - lo) / max(count - 1, 1)
+    magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
+    nice = sorted((m * magnitude for m in (1, 2, 5, 10)), key=lambda g: abs(math.log(g / raw)))
+    for spacing in nice:  # the closest spacing that still puts two ticks on the axis
+        start = math.ceil(lo / spacing) * spacing
+        ticks = list(range(int(start), hi + 1, int(spacing)))
+        if len(ticks) >= 2:
+            return ticks
+    return [lo, hi]

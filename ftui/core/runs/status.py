@@ -6,6 +6,7 @@ not final and whose process (pid + start time, so a reused pid never counts) is 
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import time
@@ -40,9 +41,12 @@ class RunInfo:
 
 
 class RunNotFound(LookupError):
-    def __init__(self, message: str, candidates: list[str]):
+    """No run (or several) answers to a name; `candidates` are the runs the message lists."""
+
+    def __init__(self, message: str, candidates: list[str], ambiguous: bool = False):
         super().__init__(message)
         self.candidates = candidates
+        self.ambiguous = ambiguous
 
 
 def is_run_dir(path: Path) -> bool:
@@ -131,6 +135,8 @@ def run_status(
     reason = str(status_event.get("reason") or "")
     pid = info.get("pid")
     live = is_process_alive(pid, info.get("pid_start_time"))
+    if live and status in TERMINAL_STATUSES and _before_newest_attempt(status_event, info):
+        status, reason = "starting", ""  # resumed: the old attempt's final status is history
     # Counted whatever the status says: ranks a killed launcher left behind go on training
     # after "failed" was written, and such a run is neither finished nor resumable.
     leftovers = [] if live else leftover_processes(root)
@@ -179,6 +185,36 @@ def run_status(
     )
 
 
+def _before_newest_attempt(status_event: dict[str, Any], info: dict[str, Any]) -> bool:
+    """The status was written before the newest attempt (a resume) started."""
+    attempts = info.get("attempts")
+    newest = attempts[-1] if isinstance(attempts, list) and attempts else None
+    started = _number(newest.get("started")) if isinstance(newest, dict) else None
+    written = _number(status_event.get("t"))
+    return started is not None and written is not None and written < started
+
+
+ALREADY_COMPLETED = "{name} already completed; nothing to resume"
+NO_CHECKPOINT = "{name} has no complete checkpoint to resume from"
+
+
+def resume_refusal(info: RunInfo) -> str | None:
+    """Why this run cannot be resumed, or None when it can: the monitor's `r` and
+    `ftui resume` answer in the same words."""
+    if info.live:
+        return f"{info.name} is still running; stop it before resuming"
+    if info.status == "completed":
+        return ALREADY_COMPLETED.format(name=info.name)
+    if info.leftover_pids:
+        return (
+            f"{info.name}'s launcher is gone but {len(info.leftover_pids)} of its processes "
+            "still run; stop them first (s, or `ftui stop RUN --kill`)"
+        )
+    if not info.resumable:
+        return NO_CHECKPOINT.format(name=info.name)
+    return None
+
+
 def list_runs(root: str | os.PathLike[str]) -> list[RunInfo]:
     """Every run directory directly under root, newest first."""
     base = Path(root)
@@ -196,13 +232,17 @@ def list_runs(root: str | os.PathLike[str]) -> list[RunInfo]:
 
 
 def find_run(name_or_path: str | os.PathLike[str], root: str | os.PathLike[str]) -> Path:
-    """A run directory from a path, an exact name under root, or a unique prefix of one."""
-    given = Path(name_or_path)
+    """A run directory from a path, an exact name under root, or a unique prefix of one; a
+    path under root (`runs/demo-2026`) is looked up there by its last part. Every command
+    that takes a RUN resolves it here."""
+    given = Path(name_or_path).expanduser()
     if is_run_dir(given):
         return given
     base = Path(root)
     names = sorted(p.name for p in base.iterdir() if is_run_dir(p)) if base.is_dir() else []
     text = str(name_or_path)
+    if _is_under(given, base):
+        text = given.name
     if text in names:
         return base / text
     matches = [n for n in names if n.startswith(text)]
@@ -210,10 +250,59 @@ def find_run(name_or_path: str | os.PathLike[str], root: str | os.PathLike[str])
         return base / matches[0]
     if matches:
         raise RunNotFound(
-            f"'{text}' matches {len(matches)} runs under {base}: " + ", ".join(matches), matches
+            f"'{text}' matches {len(matches)} runs under {base}: " + ", ".join(matches),
+            matches,
+            ambiguous=True,
         )
-    listed = ", ".join(names[-10:]) if names else "none"
-    raise RunNotFound(f"no run '{text}' under {base} (runs there: {listed})", names)
+    close = close_run_names(text, names)
+    if close:
+        listed = f"closest: {', '.join(close)}"
+    else:
+        listed = f"runs there: {', '.join(names[-10:])}" if names else "no runs there"
+    raise RunNotFound(f"no such run '{name_or_path}' under {base}/ ({listed})", close or names)
+
+
+def close_run_names(text: str, names: list[str], limit: int = 5) -> list[str]:
+    """The run names that look like a mistyped `text`: compared with as much of each name as
+    was typed, since a name is usually given as a prefix (demo for demo-20261124-080000)."""
+    scored = []
+    for name in names:
+        ratio = difflib.SequenceMatcher(None, text, name[: max(len(text), 1)]).ratio()
+        if ratio >= 0.6:
+            scored.append((-ratio, name))
+    return [name for _, name in sorted(scored)[:limit]]
+
+
+def resolve_run_or_model(target: str, root: str | os.PathLike[str]) -> Path | str:
+    """What `ftui chat TARGET` opens: an existing path (a run, a model directory, a .gguf), a
+    run found by find_run, or else a model reference (hub id, builtin:) for the loader.
+    Raises RunNotFound when no run answers and TARGET cannot be a model reference: a path
+    that does not exist (absolute, ./, ~, more than owner/name, or under root) or a prefix of
+    several runs."""
+    path = Path(target).expanduser()
+    if path.exists():
+        return path
+    try:
+        return find_run(target, root)
+    except RunNotFound as error:
+        if error.ambiguous or _looks_like_path(target, Path(root)):
+            raise
+        return target
+
+
+def _is_under(path: Path, root: Path) -> bool:
+    return len(path.parts) > 1 and path.parent.absolute() == root.absolute()
+
+
+def _looks_like_path(text: str, root: Path) -> bool:
+    """A hub id is `name` or `owner/name`; anything else naming a file is a local path."""
+    path = Path(text)
+    return (
+        text.startswith(("/", ".", "~"))
+        or text.lower().endswith(".gguf")
+        or len(path.parts) > 2
+        or _is_under(path, root)
+    )
 
 
 def last_progress_time(events: list[dict[str, Any]]) -> float | None:

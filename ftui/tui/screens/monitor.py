@@ -21,7 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
-from ftui.core.runs.events import to_float
+from ftui.core.runs.events import TERMINAL_STATUSES, to_float
 from ftui.core.runs.failures import Failure
 from ftui.core.runs.metrics import RunHistory, format_duration, format_value
 from ftui.core.runs.notify import run_event_message
@@ -40,9 +40,13 @@ NOTIFY_STATUSES = ("completed", "failed")
 
 class MonitorScreen(Screen):
     CSS_PATH = "../styles/monitor.tcss"
+    # s, r and q show in the footer only where they apply (check_action); on a finished run s
+    # and r still answer why not, through their hidden twins.
     BINDINGS = [
         Binding("s", "stop", "Stop (again: kill)"),
+        Binding("s", "stop_finished", show=False),
         Binding("r", "resume", "Resume"),
+        Binding("r", "resume_refused", show=False),
         Binding("e", "edit_setting", "Fix setting"),
         Binding("l", "next_log", "Next log", show=False),  # the log title says so
         Binding("l", "next_ranks", "Next ranks", show=False),
@@ -50,6 +54,7 @@ class MonitorScreen(Screen):
         Binding("v", "single_log", "Single log"),
         Binding("c", "chat", "Chat with it"),
         Binding("q,escape", "leave", "Leave (training goes on)"),
+        Binding("q,escape", "leave_finished", "Leave"),
     ]
 
     @dataclass
@@ -152,6 +157,8 @@ class MonitorScreen(Screen):
             else:
                 logs.append(update.log_lines)
             self._log_path = update.log_path
+        if _footer_state(previous) != _footer_state(update.info):
+            self.refresh_bindings()
         self._show_status()
         self._show_progress()
         self._show_failure()
@@ -170,8 +177,8 @@ class MonitorScreen(Screen):
         if info is None:
             return
         text = f"{info.name}  ● {info.status}"
-        if info.live:
-            text += "  (live)"
+        if info.live:  # a final status while processes live: they are saving and exiting
+            text += "  (processes exiting)" if info.status in TERMINAL_STATUSES else "  (live)"
         if self.stalled:
             text += "  STALLED: no new step for a while"
         if info.reason:
@@ -241,15 +248,28 @@ class MonitorScreen(Screen):
         """s: ask the run to checkpoint and stop; s again kills it."""
         self.query_one(RunActions).stop()
 
+    def action_stop_finished(self) -> None:
+        self.query_one(RunActions).stop()  # says there is nothing to stop
+
     def action_resume(self) -> None:
         self.query_one(RunActions).resume()
 
+    def action_resume_refused(self) -> None:
+        self.query_one(RunActions).resume()  # says why not, as `ftui resume` does
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """`l` and `v` do one thing in the single-log view and another in the split view."""
+        """`l` and `v` do one thing in the single-log view and another in the split view; Stop,
+        Resume and "training goes on" are offered only where they apply."""
         if action in ("next_log", "split_logs"):
             return not self.split
         if action in ("next_ranks", "single_log"):
             return self.split
+        live, stoppable, resumable = _footer_state(self.info)
+        pairs = {"stop": stoppable, "resume": resumable, "leave": live}
+        if action in pairs:
+            return pairs[action]
+        if action.endswith(("_finished", "_refused")):
+            return not pairs[action.rsplit("_", 1)[0]]
         return True
 
     def action_split_logs(self) -> None:
@@ -309,9 +329,19 @@ class MonitorScreen(Screen):
 
         self.app.push_screen(PlaygroundScreen(self.run_dir))
 
+    def action_leave_finished(self) -> None:
+        self.action_leave()
+
     def action_leave(self) -> None:
         """Leave the monitor; training goes on (it is its own process tree)."""
         if len(self.app.screen_stack) > 1:
             self.app.pop_screen()
         else:
             self.app.exit()
+
+
+def _footer_state(info: RunInfo | None) -> tuple[bool, bool, bool]:
+    """(live, stoppable, resumable): what the footer offers for this run."""
+    if info is None:
+        return False, False, False
+    return info.live, info.live or bool(info.leftover_pids), info.resumable

@@ -25,7 +25,7 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Input, ProgressBar, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from ftui.core.demo import DEMO_MODEL_REF
 from ftui.core.playground.compare import AdapterSource, Probe, answer_with, ensure_adapter
@@ -54,8 +54,11 @@ def first_line(error: BaseException | None) -> str:
 class PlaygroundScreen(Screen):
     CSS_PATH = "../styles/playground.tcss"
     AUTO_FOCUS = "#chat-input"  # keyboard first: type a question and press Enter
+    # Esc stops an answer while one streams, else leaves (check_action shows the one that
+    # applies); q and other printable keys belong to the inputs.
     BINDINGS = [
         Binding("escape", "stop", "Stop generating"),
+        Binding("escape", "leave", "Back"),
         Binding("ctrl+l", "clear", "Clear chat", priority=True),
         Binding("ctrl+b", "toggle_base", "Base / fine-tuned", priority=True),
         Binding("ctrl+r", "run_probes", "Run probes", priority=True),
@@ -126,12 +129,14 @@ class PlaygroundScreen(Screen):
         self.clock = clock
         self.session: ChatSession | None = None
         self.chat_choice = BASE
-        self.generating = False
+        self._generating = False
         self.turn = 0
         self.clear_pending = False
         self.probes: list[Probe] = []
         self.sources: dict[str, AdapterSource] = {}
         self.pending_question: str | None = None
+        self.probes_pending = False  # ctrl+r before the model loaded: run them once it is
+        self.probe_cells = (0, 0)  # (answered, total) of the probe run under way
 
     def compose(self) -> ComposeResult:
         yield Static(f"Playground · {self.target.name}", id="pg-title")
@@ -154,10 +159,12 @@ class PlaygroundScreen(Screen):
                 with Horizontal(id="compare-panes"):
                     yield ComparePane(id="left")
                     yield ComparePane(id="right")
-                yield Static(
-                    "Probe prompts × checkpoints · ctrl+r runs them · green: the dataset's answer",
-                    classes="section",
-                )
+                with Horizontal(id="probe-head", classes="section"):
+                    yield Static(
+                        "Probe prompts × checkpoints · ctrl+r runs them · "
+                        "green: the dataset's answer"
+                    )
+                    yield Static("", id="probe-status")
                 yield Input(placeholder="Add a probe prompt · Enter adds", id="probe-input")
                 yield ProbeTable(id="probe-table", zebra_stripes=True, cursor_type="cell")
                 yield Static("", id="probe-detail")
@@ -174,6 +181,12 @@ class PlaygroundScreen(Screen):
             "note", "Loading the model… you can type your first question meanwhile."
         )
         self.load_model()
+
+    def on_unmount(self) -> None:
+        """Leaving or quitting: a streaming answer stops at its next token, so its thread
+        does not hold the app's exit (Textual waits for its worker threads)."""
+        if self.session is not None:
+            self.session.stop()
 
     # --- loading -------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="pg-load", exit_on_error=False)
@@ -234,16 +247,26 @@ class PlaygroundScreen(Screen):
         self.query_one("#left", ComparePane).set_weights(options, BASE)
         self.query_one("#right", ComparePane).set_weights(options, loaded.loaded_choice)
         self._setup_probes()
-        kind = "adapter" if cm.has_adapter else "model"
-        self.query_one("#pg-title", Static).update(
-            f"Playground · {self.target.name} · {kind} from {Path(cm.source).name}/ · {cm.device}"
-        )
+        self._show_title()
         log = self.query_one("#chat-log", ChatLog)
         log.clear_turns()
         if cm.spec.model.name_or_path == DEMO_MODEL_REF:  # not the real built-in SmolLM2
             log.add_turn("note", "The demo model is not a pretrained LLM: it only knows its data.")
         if self.pending_question:
             self._ask(self.pending_question)
+        if self.probes_pending:
+            self.probes_pending = False
+            self.action_run_probes()
+
+    @property
+    def generating(self) -> bool:
+        """An answer is streaming (Esc stops it; otherwise Esc goes back)."""
+        return self._generating
+
+    @generating.setter
+    def generating(self, value: bool) -> None:
+        self._generating = value
+        self.refresh_bindings()
 
     def weight_options(self) -> list[tuple[str, str]]:
         has_adapter = self.session is not None and self.session.cm.has_adapter
@@ -321,6 +344,21 @@ class PlaygroundScreen(Screen):
         if self.session is not None and self.generating:
             self.session.stop()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc is Stop generating while an answer streams, else Back."""
+        if action == "stop":
+            return self.generating
+        if action == "leave":
+            return not self.generating
+        return True
+
+    def action_leave(self) -> None:
+        """Back to the screen that opened the playground (the monitor), or out of `ftui chat`."""
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+        else:
+            self.app.exit()
+
     def action_clear(self) -> None:
         if self.generating and self.session is not None:
             self.clear_pending = True
@@ -338,8 +376,25 @@ class PlaygroundScreen(Screen):
         self._choose(tuned if self.chat_choice == BASE else BASE)
         self.query_one(ChatSettings).show_weights(self.chat_choice)
 
+    def _show_title(self) -> None:
+        """Which weights answer in the chat: the base (adapter off), an adapter, or a model."""
+        if self.session is None:
+            return
+        cm = self.session.cm
+        if not cm.has_adapter:
+            weights = f"model from {Path(cm.source).name}/"
+        elif self.chat_choice == BASE:
+            weights = "base model (adapter off)"
+        else:
+            source = self.sources.get(self.chat_choice)
+            weights = f"adapter from {source.path.name if source else self.chat_choice}/"
+        self.query_one("#pg-title", Static).update(
+            f"Playground · {self.target.name} · {weights} · {cm.device}"
+        )
+
     def _choose(self, choice: str) -> None:
         self.chat_choice = choice
+        self._show_title()
         label = dict((v, k) for k, v in self.weight_options()).get(choice, choice)
         self.query_one("#chat-stats", Static).update(f"answering with: {label}")
 
@@ -404,14 +459,35 @@ class PlaygroundScreen(Screen):
             self._setup_probes()
 
     def action_run_probes(self) -> None:
-        if self.session is not None and self.probes:
-            self._setup_probes()
-            self.run_probes(list(self.probes))
+        if self.session is None:
+            self.probes_pending = True
+            label = self.query_one("#load-label", Static).render()
+            self.notify(f"The model is still loading ({label}): the probes run once it is.")
+            return
+        if not self.probes:
+            self.notify("No probe prompts yet: add one above the table (Enter adds).")
+            return
+        columns = [BASE, *self.sources]
+        self._setup_probes()
+        self._probe_progress(0, len(self.probes) * len(columns))
+        self.run_probes(list(self.probes))
+
+    def _probe_progress(self, answered: int, total: int) -> None:
+        self.probe_cells = (answered, total)
+        line = (
+            f"Probes: {answered}/{total} answers…"
+            if answered < total
+            else f"Probes: all {total} answers in"
+        )
+        self.query_one("#probe-status", Static).update(line)
 
     @work(thread=True, exclusive=True, group="pg-probes", exit_on_error=False)
     def run_probes(self, probes: list[Probe]) -> None:
+        worker = get_current_worker()
         for column in [BASE, *self.sources]:
             for row, probe in enumerate(probes):
+                if worker.is_cancelled:  # the screen is gone: no more answers to show
+                    return
                 text = self._answer_or_error(probe.prompt, column)
                 self.post_message(self.ProbeAnswered(row, column, text))
 
@@ -419,6 +495,8 @@ class PlaygroundScreen(Screen):
     def _probe_cell(self, msg: ProbeAnswered) -> None:
         expected = self.probes[msg.row].expected if msg.row < len(self.probes) else None
         self.query_one(ProbeTable).fill(msg.row, msg.column, msg.text, expected)
+        answered, total = self.probe_cells
+        self._probe_progress(answered + 1, total)
 
     @on(ProbeTable.CellHighlighted)
     def _probe_detail(self, event: ProbeTable.CellHighlighted) -> None:

@@ -94,6 +94,7 @@ class SlurmDialog(ModalScreen[Path | None]):
             gpus = self._number("gpus", "GPUs per node")
             if not self.value("path"):
                 raise ValueError("write to: give a file name, e.g. run.sbatch")
+            path = Path(self.value("path")).expanduser()
             script = slurm_script(
                 self.spec,
                 default_slurm_config_path(self.spec),
@@ -103,8 +104,8 @@ class SlurmDialog(ModalScreen[Path | None]):
                 partition=self.value("partition") or None,
                 time_limit=self.value("time") or None,
                 account=self.value("account") or None,
+                script_path=str(path),
             )
-            path = Path(self.value("path")).expanduser()
             atomic_write_text(path, script, mode=0o700)  # executable, and only the user's
         except (ValueError, OSError) as exc:
             self.query_one("#slurm-error", Static).update(str(exc))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
@@ -24,6 +25,14 @@ if TYPE_CHECKING:
 
 
 class StepScreen(Screen[None]):
+    # The wizard's keys belong to its steps: on the monitor, the playground or Export they
+    # would shadow those screens' own keys (ctrl+r is Run probes there) and crowd the footer.
+    BINDINGS = [
+        Binding("ctrl+n", "app.next_step", "Next step", priority=True),
+        Binding("ctrl+p", "app.previous_step", "Previous", priority=True),
+        Binding("ctrl+s", "app.save_preset", "Save preset", priority=True),
+        Binding("ctrl+r", "app.show_runs", "Runs", priority=True),
+    ]
     AUTO_FOCUS = None
     STEP_ID: ClassVar[str] = ""
     INTRO: ClassVar[str] = ""

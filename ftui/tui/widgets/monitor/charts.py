@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from textual_plotext import PlotextPlot
 
-from ftui.core.runs.metrics import DISPLAY_POINTS, RunHistory, Series, format_value, thin
+from ftui.core.runs.metrics import (
+    DISPLAY_POINTS,
+    RunHistory,
+    Series,
+    format_value,
+    step_ticks,
+    thin,
+)
+
+TICK_EVERY_COLUMNS = 12  # about one step label per this many columns
 
 
 def _nonfinite_note(series: Series) -> str:
@@ -43,10 +52,13 @@ class MetricChart(PlotextPlot):
         self.plt.clear_data()
         self.plt.title(f"{self.title}: waiting for the first step")
 
-    def _frame(self, title: str) -> None:
+    def _frame(self, title: str, xs: list[float]) -> None:
         self.plt.clear_data()
         self.plt.title(title)
         self.plt.xlabel("step")
+        if xs:  # whole steps: plotext's own ticks would read 78.8
+            ticks = step_ticks(xs[0], xs[-1], max(2, self.size.width // TICK_EVERY_COLUMNS))
+            self.plt.xticks(ticks, [str(t) for t in ticks])
 
     def show(self, history: RunHistory) -> None:
         if history.count == self._drawn_count:
@@ -61,7 +73,7 @@ class MetricChart(PlotextPlot):
             self._empty()
             self.plotted_points = 0
             return
-        self._frame(f"{self.title} {format_value(series.last)}{_nonfinite_note(series)}")
+        self._frame(f"{self.title} {format_value(series.last)}{_nonfinite_note(series)}", series.xs)
         xs, ys = thin(series.xs, series.ys, DISPLAY_POINTS)
         self.plt.plot(xs, ys, color=self.color, marker="hd")
         self.plotted_points = len(xs)
@@ -84,7 +96,7 @@ class LossChart(MetricChart):
             parts.append(f"smoothed {format_value(history.smoothed.last)}")
         if history.eval_loss.last is not None:
             parts.append(f"eval {format_value(history.eval_loss.last)}")
-        self._frame("  ".join(parts) + _nonfinite_note(loss))
+        self._frame("  ".join(parts) + _nonfinite_note(loss), loss.xs or history.eval_loss.xs)
         drawn = 0
         if loss.xs:
             xs, ys = thin(loss.xs, loss.ys, DISPLAY_POINTS)

@@ -18,7 +18,7 @@ from textual.worker import Worker, WorkerState
 from ftui.core.launch.spawn import kill_run, request_stop, resume
 from ftui.core.runs.notify import desktop_notify
 from ftui.core.runs.processes import kill_leftovers
-from ftui.core.runs.status import RunInfo
+from ftui.core.runs.status import RunInfo, resume_refusal
 from ftui.tui.loaded import reason
 
 KILL_GRACE_S = 10.0
@@ -89,11 +89,9 @@ class RunActions(Widget):
         self._tell("The run's processes are gone." if done else "The run had already ended.")
 
     def resume(self) -> None:
-        info = self.info
-        if info is not None and info.live:
-            self._tell("The run is live: nothing to resume.")
-        elif info is not None and not info.resumable:
-            self._tell("No complete checkpoint to resume from.", "warning")
+        refusal = resume_refusal(self.info) if self.info is not None else None
+        if refusal:
+            self._tell(refusal, "warning")
         else:
             self._resume()
 

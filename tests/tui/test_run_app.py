@@ -1,0 +1,44 @@
+"""Quitting quits: a worker thread still busy (a model load cannot be interrupted) does not
+hold the process after the app has ended."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = """
+import threading
+from textual import work
+from textual.app import App
+from ftui.tui.run_app import run_until_quit
+
+never = threading.Event()
+
+class Busy(App):
+    def on_mount(self):
+        self.stuck()
+        self.set_timer(0.2, self.exit)
+
+    @work(thread=True)
+    def stuck(self):
+        never.wait()  # as a from_pretrained that takes minutes
+
+run_until_quit(Busy())
+print("quit")
+"""
+
+
+def test_a_busy_worker_thread_does_not_hold_the_quit(tmp_path: Path) -> None:
+    script = tmp_path / "busy_app.py"
+    script.write_text(SCRIPT)
+    # Before, the process waited for the thread forever (here: until the timeout).
+    proc = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env={"TERM": "xterm-256color", "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    assert proc.returncode == 0, proc.stderr
