@@ -76,6 +76,8 @@ class FtuiApp(App[int]):
     # (Path), or an error. `download` is (done, total) bytes while the model is fetched.
     launch_state: reactive[Loaded[Any]] = reactive(Loaded(), always_update=True)
     download: reactive[tuple[int, int] | None] = reactive(None, always_update=True)
+    # The Data step's mapping problem on the rows it read (None: none, or not read yet).
+    data_problem: reactive[str | None] = reactive(None)
 
     def __init__(
         self,
@@ -169,6 +171,7 @@ class FtuiApp(App[int]):
         self.draft = SpecDraft(spec)
         self.preset_name = preset_name
         self.sub_title = preset_name or "new run"
+        self.data_problem = None  # another spec's rows: unknown until the Data step reads them
         self.validation = self.draft.validate()
         self._default_gpus(self.hardware.value)
         self.request_model_facts()
@@ -182,6 +185,10 @@ class FtuiApp(App[int]):
             return
         self.load_spec(spec, event.name)
         self.open_step("hardware")
+
+    @on(m.DataMappingChecked)
+    def _data_mapping_checked(self, event: m.DataMappingChecked) -> None:
+        self.data_problem = event.problem
 
     # --- workers: one core call each, the result posted; a raise goes to _worker_failed -----
 

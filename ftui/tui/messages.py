@@ -38,6 +38,14 @@ class SpecChanged(Message):
 
 
 @dataclass
+class DataMappingChecked(Message):
+    """The Data step resolved the spec's mapping on the rows it read: the problem (the line
+    it shows in red), or None. The step list marks the Data step while there is one."""
+
+    problem: str | None
+
+
+@dataclass
 class StepRequested(Message):
     """Show a wizard step, optionally focusing one field on it (`train.learning_rate`)."""
 
