@@ -180,12 +180,39 @@ def check_data(
             f"data: {st.empty_prompt} {of} have an empty prompt"
             + _example("empty_prompt", st, rows, det),
         )
-    if st.empty_response:
-        report.warn(
+    _check_empty_responses(spec, report, st, of, rows, det)
+
+
+def _check_empty_responses(
+    spec: RunSpec, report: PreflightReport, st: Any, of: str, rows: list[dict[str, Any]], det: Any
+) -> None:
+    """A row with an empty response still trains its end-of-turn token, so no row counts as
+    having nothing to train; but when every response is empty the run learns only to stop:
+    refused like a missing column (unless the prompt is trained: train_on_input). Some empty
+    responses are a warning with the count; a share above the no-train limit also says why."""
+    if not st.empty_response:
+        return
+    example = _example("empty_response", st, rows, det)
+    column = det.columns.get("response") or det.columns.get("messages")
+    if st.empty_response == st.rows and column and not spec.template.train_on_input:
+        role = "response" if "response" in det.columns else "messages"
+        report.error(
             "data.columns",
-            f"data: {st.empty_response} {of} have an empty response"
-            + _example("empty_response", st, rows, det),
+            f"data.columns: every one {of} has an empty response in column "
+            f"{column!r}: only the end-of-turn token would be trained; map "
+            f"data.columns.{role} to the column that holds the answers, or set "
+            f"template.train_on_input=true to train on prompt-only text{example}",
         )
+        return
+    share = st.empty_response / st.rows
+    why = (
+        f" ({share:.0%}): they train only the end-of-turn token"
+        if share > NO_TRAIN_SHARE_LIMIT
+        else ""
+    )
+    report.warn(
+        "data.columns", f"data: {st.empty_response} {of} have an empty response{why}{example}"
+    )
 
 
 def _row_error(
