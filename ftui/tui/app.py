@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from ftui.tui.screens.monitor import MonitorScreen
 
 MODEL_KEYS = ("model.name_or_path", "model.revision", "model.trust_remote_code")
+STALE_CHECK = "The spec changed since the last check: ctrl+t checks it again."
 
 
 class FtuiApp(App[int]):
@@ -73,7 +74,8 @@ class FtuiApp(App[int]):
     model_facts: reactive[Loaded[ModelFacts]] = reactive(Loaded(loading=True), always_update=True)
     runs: reactive[Loaded[list[RunInfo]]] = reactive(Loaded(loading=True), always_update=True)
     # What the Review step shows: loading with a line (str), a PreflightReport, the run dir
-    # (Path), or an error. `download` is (done, total) bytes while the model is fetched.
+    # (Path), or an error; a preflight's state is keyed by the spec it checks (a report on
+    # another spec is stale). `download` is (done, total) bytes while the model is fetched.
     launch_state: reactive[Loaded[Any]] = reactive(Loaded(), always_update=True)
     download: reactive[tuple[int, int] | None] = reactive(None, always_update=True)
     # The Data step's mapping problem on the rows it read (None: none, or not read yet).
@@ -164,6 +166,7 @@ class FtuiApp(App[int]):
         for path, value in changes.items():
             self.draft.set(path, value)
         self.validation = self.draft.validate()
+        self._drop_stale_check()
         if any(path in MODEL_KEYS for path in changes):
             self.request_model_facts(delay=0.4 if typing else 0)
 
@@ -173,6 +176,7 @@ class FtuiApp(App[int]):
         self.sub_title = preset_name or "new run"
         self.data_problem = None  # another spec's rows: unknown until the Data step reads them
         self.validation = self.draft.validate()
+        self._drop_stale_check()
         self._default_gpus(self.hardware.value)
         self.request_model_facts()
 
@@ -210,7 +214,7 @@ class FtuiApp(App[int]):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preflight")
     def preflight(self, spec: RunSpec) -> None:
-        self.post_message(m.PreflightFinished(preflight(spec)))
+        self.post_message(m.PreflightFinished(preflight(spec), spec))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="fetch-model")
     def fetch_model(self, spec: RunSpec) -> None:
@@ -314,21 +318,31 @@ class FtuiApp(App[int]):
         if self.launch_state.loading:
             return
         self._launch_after_check = launch
-        self.launch_state = Loaded("Running preflight checks…", loading=True)
+        self.launch_state = Loaded("Running preflight checks…", loading=True, key=self.spec)
         self.preflight(self.spec)
+
+    def _drop_stale_check(self) -> None:
+        """A preflight result (or one on its way) for another spec than the draft's is not
+        shown as this spec's: the Review says it is stale, and a pending launch is dropped."""
+        key = self.launch_state.key
+        if key is not None and key != self.spec:
+            self._launch_after_check = False
+            self.launch_state = Loaded(STALE_CHECK)
 
     @on(m.PreflightFinished)
     def _preflight_finished(self, event: m.PreflightFinished) -> None:
         report = event.report
+        if event.spec != self.spec:
+            return  # checked another spec: the stale line is already shown
         if not report.ok:
             lines = [named(field, message) for field, message in report.errors]
-            self.launch_state = Loaded(report, "Preflight refused the launch")
+            self.launch_state = Loaded(report, "Preflight refused the launch", key=event.spec)
             self.refuse(lines, report.errors[0][0] if report.errors else None)
             return
         if not self._launch_after_check or self.spec is None:
-            self.launch_state = Loaded(report)
+            self.launch_state = Loaded(report, key=event.spec)
             return
-        self.launch_state = Loaded(report, loading=True)
+        self.launch_state = Loaded(report, loading=True, key=event.spec)
         self.fetch_model(self.spec)
 
     @on(m.ModelDownloadProgressed)
@@ -338,7 +352,7 @@ class FtuiApp(App[int]):
     @on(m.ModelFetched)
     def _model_fetched(self, event: m.ModelFetched) -> None:
         self.download = None
-        if self.spec is not None:
+        if self.spec is not None and self.launch_state.key == self.spec:  # else it changed
             self.launch(self.spec)
 
     @on(m.RunLaunched)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ftui.core.model.facts import ModelFacts
     from ftui.core.model.hub import CachedModel
     from ftui.core.runs.status import RunInfo
+    from ftui.core.spec import RunSpec
 
 # What a model inspection is for: (model.name_or_path, model.revision, model.trust_remote_code).
 ModelKey = tuple[str, "str | None", bool]
@@ -93,9 +94,10 @@ class RunsListed(Message):
 
 @dataclass
 class PreflightFinished(Message):
-    """Preflight ran: the report says whether a launch is refused, and why."""
+    """Preflight ran on `spec`: the report says whether a launch is refused, and why."""
 
     report: PreflightReport
+    spec: RunSpec | None = None
 
 
 @dataclass
