@@ -252,3 +252,26 @@ def test_all_responses_empty_is_refused_most_empty_is_warned(tmp_path):
         "data: 19 of 20 rows have an empty response (95%): they train only the end-of-turn "
         'token (e.g. row 1: "What is 2 plus 2? /")',
     ) in r.warnings
+
+
+def test_max_seq_len_above_the_models_context_is_warned_and_never_suggested(tmp_path):
+    rows = [{"question": "tell me " * 400, "answer": "ok"} for _ in range(4)]
+    path = write_jsonl(tmp_path, "long.jsonl", rows)
+    r = _report(path, data={"max_seq_len": 100000}, template={"name": "completion"})
+    assert r.ok, r.lines()  # transformers runs it (rotary positions): a warning, not a refusal
+    longest = r.stats["longest"]
+    assert longest > 2048
+    assert (
+        "data.max_seq_len",
+        "data.max_seq_len: 100000 is above the model's context length 2048 "
+        f"(max_position_embeddings): positions past 2048 were never trained; the longest row "
+        f"checked has {longest} tokens; set data.max_seq_len=2048 or less",
+    ) in r.warnings
+    r = _report(path, data={"max_seq_len": 1024}, template={"name": "completion"})
+    assert r.stats["suggested_max_seq_len"] == 2048
+    trunc = [m for f, m in r.warnings if f == "data.max_seq_len"]
+    assert len(trunc) == 1, trunc  # 1024 is within the context: no context warning
+    assert (
+        "would keep 99% whole but is above the model's context length 2048; 2048 keeps the "
+        'most (e.g. row 0: "tell me'
+    ) in trunc[0]

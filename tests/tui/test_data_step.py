@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from textual.widgets import DataTable, Input, Select, Static, TextArea
+from textual.widgets import Button, DataTable, Input, Select, Static, TextArea
 
 from ftui.core.presets import resolve_spec
 from ftui.tui.messages import SpecChanged
@@ -19,6 +19,7 @@ from ftui.tui.widgets.wizard.mask_lens import MaskLens
 from ftui.tui.widgets.wizard.step_list import StepList
 from tests.data_fixtures import (
     tiny_model,
+    write_jsonl,
     write_odd_csv,
     write_openai_jsonl,
     write_qa_csv,
@@ -351,3 +352,23 @@ async def test_clearing_a_role_is_one_key_and_derived_views_follow(tmp_path: Pat
             headers["Kategorie"] == "Kategorie → prompt" and headers["Kundentext"] == "Kundentext"
         )
         assert "ignored columns: ticket_no, Kundentext" in text_of(app, "#mapper-ignored")
+
+
+async def test_the_suggested_max_len_is_capped_at_the_models_context(tmp_path: Path) -> None:
+    rows = [{"Frage (Deutsch)": "erzähl mir " * 400, "回答": "gut"} for _ in range(3)]
+    app = wizard(write_jsonl(tmp_path, "long.jsonl", rows), "template", "data.max_seq_len=512")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        lens = app.screen.query_one(MaskLens)
+        await until(pilot, lambda: lens.lens is not None and lens.context_length == 2048)
+        whole = lens.lens.stats.suggested_max_len()
+        assert whole > 2048
+        stats = " ".join(text_of(app, "#lens-stats").split())
+        assert (
+            f"99% of rows fit in {whole} tokens, above the model's context length 2048: "
+            "2048 keeps the most"
+        ) in stats
+        assert str(app.screen.query_one("#lens-use-len", Button).label) == "max_seq_len=2048"
+        await pilot.click("#lens-use-len")
+        await settle(pilot)
+        assert app.spec.data.max_seq_len == 2048

@@ -108,9 +108,14 @@ def _example(kind: str, stats: Any, rows: list[dict[str, Any]], det: Any) -> str
 
 
 def check_data(
-    spec: RunSpec, tokenizer: Any, report: PreflightReport, limit: int = SAMPLE_ROWS
+    spec: RunSpec,
+    tokenizer: Any,
+    report: PreflightReport,
+    limit: int = SAMPLE_ROWS,
+    context: int | None = None,
 ) -> None:
-    """Rows exist, the mapping holds, and the first `limit` rows train something."""
+    """Rows exist, the mapping holds, and the first `limit` rows train something; `context`
+    (the model's context length) caps the max_seq_len suggested."""
     from ftui.core.data import dataset as data
     from ftui.core.data.mask_lens import build_lens
     from ftui.core.prompt.check import COMPARED_ROWS, own_template_difference, template_warnings
@@ -167,12 +172,20 @@ def check_data(
             f"data: {st.no_trained} {of} have nothing to train and will be skipped"
             + _example("no_trained", st, rows, det),
         )
+    report.stats["suggested_max_seq_len"] = st.suggested_max_len(context=context)
     if st.truncated / st.rows > TRUNCATION_WARN_SHARE:
+        whole, capped = st.suggested_max_len(), st.suggested_max_len(context=context)
+        fix = (
+            f"{whole} keeps 99% whole"
+            if whole == capped
+            else f"{whole} would keep 99% whole but is above the model's context length "
+            f"{capped}; {capped} keeps the most"
+        )
         report.warn(
             "data.max_seq_len",
             f"data.max_seq_len: {st.truncated} {of} ({st.truncated / st.rows:.0%}) are longer "
             f"than {spec.data.max_seq_len} tokens and will be truncated; "
-            f"{st.suggested_max_len()} keeps 99% whole{_example('truncated', st, rows, det)}",
+            f"{fix}{_example('truncated', st, rows, det)}",
         )
     if st.empty_prompt:
         report.warn(
@@ -222,6 +235,23 @@ def _row_error(
 
     index = lens.stats.examples["error"]
     return str(lens_row(rows[index], index, det, spec, tokenizer, tokens=False).error)
+
+
+def check_context(spec: RunSpec, report: PreflightReport, context: int | None) -> None:
+    """A max_seq_len above the model's context length (max_position_embeddings) is a warning,
+    not a refusal: transformers does not refuse it (the rotary position embeddings of the
+    Llama, Qwen, Mistral and Phi families extend to any length), but positions past the
+    context were never trained, so rows that long train and answer poorly."""
+    if not context or spec.data.max_seq_len <= context:
+        return
+    longest = report.stats.get("longest")
+    rows = f"; the longest row checked has {longest} tokens" if longest else ""
+    report.warn(
+        "data.max_seq_len",
+        f"data.max_seq_len: {spec.data.max_seq_len} is above the model's context length "
+        f"{context} (max_position_embeddings): positions past {context} were never trained"
+        f"{rows}; set data.max_seq_len={context} or less",
+    )
 
 
 def model_facts(spec: RunSpec) -> Any:
@@ -313,9 +343,11 @@ def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
     check_token_file(report)
     check_launch(spec, report)
     tokenizer = check_model(spec, report)
-    if tokenizer is not None:
-        check_data(spec, tokenizer, report, data_rows)
     facts = model_facts(spec)
+    context = getattr(facts, "context_length", None)
+    if tokenizer is not None:
+        check_data(spec, tokenizer, report, data_rows, context)
+    check_context(spec, report, context)
     check_lora_targets(spec, report, facts)
     check_disk(spec, report, facts)
     return report
