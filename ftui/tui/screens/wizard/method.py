@@ -15,6 +15,7 @@ from ftui.tui.draft import Validation
 from ftui.tui.loaded import Loaded
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.wizard.base import StepScreen
+from ftui.tui.widgets.wizard.choice_set import ChoiceSet
 from ftui.tui.widgets.wizard.model_facts import human_count
 from ftui.tui.widgets.wizard.spec_form import FieldRow, SpecForm, row_id
 from ftui.tui.widgets.wizard.target_modules import TargetModulesPicker
@@ -53,7 +54,7 @@ class MethodScreen(StepScreen):
 
     def compose_body(self) -> ComposeResult:
         kind = self.value("method.kind")
-        with RadioSet(id="kind"):
+        with ChoiceSet(id="kind"):
             for key, label in KINDS:
                 yield RadioButton(label, value=key == kind, id=f"kind-{key}")
         yield Static("", id="trainable", classes="summary")

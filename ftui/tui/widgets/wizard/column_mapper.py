@@ -127,6 +127,10 @@ class ColumnMapper(Vertical):
             self.query_one("#mapper-ignored", Static).update(self._ignored_text())
             self.post_message(self.MappingChanged(dict(mapping)))
 
+    def on_descendant_focus(self) -> None:
+        """Tab into a role's choice shows every role (and the ignored columns), not one line."""
+        self.scroll_visible(animate=False)
+
     def action_clear_role(self) -> None:
         """Delete on a role's choice: the role is not used (one key, no menu)."""
         focused = self.screen.focused
