@@ -32,7 +32,7 @@ from ftui.core.check.preflight import preflight
 from ftui.core.launch.spawn import launch
 from ftui.core.model.facts import inspect_model
 from ftui.core.model.hub import download_model, list_cached_models
-from ftui.core.presets import resolve_spec
+from ftui.core.presets import describe, resolve_spec, summary_of
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.runs.status import list_runs
 from ftui.core.spec import RunSpec, SpecError, load_spec_file
@@ -405,7 +405,8 @@ class FtuiApp(App[int]):
         name = Path(self.preset_name).stem if self.preset_name else self.spec.name
         if (locations.builtin_presets_dir() / f"{name}.yaml").exists():
             name = f"{name}-mine"  # built-in presets are read-only
-        self.push_screen(SavePresetScreen(self.spec, name))
+        description = summary_of(self.preset_name) or describe(self.spec.model_dump(mode="json"))
+        self.push_screen(SavePresetScreen(self.spec, name, description))
 
     @on(m.PresetSaved)
     def _preset_saved(self, event: m.PresetSaved) -> None:
