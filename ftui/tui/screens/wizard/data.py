@@ -218,6 +218,8 @@ class DataStepScreen(StepScreen):
                 det.reasons if det else [],
                 det.ignored if det else [],
             )
+        if not self.query("#accept-mapping"):
+            return  # the screen was taken down while the mapper was rebuilt
         self.query_one("#accept-mapping").display = bool(det and not spec_cols)
         self._show_detection(det, problem, proposed=not spec_cols)
         self.post_message(DataMappingChecked(problem))
