@@ -5,7 +5,7 @@
 Each role is a choice among the dataset's real columns (or "not used"); next to it the
 reason for the proposal (`document` looks like the prompt: long text) or what the role
 means; below, the columns that are ignored. A mapped column the data does not have is
-still shown (marked missing): the choices always show the mapping they were given. A change
+still shown (marked ✗): the choices always show the mapping they were given. A change
 by the user (a choice, or delete on a role: one key clears it) posts
 `ColumnMapper.MappingChanged(columns)` with unmapped roles left out. The parent sets new
 columns with `set_data(...)` (attributes down, messages up).
@@ -73,7 +73,7 @@ class ColumnMapper(Vertical):
             return
         missing = [c for c in self.mapping.values() if c not in self.available]
         options = [(c, c) for c in self.available]
-        options += [(f"{c} (missing)", c) for c in dict.fromkeys(missing)]
+        options += [(f"✗ {c}", c) for c in dict.fromkeys(missing)]  # the red line says why
         for role in ROLES:
             current = self.mapping.get(role)
             with Horizontal(classes="mapper-line"):
