@@ -87,6 +87,17 @@ def write_odd_csv(d: Path) -> Path:
     return p
 
 
+def write_qa_csv(d: Path, name: str = "qa.csv", extra: bool = True) -> Path:
+    """Question/answer columns named in German and Chinese, with an optional context column."""
+    p = d / name
+    with p.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["Frage (Deutsch)", "回答", *(["Context"] if extra else [])])
+        for q, a in QA:
+            w.writerow([q, a, *(["Short answers."] if extra else [])])
+    return p
+
+
 def write_xsum_parquet(d: Path, rows: int = 6) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq

@@ -27,6 +27,9 @@ BUILTIN_DATA = {DEMO_DATA_REF: "demo_qa.jsonl", IDENTITY_DATA_REF: "identity_qui
 TOY_DEMO_PRESET = "demo"
 REAL_DEMO_PRESET = "smollm2-identity"
 BUILD_VERSION = 2  # bump when the recipe changes, so cached copies are rebuilt
+# The toy's parameter count (what the Model step counts; a test checks the built model), for
+# notices written before any model is built: `units.human_count` shows it as 181K.
+DEMO_PARAMS = 180_544
 
 CHATML_TEMPLATE = (
     "{% for message in messages %}"

@@ -15,11 +15,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from ftui.core.demo import DEMO_PARAMS
+from ftui.core.units import human_count
+
 Backend = Literal["nvml", "torch-cuda", "rocm", "mps", "cpu"]
 
 CPU_NOTICE = (
     "No GPU found: training runs on the CPU, which is only practical for demo-size models "
-    "(builtin:demo-tiny-llama, a few million parameters). QLoRA and 8-bit need a CUDA GPU."
+    f"(builtin:demo-tiny-llama, {human_count(DEMO_PARAMS)} parameters). "
+    "QLoRA and 8-bit need a CUDA GPU."
 )
 MPS_NOTICE = (
     "Apple MPS: one device, one process (no multi-GPU torchrun, FSDP or DeepSpeed); "

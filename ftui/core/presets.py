@@ -47,14 +47,36 @@ def _safe_file(directory: Path, name: str) -> Path:
 
 
 def _summary(text: str) -> str:
+    """The header comment's first paragraph, whole (its lines joined), without a leading
+    "name:"; it ends at a blank comment line, a `Run:`/`Needs:` line or the YAML."""
+    lines: list[str] = []
     for line in text.splitlines():
         line = line.strip()
-        if line.startswith("#") and len(line) > 2 and not line.startswith("#!"):
-            body = line.lstrip("#").strip()
-            if body and not body.lower().startswith(("run:", "ftui ")):
-                name, sep, rest = body.partition(": ")
-                return rest if sep and " " not in name else body
-    return ""
+        body = (
+            line.lstrip("#").strip() if line.startswith("#") and not line.startswith("#!") else None
+        )
+        if body is None or (lines and not body):
+            break
+        if body.lower().startswith(("run:", "needs:", "ftui run ")):
+            if lines:
+                break
+            continue
+        if body:
+            lines.append(body)
+    first = " ".join(lines)
+    name, sep, rest = first.partition(": ")
+    return rest if sep and " " not in name else first
+
+
+def describe(data: object) -> str:
+    """A preset saved without a description, told from its spec: `lora of MODEL on DATA`."""
+    if not isinstance(data, dict):
+        return ""
+    sections = {k: v if isinstance(v, dict) else {} for k, v in data.items()}
+    kind = sections.get("method", {}).get("kind", "lora")
+    model = sections.get("model", {}).get("name_or_path", "?")
+    source = sections.get("data", {}).get("source", "?")
+    return f"{kind} of {model} on {source}"
 
 
 def list_presets() -> list[PresetInfo]:
@@ -72,9 +94,15 @@ def list_presets() -> list[PresetInfo]:
             if not builtin and name in out:
                 continue  # a user preset never shadows a built-in one
             try:
-                summary = _summary(path.read_text(encoding="utf-8"))
+                text = path.read_text(encoding="utf-8")
             except OSError:
                 continue
+            summary = _summary(text)
+            if not summary:
+                try:
+                    summary = describe(load_yaml_text(text, f"preset {name}"))
+                except SpecError:
+                    summary = "(cannot be read: ftui presets show " + name + ")"
             out[name] = PresetInfo(name, path, builtin, summary)
     return list(out.values())
 
@@ -109,8 +137,30 @@ def resolve_spec(spec: str, overrides: list[str] | None = None) -> RunSpec:
     return spec_from_dict(apply_overrides(data, overrides or []))
 
 
+def summary_of(spec: str | None) -> str:
+    """The description of a SPEC argument (a preset name or a YAML path), or ""."""
+    if not spec:
+        return ""
+    for info in list_presets():
+        if info.name == spec:
+            return info.summary
+    path = Path(spec)
+    try:
+        return _summary(path.read_text(encoding="utf-8")) if path.is_file() else ""
+    except OSError:
+        return ""
+
+
+def description_header(name: str, description: str) -> str:
+    """`name: description` wrapped into comment-sized lines (`_summary` joins them again)."""
+    import textwrap
+
+    return "\n".join(textwrap.wrap(f"{name}: {' '.join(description.split())}", width=94))
+
+
 def save_preset(name: str, spec: RunSpec, header: str | None = None) -> Path:
-    """Save a user preset (atomically). Built-in names are refused."""
+    """Save a user preset (atomically). Built-in names are refused. `header` becomes the
+    file's leading comment (its first paragraph is the description the Start step shows)."""
     check_name(name)
     builtin = locations.builtin_presets_dir() / f"{name}.yaml"
     if builtin.exists():

@@ -31,7 +31,7 @@ from ftui.core.check.preflight import preflight
 from ftui.core.launch.spawn import launch
 from ftui.core.model.facts import inspect_model
 from ftui.core.model.hub import download_model, list_cached_models
-from ftui.core.presets import resolve_spec
+from ftui.core.presets import describe, resolve_spec, summary_of
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.runs.status import list_runs
 from ftui.core.spec import RunSpec, SpecError, load_spec_file
@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from ftui.tui.screens.monitor import MonitorScreen
 
 MODEL_KEYS = ("model.name_or_path", "model.revision", "model.trust_remote_code")
+STALE_CHECK = "The spec changed since the last check: ctrl+t checks it again."
 
 
 class FtuiApp(FtuiBaseApp):
@@ -67,9 +68,12 @@ class FtuiApp(FtuiBaseApp):
     model_facts: reactive[Loaded[ModelFacts]] = reactive(Loaded(loading=True), always_update=True)
     runs: reactive[Loaded[list[RunInfo]]] = reactive(Loaded(loading=True), always_update=True)
     # What the Review step shows: loading with a line (str), a PreflightReport, the run dir
-    # (Path), or an error. `download` is (done, total) bytes while the model is fetched.
+    # (Path), or an error; a preflight's state is keyed by the spec it checks (a report on
+    # another spec is stale). `download` is (done, total) bytes while the model is fetched.
     launch_state: reactive[Loaded[Any]] = reactive(Loaded(), always_update=True)
     download: reactive[tuple[int, int] | None] = reactive(None, always_update=True)
+    # The Data step's mapping problem on the rows it read (None: none, or not read yet).
+    data_problem: reactive[str | None] = reactive(None)
 
     def __init__(
         self,
@@ -156,6 +160,7 @@ class FtuiApp(FtuiBaseApp):
         for path, value in changes.items():
             self.draft.set(path, value)
         self.validation = self.draft.validate()
+        self._drop_stale_check()
         if any(path in MODEL_KEYS for path in changes):
             self.request_model_facts(delay=0.4 if typing else 0)
 
@@ -163,7 +168,9 @@ class FtuiApp(FtuiBaseApp):
         self.draft = SpecDraft(spec)
         self.preset_name = preset_name
         self.sub_title = preset_name or "new run"
+        self.data_problem = None  # another spec's rows: unknown until the Data step reads them
         self.validation = self.draft.validate()
+        self._drop_stale_check()
         self._default_gpus(self.hardware.value)
         self.request_model_facts()
 
@@ -176,6 +183,10 @@ class FtuiApp(FtuiBaseApp):
             return
         self.load_spec(spec, event.name)
         self.open_step("hardware")
+
+    @on(m.DataMappingChecked)
+    def _data_mapping_checked(self, event: m.DataMappingChecked) -> None:
+        self.data_problem = event.problem
 
     # --- workers: one core call each, the result posted; a raise goes to _worker_failed -----
 
@@ -197,7 +208,7 @@ class FtuiApp(FtuiBaseApp):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="preflight")
     def preflight(self, spec: RunSpec) -> None:
-        self.post_message(m.PreflightFinished(preflight(spec)))
+        self.post_message(m.PreflightFinished(preflight(spec), spec))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="fetch-model")
     def fetch_model(self, spec: RunSpec) -> None:
@@ -301,21 +312,31 @@ class FtuiApp(FtuiBaseApp):
         if self.launch_state.loading:
             return
         self._launch_after_check = launch
-        self.launch_state = Loaded("Running preflight checks…", loading=True)
+        self.launch_state = Loaded("Running preflight checks…", loading=True, key=self.spec)
         self.preflight(self.spec)
+
+    def _drop_stale_check(self) -> None:
+        """A preflight result (or one on its way) for another spec than the draft's is not
+        shown as this spec's: the Review says it is stale, and a pending launch is dropped."""
+        key = self.launch_state.key
+        if key is not None and key != self.spec:
+            self._launch_after_check = False
+            self.launch_state = Loaded(STALE_CHECK)
 
     @on(m.PreflightFinished)
     def _preflight_finished(self, event: m.PreflightFinished) -> None:
         report = event.report
+        if event.spec != self.spec:
+            return  # checked another spec: the stale line is already shown
         if not report.ok:
             lines = [named(field, message) for field, message in report.errors]
-            self.launch_state = Loaded(report, "Preflight refused the launch")
+            self.launch_state = Loaded(report, "Preflight refused the launch", key=event.spec)
             self.refuse(lines, report.errors[0][0] if report.errors else None)
             return
         if not self._launch_after_check or self.spec is None:
-            self.launch_state = Loaded(report)
+            self.launch_state = Loaded(report, key=event.spec)
             return
-        self.launch_state = Loaded(report, loading=True)
+        self.launch_state = Loaded(report, loading=True, key=event.spec)
         self.fetch_model(self.spec)
 
     @on(m.ModelDownloadProgressed)
@@ -325,7 +346,7 @@ class FtuiApp(FtuiBaseApp):
     @on(m.ModelFetched)
     def _model_fetched(self, event: m.ModelFetched) -> None:
         self.download = None
-        if self.spec is not None:
+        if self.spec is not None and self.launch_state.key == self.spec:  # else it changed
             self.launch(self.spec)
 
     @on(m.RunLaunched)
@@ -378,7 +399,8 @@ class FtuiApp(FtuiBaseApp):
         name = Path(self.preset_name).stem if self.preset_name else self.spec.name
         if (locations.builtin_presets_dir() / f"{name}.yaml").exists():
             name = f"{name}-mine"  # built-in presets are read-only
-        self.push_screen(SavePresetScreen(self.spec, name))
+        description = summary_of(self.preset_name) or describe(self.spec.model_dump(mode="json"))
+        self.push_screen(SavePresetScreen(self.spec, name, description))
 
     @on(m.PresetSaved)
     def _preset_saved(self, event: m.PresetSaved) -> None:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from ftui.core.model.facts import ModelFacts
     from ftui.core.model.hub import CachedModel
     from ftui.core.runs.status import RunInfo
+    from ftui.core.spec import RunSpec
 
 # What a model inspection is for: (model.name_or_path, model.revision, model.trust_remote_code).
 ModelKey = tuple[str, "str | None", bool]
@@ -35,6 +36,14 @@ class SpecChanged(Message):
 
     changes: dict[str, Any]
     typing: bool = False
+
+
+@dataclass
+class DataMappingChecked(Message):
+    """The Data step resolved the spec's mapping on the rows it read: the problem (the line
+    it shows in red), or None. The step list marks the Data step while there is one."""
+
+    problem: str | None
 
 
 @dataclass
@@ -85,9 +94,10 @@ class RunsListed(Message):
 
 @dataclass
 class PreflightFinished(Message):
-    """Preflight ran: the report says whether a launch is refused, and why."""
+    """Preflight ran on `spec`: the report says whether a launch is refused, and why."""
 
     report: PreflightReport
+    spec: RunSpec | None = None
 
 
 @dataclass

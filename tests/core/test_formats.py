@@ -222,3 +222,22 @@ def test_detection_maps_only_real_columns_and_explains_itself(columns, data):
     assert det.reasons and det.format in ("chat", "instruction", "prompt_completion", "text")
     for row in rows:
         row_to_conversation(row, det)  # never raises on the rows it was detected from
+
+
+def test_a_new_source_keeps_only_the_choices_whose_columns_it_has():
+    from ftui.core.data.dataset import carry_mapping
+
+    old = DataSection(
+        source="qa.csv",
+        format="instruction",
+        columns={"prompt": "Frage (Deutsch)", "input": "Context", "response": "回答"},
+    )
+    chat = [{"messages": [{"role": "user", "content": "hi"}]}]
+    assert carry_mapping(old, ["messages"], chat) == ("auto", {})  # nothing kept: detect
+    rows = [{"Frage (Deutsch)": "Wie?", "回答": "So.", "Note": "x" * 40}]
+    fmt, cols = carry_mapping(old, ["Frage (Deutsch)", "回答", "Note"], rows)
+    assert (fmt, cols) == ("instruction", {"prompt": "Frage (Deutsch)", "response": "回答"})
+    # a kept prompt, its response detected in the new source
+    rows = [{"Frage (Deutsch)": "Wie geht das?", "answer": "So geht das."}]
+    fmt, cols = carry_mapping(old, ["Frage (Deutsch)", "answer"], rows)
+    assert cols == {"prompt": "Frage (Deutsch)", "response": "answer"}

@@ -126,3 +126,10 @@ def test_lens_shows_characters_whole_with_token_boundaries(tmp_path, case, templ
     assert any("\ufffd" in tok.decode([t.id]) for t in row.tokens)  # what decoding showed
     assert any("🔥" in p for p in pieces) and any("°" in p for p in pieces)
     assert "lumière" in "".join(pieces) and len(pieces) < len(row.tokens)
+
+
+def test_the_suggested_length_is_capped_at_the_models_context():
+    lengths = [15000] * 99 + [16000]
+    assert suggested_max_len(lengths) == 15000
+    assert suggested_max_len(lengths, cap=2048) == 2048
+    assert suggested_max_len([100], cap=2048) == 104

@@ -230,3 +230,52 @@ def test_prompt_only_mapping_trains_the_prompt_or_is_refused(tmp_path):
     assert r.stats["trained_share"] == 1.0 and r.stats["empty_response"] == 0
     r = _report(path, data={"columns": {"prompt": "text"}}, template={"name": "alpaca"})
     assert not r.ok and "10 of 10 rows (100%) have no token to train" in r.errors[0][1]
+
+
+def test_all_responses_empty_is_refused_most_empty_is_warned(tmp_path):
+    rows = [{"Frage (Deutsch)": q, "回答": ""} for q, _ in QA * 5]
+    cols = {"prompt": "Frage (Deutsch)", "response": "回答"}
+    path = write_jsonl(tmp_path, "qa.jsonl", rows)
+    r = _report(path, data={"columns": cols})
+    assert not r.ok
+    fld, msg = r.errors[0]
+    assert fld == "data.columns"
+    assert msg.startswith(
+        "data.columns: every one of 20 rows has an empty response in column '回答': only the end-of-turn "
+        "token would be trained; map data.columns.response to the column that holds the "
+        "answers, or set template.train_on_input=true to train on prompt-only text"
+    )
+    # prompt-only text on purpose: the prompt is trained, so it is only a warning
+    r = _report(path, data={"columns": cols}, template={"name": "alpaca", "train_on_input": True})
+    assert r.ok, r.lines()
+    rows[0]["回答"] = "Paris."
+    r = _report(write_jsonl(tmp_path, "most.jsonl", rows), data={"columns": cols})
+    assert r.ok, r.lines()
+    assert (
+        "data.columns",
+        "data: 19 of 20 rows have an empty response (95%): they train only the end-of-turn "
+        'token (e.g. row 1: "What is 2 plus 2? /")',
+    ) in r.warnings
+
+
+def test_max_seq_len_above_the_models_context_is_warned_and_never_suggested(tmp_path):
+    rows = [{"question": "tell me " * 400, "answer": "ok"} for _ in range(4)]
+    path = write_jsonl(tmp_path, "long.jsonl", rows)
+    r = _report(path, data={"max_seq_len": 100000}, template={"name": "completion"})
+    assert r.ok, r.lines()  # transformers runs it (rotary positions): a warning, not a refusal
+    longest = r.stats["longest"]
+    assert longest > 2048
+    assert (
+        "data.max_seq_len",
+        "data.max_seq_len: 100000 is above the model's context length 2048 "
+        f"(max_position_embeddings): positions past 2048 were never trained; the longest row "
+        f"checked has {longest} tokens; set data.max_seq_len=2048 or less",
+    ) in r.warnings
+    r = _report(path, data={"max_seq_len": 1024}, template={"name": "completion"})
+    assert r.stats["suggested_max_seq_len"] == 2048
+    trunc = [m for f, m in r.warnings if f == "data.max_seq_len"]
+    assert len(trunc) == 1, trunc  # 1024 is within the context: no context warning
+    assert (
+        "would keep 99% whole but is above the model's context length 2048; 2048 keeps the "
+        'most (e.g. row 0: "tell me'
+    ) in trunc[0]

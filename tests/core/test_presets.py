@@ -112,3 +112,22 @@ def test_unknown_preset_lists_the_known_ones():
 def test_spec_path_that_does_not_exist():
     with pytest.raises(SpecError, match="no such file"):
         resolve_spec(str(Path("/nonexistent/spec.yaml")))
+
+
+def test_descriptions_are_whole_and_user_presets_have_one():
+    from ftui.core.presets import description_header, list_presets, save_preset
+    from ftui.core.spec import RunSpec
+
+    infos = {p.name: p for p in list_presets()}
+    for info in infos.values():  # each description ends a sentence, never mid-line
+        assert info.summary.endswith("."), (info.name, info.summary)
+    assert infos["llama2-7b-full-alpaca"].summary == (
+        "full fine-tune of Llama-2-7B on alpaca with plain SGD and activation checkpointing in "
+        "bf16: torchtune's low-memory full fine-tune recipe."
+    )
+    text = "LoRA on my support tickets (Kundentext → Antwort), 回答 kept short. " * 3
+    save_preset("mine", RunSpec(), header=description_header("mine", text))
+    save_preset("bare", RunSpec(), header="ftui run bare")  # as `ftui presets save` writes it
+    infos = {p.name: p for p in list_presets()}
+    assert infos["mine"].summary == " ".join(text.split())
+    assert infos["bare"].summary == "lora of builtin:demo-tiny-llama on builtin:demo-qa"

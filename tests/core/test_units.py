@@ -19,3 +19,33 @@ def test_a_fixed_unit_and_digits_for_figures_read_side_by_side():
     assert human_bytes(0.51 * GiB, 2, "GiB") == "0.51 GiB"
     assert human_bytes(79.5 * GiB, 2, "GiB") == "79.50 GiB"
     assert human_bytes(300, unit="B") == "300 B"
+
+
+def test_parameter_counts_have_one_formatter_three_significant_figures():
+    from ftui.core.units import human_count
+
+    assert human_count(180_544) == "181K"
+    assert human_count(32_768) == "32.8K"
+    assert human_count(134_515_008) == "135M"
+    assert human_count(1_711_376_384) == "1.71B"
+    assert human_count(999_999) == "1M"  # rounded before the unit is chosen
+    assert human_count(950) == "950" and human_count(None) == "unknown"
+
+
+def test_the_demo_models_count_reads_the_same_everywhere():
+    """The Hardware notice, `ftui gpus`, the README and the preset say the number the Model
+    step counts on the built model."""
+    from pathlib import Path
+
+    from ftui.core.demo import DEMO_MODEL_REF, DEMO_PARAMS
+    from ftui.core.hardware import CPU_NOTICE
+    from ftui.core.model.facts import inspect_model
+    from ftui.core.units import human_count
+
+    assert inspect_model(DEMO_MODEL_REF).num_params == DEMO_PARAMS
+    shown = human_count(DEMO_PARAMS)
+    assert f"builtin:demo-tiny-llama, {shown} parameters" in CPU_NOTICE
+    root = Path(__file__).resolve().parents[2]
+    readme = " ".join((root / "README.md").read_text().split())
+    assert f"randomly initialised Llama of {shown} parameters" in readme
+    assert f"({shown} parameters," in (root / "presets" / "demo.yaml").read_text()

@@ -9,13 +9,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import Input, Select, Static, TextArea
+import yaml
+from textual.widgets import Button, DataTable, Input, Select, Static, TextArea
 
 from ftui.core.presets import resolve_spec
 from ftui.tui.messages import SpecChanged
 from ftui.tui.widgets.wizard.column_mapper import ColumnMapper
 from ftui.tui.widgets.wizard.mask_lens import MaskLens
-from tests.data_fixtures import tiny_model, write_odd_csv, write_xsum_parquet
+from ftui.tui.widgets.wizard.step_list import StepList
+from tests.data_fixtures import (
+    tiny_model,
+    write_jsonl,
+    write_odd_csv,
+    write_openai_jsonl,
+    write_qa_csv,
+    write_xsum_parquet,
+)
 
 from .fake_nvml import FakeNvml
 from .wizard_helpers import settle
@@ -220,3 +229,146 @@ async def test_a_hub_dataset_offline_says_so() -> None:
         caption = text_of(app, "#preview-caption")
         assert caption.startswith("data.") and "cannot preview 'nobody/nothing-here'" in caption
         assert app.screen.query_one(ColumnMapper).available == []
+
+
+def preset_on_csv(tmp_path: Path) -> Any:
+    """A preset whose data is a CSV mapped prompt/input/response, as a user saved it."""
+    from ftui.tui.app import FtuiApp
+
+    source = write_qa_csv(tmp_path)
+    spec = resolve_spec(
+        "demo",
+        [
+            f"data.source={source}",
+            "data.format=instruction",
+            "data.columns={}",
+            "data.columns.prompt=Frage (Deutsch)",
+            "data.columns.input=Context",
+            "data.columns.response=回答",
+        ],
+    )
+    return FtuiApp(spec, preset_name="mine", nvml=FakeNvml(0), step="data")
+
+
+async def browse_to(pilot: Any, path: Path) -> None:
+    """Browse files… and pick `path` in the real picker."""
+    from ftui.tui.screens.dialogs.file_picker import DataFilePicker
+
+    await pilot.click("#browse-data")
+    await pilot.pause()  # not settle: the directory tree's loader worker never completes
+    assert isinstance(pilot.app.screen, DataFilePicker)
+    await pilot.app.screen.dismiss(str(path))
+    await settle(pilot)
+
+
+async def test_a_new_source_is_detected_afresh_and_the_spec_holds_what_is_shown(
+    tmp_path: Path,
+) -> None:
+    app = preset_on_csv(tmp_path)
+    chat = write_openai_jsonl(tmp_path)
+    messages: list[Any] = []
+    async with app.run_test(size=(120, 36), message_hook=messages.append) as pilot:
+        await settle(pilot)
+        mapper = app.screen.query_one(ColumnMapper)
+        assert mapper.mapping == {
+            "prompt": "Frage (Deutsch)",
+            "input": "Context",
+            "response": "回答",
+        }
+        await browse_to(pilot, chat)
+        await until(pilot, lambda: app.screen.query_one(ColumnMapper).available == ["messages"])
+        mapper = app.screen.query_one(ColumnMapper)
+        # none of the old columns exist: the old roles are gone, the chat format is proposed
+        assert app.draft.get("data.columns") == {} and app.draft.get("data.format") == "auto"
+        assert app.screen.query_one("#field-data-format Select", Select).value == "auto"
+        assert mapper.mapping == {"messages": "messages"}
+        assert app.screen.query_one("#map-messages", Select).value == "messages"
+        assert app.screen.query_one("#map-prompt", Select).value is Select.NULL
+        assert text_of(app, "#detection").startswith("format: chat (openai)")
+        assert app.screen.query_one("#accept-mapping").display
+        assert app.data_problem is None and "data" not in app.screen.query_one(StepList).invalid
+        await pilot.click("#accept-mapping")
+        await settle(pilot)
+        saved = yaml.safe_load(app.spec.to_yaml())["data"]  # what a preset saved now holds
+        assert saved["columns"] == {"messages": "messages"} and saved["format"] == "auto"
+        assert any(
+            isinstance(m, SpecChanged) and m.changes.get("data.columns") == {} for m in messages
+        )
+
+
+async def test_a_new_source_keeps_the_choices_whose_columns_it_has(tmp_path: Path) -> None:
+    app = preset_on_csv(tmp_path)
+    other = write_qa_csv(tmp_path / "..", name="other.csv", extra=False)  # no Context column
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        await browse_to(pilot, other)
+        await until(pilot, lambda: "Context" not in app.screen.query_one(ColumnMapper).available)
+        assert app.spec.data.columns == {"prompt": "Frage (Deutsch)", "response": "回答"}
+        assert app.screen.query_one(ColumnMapper).mapping == app.spec.data.columns
+        assert "ignored columns: none" in text_of(app, "#mapper-ignored")
+
+
+async def test_a_missing_column_shows_in_its_choice_and_marks_the_step(tmp_path: Path) -> None:
+    app = wizard(write_odd_csv(tmp_path), "data", "data.columns.prompt=question")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert "column 'question' (for role prompt) does not exist" in text_of(app, "#data-problem")
+        assert (
+            app.screen.query_one("#map-prompt", Select).value == "question"
+        )  # what the spec holds
+        assert "data" in app.screen.query_one(StepList).invalid  # the red line and the ✗ agree
+        app.screen.query_one("#map-prompt", Select).value = "Kundentext"
+        await settle(pilot)
+        assert not app.screen.query_one("#data-problem").display
+        assert "data" not in app.screen.query_one(StepList).invalid
+
+
+async def test_clearing_a_role_is_one_key_and_derived_views_follow(tmp_path: Path) -> None:
+    app = wizard(
+        write_odd_csv(tmp_path),
+        "data",
+        "data.columns.prompt=Kundentext",
+        "data.columns.response=Agent Reply Text",
+        "data.columns.system=Kategorie",
+    )
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert "ignored columns: ticket_no " in text_of(app, "#mapper-ignored") + " "
+        app.screen.query_one("#map-system", Select).focus()
+        await pilot.press("delete")
+        # the ignored columns and the preview's header follow at once, before any worker runs
+        assert "ignored columns: ticket_no, Kategorie" in text_of(app, "#mapper-ignored")
+        await settle(pilot)
+        assert app.spec.data.columns == {"prompt": "Kundentext", "response": "Agent Reply Text"}
+        table = app.screen.query_one("#preview-table", DataTable)
+        headers = {str(c.key.value): str(c.label) for c in table.columns.values()}
+        assert (
+            headers["Kategorie"] == "Kategorie" and headers["Kundentext"] == "Kundentext → prompt"
+        )
+        app.screen.query_one("#map-prompt", Select).value = "Kategorie"
+        await settle(pilot)
+        headers = {str(c.key.value): str(c.label) for c in table.columns.values()}
+        assert (
+            headers["Kategorie"] == "Kategorie → prompt" and headers["Kundentext"] == "Kundentext"
+        )
+        assert "ignored columns: ticket_no, Kundentext" in text_of(app, "#mapper-ignored")
+
+
+async def test_the_suggested_max_len_is_capped_at_the_models_context(tmp_path: Path) -> None:
+    rows = [{"Frage (Deutsch)": "erzähl mir " * 400, "回答": "gut"} for _ in range(3)]
+    app = wizard(write_jsonl(tmp_path, "long.jsonl", rows), "template", "data.max_seq_len=512")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        lens = app.screen.query_one(MaskLens)
+        await until(pilot, lambda: lens.lens is not None and lens.context_length == 2048)
+        whole = lens.lens.stats.suggested_max_len()
+        assert whole > 2048
+        stats = " ".join(text_of(app, "#lens-stats").split())
+        assert (
+            f"99% of rows fit in {whole} tokens, above the model's context length 2048: "
+            "2048 keeps the most"
+        ) in stats
+        assert str(app.screen.query_one("#lens-use-len", Button).label) == "max_seq_len=2048"
+        await pilot.click("#lens-use-len")
+        await settle(pilot)
+        assert app.spec.data.max_seq_len == 2048

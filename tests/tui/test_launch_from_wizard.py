@@ -142,3 +142,23 @@ async def test_review_writes_a_slurm_script(tmp_path: Path) -> None:
     assert "#SBATCH --partition=gpu" in script and "name: demo" in script
     assert (tmp_path / "job.sbatch").stat().st_mode & 0o777 == 0o700
     assert subprocess.run(["bash", "-n", str(tmp_path / "job.sbatch")]).returncode == 0
+
+
+async def test_a_refusal_is_dropped_once_the_spec_changes(tmp_path: Path) -> None:
+    from ftui.tui.app import STALE_CHECK
+
+    app = make_app(gpus=0, preset="demo", step="review")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        good = app.draft.get("data.source")
+        app.apply_changes({"data.source": str(tmp_path / "missing.jsonl")})
+        await pilot.press("ctrl+t")
+        await settle(pilot)
+        assert app.launch_state.error == "Preflight refused the launch"
+        assert isinstance(app.screen, DataStepScreen)  # opened on the field to fix
+        app.apply_changes({"data.source": good})
+        assert app.launch_state.value == STALE_CHECK and app.launch_state.error is None
+        app.open_step("review")
+        await settle(pilot)
+        status = str(app.screen.query_one("#launch-status").render())
+        assert "missing.jsonl" not in status and STALE_CHECK in status

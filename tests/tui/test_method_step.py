@@ -23,7 +23,7 @@ async def test_target_presets_and_custom_pick_follow_the_model() -> None:
 
         presets = app.screen.query_one("#target-preset", RadioSet)
         presets.focus()
-        await pilot.press("home", "enter")  # attention q/v
+        await pilot.press("up", "up", "enter")  # from all-linear (the spec's) to attention q/v
         await pilot.pause()
         assert app.draft.get("method.lora.target_modules") == ["q_proj", "v_proj"]
         after = str(app.screen.query_one("#trainable").render())
@@ -58,11 +58,11 @@ async def test_full_fine_tune_hides_the_adapter_and_counts_every_weight() -> Non
         await settle(pilot)
         kinds = app.screen.query_one("#kind", RadioSet)
         kinds.focus()
-        await pilot.press("home", "enter")
+        await pilot.press("up", "enter")  # the highlight starts on LoRA, the spec's kind
         await pilot.pause()
         assert app.draft.get("method.kind") == "full"
         assert not app.screen.query_one("#lora").display
-        assert "(100%)" in str(app.screen.query_one("#trainable").render())
+        assert "(every weight of the model)" in str(app.screen.query_one("#trainable").render())
 
 
 async def test_targets_follow_a_gpt2_model_and_names_it_lacks_are_refused(tmp_path) -> None:
@@ -98,3 +98,31 @@ async def test_targets_follow_a_gpt2_model_and_names_it_lacks_are_refused(tmp_pa
         assert app.draft.get("method.lora.target_modules") == "all-linear"
         resolved = str(app.screen.query_one("#targets-resolved").render())
         assert "targets: all-linear = c_attn, c_proj, c_fc" in resolved
+
+
+async def test_parameter_counts_agree_with_the_model_step_and_show_the_adapter() -> None:
+    from ftui.tui.screens.wizard.model import ModelScreen
+
+    app = make_app(gpus=0, preset="demo", step="model")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        assert isinstance(app.screen, ModelScreen)
+        assert "parameters 181K" in " ".join(_text(app, "#facts").split()), _text(app, "#facts")
+        app.open_step("method")
+        await settle(pilot)
+        shown = " ".join(_text(app, "#trainable").split())
+        assert shown == (
+            "Trainable parameters: 139K = adapter 32.8K + 106K in full copies of embed_tokens, "
+            "lm_head (modules_to_save) on a frozen 181K base model: 43.5% of the 320K in training"
+        )
+        app.apply_changes({"method.kind": "full"})
+        await settle(pilot)
+        assert _text(app, "#trainable") == "Trainable parameters: 181K (every weight of the model)"
+
+
+def _text(app: object, selector: str) -> str:
+    from rich.console import Console
+
+    console = Console(width=200, record=True)
+    console.print(app.screen.query_one(selector).content)  # type: ignore[attr-defined]
+    return console.export_text().strip()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from textual.widgets import Input
+
 from ftui.core.presets import resolve_spec
 from ftui.tui.screens.dialogs.save_preset import SavePresetScreen
 from ftui.tui.screens.wizard.hardware import HardwareScreen
@@ -25,7 +27,11 @@ async def test_save_preset_and_reload_round_trips(ftui_home: Path) -> None:
         await pilot.pause()
         assert isinstance(app.screen, SavePresetScreen)
         assert "built in" in str(app.screen.query_one("#preset-error").render())
-        await pilot.press(*["backspace"] * 4, *"my-lr", "enter")
+        await pilot.press(*["backspace"] * 4, *"my-lr")
+        description = app.screen.query_one("#preset-description", Input)
+        assert description.value.startswith("the offline demo.")  # the loaded preset's
+        description.value = "Demo at a lower learning rate, to compare with the demo's loss."
+        await pilot.press("enter")
         await settle(pilot)
         assert not isinstance(app.screen, SavePresetScreen)
         path = ftui_home / "config" / "presets" / "my-lr.yaml"
@@ -43,6 +49,14 @@ async def test_save_preset_and_reload_round_trips(ftui_home: Path) -> None:
         index = next(
             i for i in range(options.option_count) if options.get_option_at_index(i).id == "my-lr"
         )
+        shown = str(options.get_option_at_index(index).prompt)
+        assert "Demo at a lower learning rate, to compare with the demo's loss." in shown
+        alpaca = next(
+            str(options.get_option_at_index(i).prompt)
+            for i in range(options.option_count)
+            if options.get_option_at_index(i).id == "llama2-7b-full-alpaca"
+        )
+        assert alpaca.endswith("bf16: torchtune's low-memory full fine-tune recipe.")  # whole
         options.focus()
         options.highlighted = index
         await pilot.press("enter")

@@ -172,8 +172,8 @@ async def test_walk_from_scratch_with_keyboard_only(
         await settle(pilot)
         await next_step(pilot, TemplateStepScreen)
         await next_step(pilot, MethodScreen)
-        # the method radio set has the cursor; full fine-tune is the first choice
-        await pilot.press("up", "up", "enter")
+        # the method radio set has the cursor, on the spec's kind (LoRA); full fine-tune is above
+        await pilot.press("up", "enter")
         await settle(pilot)
         await next_step(pilot, TrainingScreen)
         await pilot.press(*"2")  # epochs (first field, its text selected on focus)

@@ -114,9 +114,14 @@ def _example(kind: str, stats: Any, rows: list[dict[str, Any]], det: Any) -> str
 
 
 def check_data(
-    spec: RunSpec, tokenizer: Any, report: PreflightReport, limit: int = SAMPLE_ROWS
+    spec: RunSpec,
+    tokenizer: Any,
+    report: PreflightReport,
+    limit: int = SAMPLE_ROWS,
+    context: int | None = None,
 ) -> None:
-    """Rows exist, the mapping holds, and the first `limit` rows train something."""
+    """Rows exist, the mapping holds, and the first `limit` rows train something; `context`
+    (the model's context length) caps the max_seq_len suggested."""
     from ftui.core.data import dataset as data
     from ftui.core.data.mask_lens import build_lens
     from ftui.core.prompt.check import COMPARED_ROWS, own_template_difference, template_warnings
@@ -174,12 +179,20 @@ def check_data(
             f"data.columns: {st.no_trained} {of} have nothing to train and will be skipped"
             + _example("no_trained", st, rows, det),
         )
+    report.stats["suggested_max_seq_len"] = st.suggested_max_len(context=context)
     if st.truncated / st.rows > TRUNCATION_WARN_SHARE:
+        whole, capped = st.suggested_max_len(), st.suggested_max_len(context=context)
+        fix = (
+            f"{whole} keeps 99% whole"
+            if whole == capped
+            else f"{whole} would keep 99% whole but is above the model's context length "
+            f"{capped}; {capped} keeps the most"
+        )
         report.warn(
             "data.max_seq_len",
             f"data.max_seq_len: {st.truncated} {of} ({st.truncated / st.rows:.0%}) are longer "
             f"than {spec.data.max_seq_len} tokens and will be truncated; "
-            f"{st.suggested_max_len()} keeps 99% whole{_example('truncated', st, rows, det)}",
+            f"{fix}{_example('truncated', st, rows, det)}",
         )
     if st.empty_prompt:
         report.warn(
@@ -187,12 +200,40 @@ def check_data(
             f"data.columns: {st.empty_prompt} {of} have an empty prompt"
             + _example("empty_prompt", st, rows, det),
         )
-    if st.empty_response:
-        report.warn(
+    _check_empty_responses(spec, report, st, of, rows, det)
+
+
+def _check_empty_responses(
+    spec: RunSpec, report: PreflightReport, st: Any, of: str, rows: list[dict[str, Any]], det: Any
+) -> None:
+    """A row with an empty response still trains its end-of-turn token, so no row counts as
+    having nothing to train; but when every response is empty the run learns only to stop:
+    refused like a missing column (unless the prompt is trained: train_on_input). Some empty
+    responses are a warning with the count; a share above the no-train limit also says why."""
+    if not st.empty_response:
+        return
+    example = _example("empty_response", st, rows, det)
+    column = det.columns.get("response") or det.columns.get("messages")
+    if st.empty_response == st.rows and column and not spec.template.train_on_input:
+        role = "response" if "response" in det.columns else "messages"
+        report.error(
             "data.columns",
-            f"data.columns: {st.empty_response} {of} have an empty response"
-            + _example("empty_response", st, rows, det),
+            f"data.columns: every one {of} has an empty response in column "
+            f"{column!r}: only the end-of-turn token would be trained; map "
+            f"data.columns.{role} to the column that holds the answers, or set "
+            f"template.train_on_input=true to train on prompt-only text{example}",
         )
+        return
+    share = st.empty_response / st.rows
+    why = (
+        f" ({share:.0%}): they train only the end-of-turn token"
+        if share > NO_TRAIN_SHARE_LIMIT
+        else ""
+    )
+    report.warn(
+        "data.columns",
+        f"data.columns: {st.empty_response} {of} have an empty response{why}{example}",
+    )
 
 
 def _row_error(
@@ -202,6 +243,23 @@ def _row_error(
 
     index = lens.stats.examples["error"]
     return str(lens_row(rows[index], index, det, spec, tokenizer, tokens=False).error)
+
+
+def check_context(spec: RunSpec, report: PreflightReport, context: int | None) -> None:
+    """A max_seq_len above the model's context length (max_position_embeddings) is a warning,
+    not a refusal: transformers does not refuse it (the rotary position embeddings of the
+    Llama, Qwen, Mistral and Phi families extend to any length), but positions past the
+    context were never trained, so rows that long train and answer poorly."""
+    if not context or spec.data.max_seq_len <= context:
+        return
+    longest = report.stats.get("longest")
+    rows = f"; the longest row checked has {longest} tokens" if longest else ""
+    report.warn(
+        "data.max_seq_len",
+        f"data.max_seq_len: {spec.data.max_seq_len} is above the model's context length "
+        f"{context} (max_position_embeddings): positions past {context} were never trained"
+        f"{rows}; set data.max_seq_len={context} or less",
+    )
 
 
 def model_facts(spec: RunSpec) -> Any:
@@ -358,9 +416,11 @@ def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
     check_trackers(spec, report)
     check_launch(spec, report)
     tokenizer = check_model(spec, report)
-    if tokenizer is not None:
-        check_data(spec, tokenizer, report, data_rows)
     facts = model_facts(spec)
+    context = getattr(facts, "context_length", None)
+    if tokenizer is not None:
+        check_data(spec, tokenizer, report, data_rows, context)
+    check_context(spec, report, context)
     check_lora_targets(spec, report, facts)
     check_serving(spec, report)
     check_disk(spec, report, facts)

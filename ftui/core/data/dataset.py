@@ -31,6 +31,7 @@ __all__ = [
     "DataError",
     "Detection",
     "RowStats",
+    "carry_mapping",
     "data_fingerprint",
     "detect_format",
     "load_split",
@@ -197,6 +198,35 @@ def resolve_mapping(
         f"data.format: {want} but the columns look like {det.format} "
         f"({'; '.join(det.reasons)}); map data.columns explicitly; columns: {have}"
     )
+
+
+# The roles each format reads (FORMAT_ROLES are the ones it needs).
+FORMAT_USES = {
+    "chat": ("messages", "system"),
+    "text": ("text",),
+    "instruction": ("prompt", "input", "response", "system"),
+    "prompt_completion": ("prompt", "input", "response", "system"),
+}
+
+
+def carry_mapping(
+    data: DataSection, columns: list[str], sample: list[dict[str, Any]]
+) -> tuple[str, dict[str, str]]:
+    """(format, columns) for a new source: the spec's choices whose columns exist in it, and
+    the detected columns for the roles its format reads that are left. Nothing kept: `auto`
+    and no columns, so the new source's own detection is what the spec resolves to."""
+    kept = {role: col for role, col in data.columns.items() if col in columns}
+    if not kept:
+        return "auto", {}
+    fmt = data.format if data.format != "auto" else _format_from_roles(kept)
+    try:
+        det = detect_format(columns, sample)
+    except DataError:
+        return data.format, kept
+    for role, col in det.columns.items():
+        if role in FORMAT_USES[fmt] and role not in kept and col not in kept.values():
+            kept[role] = col
+    return data.format, kept
 
 
 def _finish(det: Detection, columns: list[str]) -> Detection:

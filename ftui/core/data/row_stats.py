@@ -76,8 +76,10 @@ class RowStats:
     def histogram(self, bins: int = 20) -> list[Bin]:
         return histogram(self.lengths, bins, self.max_seq_len)
 
-    def suggested_max_len(self, keep: float = 0.99) -> int:
-        return suggested_max_len(self.lengths, keep)
+    def suggested_max_len(self, keep: float = 0.99, context: int | None = None) -> int:
+        """The max_seq_len that keeps `keep` of the rows whole, never above the model's
+        `context` length (its max_position_embeddings) when that is known."""
+        return suggested_max_len(self.lengths, keep, cap=context)
 
     def as_dict(self) -> dict[str, Any]:
         """The counts with their derived figures, JSON-ready (`ftui preview --json`)."""
@@ -114,10 +116,14 @@ def histogram(lengths: list[int], bins: int = 20, cut: int | None = None) -> lis
     return [Bin(i * width, (i + 1) * width, c) for i, c in enumerate(counts)]
 
 
-def suggested_max_len(lengths: list[int], keep: float = 0.99, multiple: int = 8) -> int:
-    """The shortest max_seq_len (a multiple of 8) that keeps `keep` of the rows whole."""
+def suggested_max_len(
+    lengths: list[int], keep: float = 0.99, multiple: int = 8, cap: int | None = None
+) -> int:
+    """The shortest max_seq_len (a multiple of 8) that keeps `keep` of the rows whole, at
+    most `cap` (the model's context length)."""
     if not lengths:
         return 0
     ordered = sorted(lengths)
     value = ordered[max(0, math.ceil(keep * len(ordered)) - 1)]
-    return int(math.ceil(value / multiple) * multiple)
+    value = int(math.ceil(value / multiple) * multiple)
+    return min(value, cap) if cap else value

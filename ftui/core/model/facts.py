@@ -443,16 +443,16 @@ def target_shapes(facts: ModelFacts, target_modules: list[str] | str) -> list[tu
     ]
 
 
-def lora_trainable_params(facts: ModelFacts, spec: Any) -> tuple[int, int]:
-    """(trainable, total) parameters for the spec's method, from the real layer shapes.
+def adapter_params(facts: ModelFacts, spec: Any) -> tuple[int, int]:
+    """(adapter, saved): the LoRA matrices the spec adds, from the real layer shapes, and the
+    parameters of the full copies modules_to_save trains; (0, 0) for a full fine-tune.
 
     LoRA adds r*(in+out) per targeted linear or embedding (plus `out` for DoRA's magnitude
-    vector); modules_to_save trains a full copy of each named module. Full trains all.
+    vector); modules_to_save trains a full copy of each named module.
     """
     method = getattr(spec, "method", spec)
-    base = facts.num_params or 0
     if method.kind == "full":
-        return base, base
+        return 0, 0
     lora = method.lora
     added = 0
     for site in resolve_targets(facts, lora.target_modules):
@@ -460,4 +460,15 @@ def lora_trainable_params(facts: ModelFacts, spec: Any) -> tuple[int, int]:
             per = lora.r * (site.fan_in + site.fan_out) + (site.fan_out if lora.use_dora else 0)
             added += site.count * per
     saved = sum(facts.module_params.get(m, 0) for m in lora.modules_to_save)
+    return added, saved
+
+
+def lora_trainable_params(facts: ModelFacts, spec: Any) -> tuple[int, int]:
+    """(trainable, total) parameters for the spec's method, as peft counts them: the total
+    holds the base model, the adapter and the modules_to_save copies. Full trains all."""
+    method = getattr(spec, "method", spec)
+    base = facts.num_params or 0
+    if method.kind == "full":
+        return base, base
+    added, saved = adapter_params(facts, spec)
     return added + saved, base + added + saved

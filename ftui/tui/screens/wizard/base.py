@@ -67,6 +67,7 @@ class StepScreen(Screen[None]):
 
     def on_mount(self) -> None:
         self.watch(self.app, "validation", self._validation_changed)
+        self.watch(self.app, "data_problem", lambda _: self._mark_steps(), init=False)
         self.call_after_refresh(self._initial_focus)
 
     def _initial_focus(self) -> None:
@@ -87,8 +88,15 @@ class StepScreen(Screen[None]):
                 widget.focus()
                 return
 
+    def _mark_steps(self) -> None:
+        """✗ on the steps with invalid fields, and on Data while its mapping has a problem."""
+        invalid = self.wizard.validation.invalid_steps()
+        if self.wizard.data_problem:
+            invalid.add("data")
+        self.query_one(StepList).invalid = frozenset(invalid)
+
     def _validation_changed(self, validation: Validation) -> None:
-        self.query_one(StepList).invalid = frozenset(validation.invalid_steps())
+        self._mark_steps()
         for row in self.query(FieldRow):
             row.errors = validation.errors_for(row.path)
         self.validation_changed(validation)

@@ -3,7 +3,9 @@
 The first rows are read in a worker (never the whole dataset), the format is detected, and a
 mapping is proposed with its reasons; each role is a choice among the real columns. The
 spec's own mapping wins when it has one; a mapping that names a missing column is shown next
-to the columns that do exist.
+to the columns that do exist. A new source (picked or typed) starts from its own detection,
+keeping the spec's choices only where their columns exist in it (`carry_mapping`). The
+mapping's problem, or None, is posted as `DataMappingChecked` for the step list's ✗.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from textual.message import Message
 from textual.widgets import Button, Static
 
 from ftui.tui.draft import Validation
-from ftui.tui.messages import SpecChanged
+from ftui.tui.messages import DataMappingChecked, SpecChanged
 from ftui.tui.screens.wizard.base import StepScreen
 from ftui.tui.widgets.wizard.column_mapper import ColumnMapper
 from ftui.tui.widgets.wizard.data_table_preview import DataTablePreview
@@ -64,6 +66,8 @@ class DataStepScreen(StepScreen):
         self.inspection: DataInspection | None = None
         self._key: tuple[Any, ...] | None = None
         self._timer: Any = None
+        # The source the spec's mapping was made for: rows read from another one remap it.
+        self._mapped_key: tuple[Any, ...] | None = None
 
     def compose_body(self) -> ComposeResult:
         yield SpecForm(FIELDS, self.values(FIELDS), wide=("data.source",))
@@ -83,6 +87,7 @@ class DataStepScreen(StepScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#accept-mapping").display = False
+        self._mapped_key = self.source_key()
         self.inspect_now()
 
     # --- reading rows -----------------------------------------------------------------------
@@ -153,9 +158,34 @@ class DataStepScreen(StepScreen):
             preview.fail(event.error or "cannot read the data")
             await self.query_one(ColumnMapper).set_data([], {})
             self._show_detection(None, None)
+            self.post_message(DataMappingChecked(None))  # unknown without rows: not marked
             return
         self.inspection = event.inspection
+        if event.key != self._mapped_key and self._carry_mapping(event.inspection):
+            return  # the spec changes: validation_changed shows the new mapping
         await self._refresh_mapping(rebuild=True)
+
+    def _carry_mapping(self, ins: DataInspection) -> bool:
+        """Rows of a new source: remap the spec for it; True when the spec changes."""
+        from ftui.core.data.dataset import carry_mapping
+        from ftui.core.spec import DataSection
+
+        self._mapped_key = self.source_key()
+        try:
+            section = DataSection(**self.value("data"))
+        except Exception:  # a half-typed data section: remap when it is whole
+            return False
+        fmt, columns = carry_mapping(section, ins.preview.columns, ins.preview.rows)
+        if (fmt, columns) == (section.format, section.columns):
+            return False
+        self.post_message(SpecChanged({"data.format": fmt, "data.columns": columns}))
+        self._show_field("data.format", fmt)
+        return True
+
+    def _show_field(self, path: str, value: Any) -> None:
+        for row in self.query(FieldRow):
+            if row.path == path:
+                row.set_value(value)
 
     # --- the mapping ------------------------------------------------------------------------
 
@@ -188,8 +218,11 @@ class DataStepScreen(StepScreen):
                 det.reasons if det else [],
                 det.ignored if det else [],
             )
+        if not self.query("#accept-mapping"):
+            return  # the screen was taken down while the mapper was rebuilt
         self.query_one("#accept-mapping").display = bool(det and not spec_cols)
         self._show_detection(det, problem, proposed=not spec_cols)
+        self.post_message(DataMappingChecked(problem))
 
     def _show_detection(self, det: Any, problem: str | None, proposed: bool = False) -> None:
         text = Text()
@@ -234,9 +267,7 @@ class DataStepScreen(StepScreen):
         if not path:
             return
         self.post_message(SpecChanged({"data.source": path}))
-        for row in self.query(FieldRow):
-            if row.path == "data.source":
-                row.set_value(path)
+        self._show_field("data.source", path)
 
     @on(Button.Pressed, "#reload-data")
     def _reload(self, event: Button.Pressed) -> None:

@@ -10,13 +10,14 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import RadioButton, RadioSet, Static
 
-from ftui.core.model.facts import linear_layer_names, lora_trainable_params, target_problem
+from ftui.core.model.facts import adapter_params, linear_layer_names, target_problem
 from ftui.core.playground.vllm import vllm_lora_warning
+from ftui.core.units import human_count
 from ftui.tui.draft import Validation
 from ftui.tui.loaded import Loaded
 from ftui.tui.messages import SpecChanged
 from ftui.tui.screens.wizard.base import StepScreen
-from ftui.tui.widgets.wizard.model_facts import human_count
+from ftui.tui.widgets.wizard.choice_set import ChoiceSet
 from ftui.tui.widgets.wizard.spec_form import FieldRow, SpecForm, row_id
 from ftui.tui.widgets.wizard.target_modules import TargetModulesPicker
 
@@ -49,12 +50,35 @@ def quantization_blocker(hardware: Loaded) -> str | None:
     return None
 
 
+def trainable_text(base: int | None, adapter: int, saved: int, method: Any) -> Text:
+    """The model's own count (as the Model step shows it), and what this method trains on top
+    of it: the adapter as its own number, the modules_to_save copies as theirs."""
+    if method.kind == "full":
+        return Text.assemble(
+            "Trainable parameters: ", (human_count(base), "bold"), " (every weight of the model)"
+        )
+    out = Text.assemble(
+        "Trainable parameters: ",
+        (human_count(adapter + saved), "bold"),
+        " = adapter ",
+        (human_count(adapter), "bold"),
+    )
+    if saved:
+        names = ", ".join(method.lora.modules_to_save)
+        out.append(f" + {human_count(saved)} in full copies of {names} (modules_to_save)")
+    total = (base or 0) + adapter + saved
+    share = f"{100 * (adapter + saved) / total:.3g}%" if total else "?"
+    out.append(f"\non a frozen {human_count(base)} base model: {share} of the ")
+    out.append(f"{human_count(total)} in training")
+    return out
+
+
 class MethodScreen(StepScreen):
     STEP_ID = "method"
 
     def compose_body(self) -> ComposeResult:
         kind = self.value("method.kind")
-        with RadioSet(id="kind"):
+        with ChoiceSet(id="kind"):
             for key, label in KINDS:
                 yield RadioButton(label, value=key == kind, id=f"kind-{key}")
         yield Static("", id="trainable", classes="summary")
@@ -151,17 +175,8 @@ class MethodScreen(StepScreen):
             label.update(f"Trainable parameters: not available ({why})")
             return
         try:
-            trainable, total = lora_trainable_params(facts.value, spec)
+            adapter, saved = adapter_params(facts.value, spec)
         except Exception as exc:
             label.update(f"Trainable parameters: not available ({exc})")
             return
-        share = 100 * trainable / total if total else 0.0
-        label.update(
-            Text.assemble(
-                "Trainable parameters: ",
-                (human_count(trainable), "bold"),
-                f" of {human_count(total)} (",
-                (f"{share:.3g}%", "bold"),
-                ")",
-            )
-        )
+        label.update(trainable_text(facts.value.num_params, adapter, saved, spec.method))

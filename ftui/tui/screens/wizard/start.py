@@ -26,10 +26,9 @@ from ftui.tui.widgets.monitor.runs_table import RunsTable
 FRESH = "__fresh__"
 
 
-def short_summary(info: PresetInfo) -> str:
-    """The first sentence of a preset's header comment, without a leading "name:"."""
-    text = info.summary.removeprefix(f"{info.name}:").strip()
-    return text.split(". ")[0].rstrip(".")
+def whole_summary(info: PresetInfo) -> str:
+    """A preset's description, whole (the option list wraps it), without a leading "name:"."""
+    return info.summary.removeprefix(f"{info.name}:").strip()
 
 
 def demo_cost(name: str) -> str | None:
@@ -73,7 +72,7 @@ class StartScreen(StepScreen):
         for info in demos_first(list_presets()):
             kind = "built-in" if info.builtin else "yours"
             mark = "  (loaded)" if info.name == self.wizard.preset_name else ""
-            text = Text.assemble((info.name, "bold"), f"  ({kind})  ", short_summary(info))
+            text = Text.assemble((info.name, "bold"), f"  ({kind})  ", whole_summary(info))
             cost = demo_cost(info.name) if info.builtin else None
             if cost:
                 text.append(f" · {cost}", style="dim")

@@ -28,6 +28,8 @@ from ftui.tui.widgets.wizard.spec_form import FieldRow, SpecForm
 
 if TYPE_CHECKING:
     from ftui.core.data.lens_report import LensReport
+    from ftui.core.model.facts import ModelFacts
+    from ftui.tui.loaded import Loaded
 
 FIELDS = ["template.name", "template.system_prompt", "template.train_on_input"]
 LENS_ROWS = 20
@@ -73,6 +75,7 @@ class TemplateStepScreen(StepScreen):
 
     def on_mount(self) -> None:
         super().on_mount()
+        self.watch(self.app, "model_facts", self._model_facts_changed)
         self.query_one("#use-suggested").display = False
         self._show_custom_problems()
         self.lens_now()
@@ -189,6 +192,10 @@ class TemplateStepScreen(StepScreen):
         for row in self.query(FieldRow):
             if row.path == "template.name":
                 row.set_value(name)
+
+    def _model_facts_changed(self, facts: Loaded[ModelFacts]) -> None:
+        value = facts.value
+        self.query_one(MaskLens).set_context_length(value.context_length if value else None)
 
     @on(MaskLens.MaxLenSuggested)
     def _max_len(self, event: MaskLens.MaxLenSuggested) -> None:

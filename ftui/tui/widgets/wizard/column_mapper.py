@@ -4,7 +4,9 @@
 
 Each role is a choice among the dataset's real columns (or "not used"); next to it the
 reason for the proposal (`document` looks like the prompt: long text) or what the role
-means; below, the columns that are ignored. A change by the user posts
+means; below, the columns that are ignored. A mapped column the data does not have is
+still shown (marked ✗): the choices always show the mapping they were given. A change
+by the user (a choice, or delete on a role: one key clears it) posts
 `ColumnMapper.MappingChanged(columns)` with unmapped roles left out. The parent sets new
 columns with `set_data(...)` (attributes down, messages up).
 """
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 
 from textual import on
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Label, Select, Static
@@ -43,6 +46,8 @@ def reason_for(column: str, reasons: list[str]) -> str | None:
 class ColumnMapper(Vertical):
     """Role -> column choices over the real columns, with reasons; posts MappingChanged."""
 
+    BINDINGS = [Binding("delete,backspace", "clear_role", "Clear role")]
+
     @dataclass
     class MappingChanged(Message):
         columns: dict[str, str]
@@ -66,14 +71,16 @@ class ColumnMapper(Vertical):
         if not self.available:
             yield Static("Load the dataset to map its columns.", classes="note")
             return
+        missing = [c for c in self.mapping.values() if c not in self.available]
         options = [(c, c) for c in self.available]
+        options += [(f"✗ {c}", c) for c in dict.fromkeys(missing)]  # the red line says why
         for role in ROLES:
             current = self.mapping.get(role)
             with Horizontal(classes="mapper-line"):
                 yield Label(role, classes="mapper-role")
                 yield Select(
                     options,
-                    value=current if current in self.available else Select.NULL,
+                    value=current if current is not None else Select.NULL,
                     prompt="(not used)",
                     compact=True,
                     id=f"map-{role}",
@@ -81,10 +88,14 @@ class ColumnMapper(Vertical):
                 )
                 why = reason_for(current, self.reasons) if current else None
                 yield Static(why or ROLE_HELP[role], classes="mapper-why" if why else "mapper-help")
+        yield Static(self._ignored_text(), id="mapper-ignored", classes="note")
+
+    def _ignored_text(self) -> str:
         used = set(self.mapping.values())
         ignored = [c for c in self.available if c not in used]
-        text = ", ".join(ignored) if ignored else "none"
-        yield Static(f"ignored columns: {text}", id="mapper-ignored", classes="note")
+        return (
+            f"ignored columns: {', '.join(ignored) if ignored else 'none'}   (delete clears a role)"
+        )
 
     async def set_data(
         self,
@@ -113,4 +124,15 @@ class ColumnMapper(Vertical):
             mapping[role] = str(event.value)
         if mapping != self.mapping:
             self.mapping = mapping
+            self.query_one("#mapper-ignored", Static).update(self._ignored_text())
             self.post_message(self.MappingChanged(dict(mapping)))
+
+    def on_descendant_focus(self) -> None:
+        """Tab into a role's choice shows every role (and the ignored columns), not one line."""
+        self.scroll_visible(animate=False)
+
+    def action_clear_role(self) -> None:
+        """Delete on a role's choice: the role is not used (one key, no menu)."""
+        focused = self.screen.focused
+        if isinstance(focused, Select) and focused in self.query(Select):
+            focused.value = Select.NULL  # posts Select.Changed: handled by _chosen

@@ -62,7 +62,7 @@ def token_text(lens_row: Any, boundaries: bool) -> Text:
     return out
 
 
-def sparkline(bins: list[Any], cut: int, suggested: int, width: int = SPARK_WIDTH) -> Text:
+def sparkline(bins: list[Any], cut: int, width: int = SPARK_WIDTH) -> Text:
     """Token-length histogram on one line of block characters; ┃ marks max_seq_len."""
     if not bins:
         return Text("no rows")
@@ -82,11 +82,12 @@ def sparkline(bins: list[Any], cut: int, suggested: int, width: int = SPARK_WIDT
             out.append(char, style="dim" if not level else "red" if b.lo > cut else "cyan")
     out.append(f" 0–{shown[-1].hi}", style="dim")
     out.append(f"  ┃ cut {cut}", style="yellow")
-    out.append(f"  99% fit in {suggested}", style="bold")
     return out
 
 
-def stats_text(stats: Any) -> Text:
+def stats_text(stats: Any, context: int | None = None) -> Text:
+    """The counts, then the length that keeps 99% of rows whole (on a line of its own, so it
+    is never cut off), capped at the model's `context` length when that is shorter."""
     out = Text()
     out.append(f"{stats.trained_share:.0%}", style=TRAINED)
     out.append(f" of {stats.tokens:,} tokens trained   ")
@@ -95,6 +96,13 @@ def stats_text(stats: Any) -> Text:
     out.append("   ")
     style = "bold yellow" if stats.truncated else ""
     out.append(f"{stats.truncated} cut at max_seq_len {stats.max_seq_len}", style=style)
+    whole = stats.suggested_max_len()
+    out.append(f"\n99% of rows fit in {whole} tokens", style="bold")
+    if context and whole > context:
+        out.append(f", above the model's context length {context}: ", style="bold yellow")
+        out.append(f"{context} keeps the most")
+    elif context:
+        out.append(f" (the model's context length is {context})", style="dim")
     return out
 
 
@@ -116,6 +124,16 @@ class MaskLens(Vertical, can_focus=True):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, classes="mask-lens")
         self.lens: Any = None
+        self.context_length: int | None = None  # the model's, set by the screen
+
+    def set_context_length(self, context: int | None) -> None:
+        """The model's context length (None: unknown): it caps the suggested max_seq_len."""
+        if context != self.context_length:
+            self.context_length = context
+            self._refresh_all()
+
+    def suggested_max_len(self) -> int:
+        return self.lens.stats.suggested_max_len(context=self.context_length) if self.lens else 0
 
     def compose(self) -> ComposeResult:
         yield LoadingIndicator(id="lens-loading")
@@ -168,11 +186,11 @@ class MaskLens(Vertical, can_focus=True):
             self.query_one("#lens-stats", Static).update("")
             return
         st = lens.stats
-        self.query_one("#lens-stats", Static).update(stats_text(st))
+        self.query_one("#lens-stats", Static).update(stats_text(st, self.context_length))
         self.query_one("#lens-histogram", Static).update(
-            sparkline(st.histogram(bins=40), st.max_seq_len, st.suggested_max_len())
+            sparkline(st.histogram(bins=40), st.max_seq_len)
         )
-        self.query_one("#lens-use-len", Button).label = f"max_seq_len={st.suggested_max_len()}"
+        self.query_one("#lens-use-len", Button).label = f"max_seq_len={self.suggested_max_len()}"
         self._refresh_row()
 
     def _refresh_row(self) -> None:
@@ -214,7 +232,7 @@ class MaskLens(Vertical, can_focus=True):
     def _use_len(self, event: Button.Pressed) -> None:
         event.stop()
         if self.lens is not None:
-            self.post_message(self.MaxLenSuggested(self.lens.stats.suggested_max_len()))
+            self.post_message(self.MaxLenSuggested(self.suggested_max_len()))
 
     @on(Checkbox.Changed, "#lens-boundaries")
     def _boundaries(self, event: Checkbox.Changed) -> None:

@@ -11,16 +11,8 @@ from textual.widgets import Static
 
 from ftui.core.demo import SMOLLM2_MODEL_REF
 from ftui.core.hardware import training_dtype_on
+from ftui.core.units import human_count
 from ftui.tui.loaded import Loaded
-
-
-def human_count(n: int | None) -> str:
-    if n is None:
-        return "unknown"
-    for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)):
-        if n >= size:
-            return f"{n / size:.2f}{unit}"
-    return str(n)
 
 
 def trains_in_text(setting: str, hardware: Any) -> str:

@@ -50,7 +50,14 @@ class StepList(OptionList):
             if step.id in self.invalid:
                 text.append("  ✗", style="bold red")
             self.add_option(Option(text, id=step.id))
-        self.highlighted = next(i for i, s in enumerate(STEPS) if s.id == self.current)
+        self.highlighted = self._current_index()
+
+    def on_blur(self) -> None:
+        """The cursor moved with the arrows but no step was opened: it goes back to ▶."""
+        self.highlighted = self._current_index()
+
+    def _current_index(self) -> int:
+        return next(i for i, s in enumerate(STEPS) if s.id == self.current)
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:

@@ -13,6 +13,8 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.widgets import RadioButton, RadioSet, SelectionList, Static
 
+from ftui.tui.widgets.wizard.choice_set import ChoiceSet
+
 ATTENTION = (
     "q_proj",
     "k_proj",
@@ -69,7 +71,7 @@ class TargetModulesPicker(Vertical):
 
     def compose(self) -> ComposeResult:
         current = preset_of(self.value, self.available)
-        with RadioSet(id="target-preset", compact=True):
+        with ChoiceSet(id="target-preset", compact=True):
             for key, label in PRESETS:
                 yield RadioButton(label, value=key == current, id=f"targets-{key}")
         yield Static("", id="targets-resolved", classes="field-help")
