@@ -253,8 +253,8 @@ def test_all_responses_empty_is_refused_most_empty_is_warned(tmp_path):
     assert r.ok, r.lines()
     assert (
         "data.columns",
-        "data: 19 of 20 rows have an empty response (95%): they train only the end-of-turn "
-        'token (e.g. row 1: "What is 2 plus 2? /")',
+        "data.columns: 19 of 20 rows have an empty response (95%): they train only the "
+        'end-of-turn token (e.g. row 2: "What is 2 plus 2? /")',
     ) in r.warnings
 
 
