@@ -277,5 +277,5 @@ def test_max_seq_len_above_the_models_context_is_warned_and_never_suggested(tmp_
     assert len(trunc) == 1, trunc  # 1024 is within the context: no context warning
     assert (
         "would keep 99% whole but is above the model's context length 2048; 2048 keeps the "
-        'most (e.g. row 0: "tell me'
+        'most (e.g. row 1: "tell me'
     ) in trunc[0]
