@@ -26,6 +26,7 @@ SAMPLE_ROWS = 2000
 class PreflightReport:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the run will do, said once
     stats: dict[str, Any] = field(default_factory=dict)
     detection: Any = None
 
@@ -40,7 +41,11 @@ class PreflightReport:
         self.warnings.append((fld, msg))
 
     def lines(self) -> list[str]:
-        return [f"error: {m}" for _, m in self.errors] + [f"warning: {m}" for _, m in self.warnings]
+        return (
+            [f"error: {m}" for _, m in self.errors]
+            + [f"warning: {m}" for _, m in self.warnings]
+            + [f"note: {m}" for m in self.notes]
+        )
 
 
 def _field_of(message: str, default: str) -> str:
@@ -112,6 +117,7 @@ def check_data(
 ) -> None:
     """Rows exist, the mapping holds, and the first `limit` rows train something."""
     from ftui.core.data import dataset as data
+    from ftui.core.data.eval_split import describe
     from ftui.core.data.mask_lens import build_lens
     from ftui.core.prompt.check import COMPARED_ROWS, own_template_difference, template_warnings
 
@@ -131,6 +137,10 @@ def check_data(
         report.error(_field_of(str(exc), "data.columns"), str(exc))
         return
     report.detection = det
+    eval_rows = len(ev) if ev is not None else 0
+    report.notes.append(describe(spec.data.eval_split, len(train), eval_rows, spec.train.seed))
+    if spec.train.eval_steps and not eval_rows:
+        report.warn("train.eval_steps", "train.eval_steps: set, but there are no eval rows")
     for line in template_warnings(spec.template.name, tokenizer):
         report.warn("template.name", line)
     first = [data.row_to_conversation(r, det) for r in rows[:COMPARED_ROWS]]
@@ -141,7 +151,7 @@ def check_data(
     report.stats = {
         **st.as_dict(),
         "total_rows": len(train),
-        "eval_rows": len(ev) if ev is not None else 0,
+        "eval_rows": eval_rows,
         "format": det.format,
         "columns": det.columns,
         "reasons": det.reasons,

@@ -14,7 +14,7 @@ import struct
 import zipfile
 from pathlib import Path
 
-from ftui.core.runs.rundir import RunPaths, checkpoint_step
+from ftui.core.runs.rundir import RunPaths, checkpoint_step, read_json_object
 
 COMPLETE_MARKER = RunPaths.COMPLETE_MARKER
 TORCH_SUFFIXES = (".pt", ".pth", ".bin")
@@ -166,3 +166,28 @@ def newest_complete_checkpoint(
         if set_aside_incomplete:
             set_aside(path, problem)
     return None
+
+
+def recorded_eval_loss(weights: str | os.PathLike[str]) -> float | None:
+    """The eval loss a checkpoint (or final/) was saved with, or None when it has no record."""
+    import math
+
+    value = read_json_object(Path(weights) / RunPaths.EVAL_RECORD).get("eval_loss")
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def best_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
+    """The complete checkpoint or final/ with the lowest recorded eval loss; on a tie the later
+    one (final/ last). None when none has an eval loss (a run without eval rows)."""
+    paths = RunPaths(Path(run_dir))
+    candidates = [p for p in reversed(list_checkpoints(paths.root)) if checkpoint_is_complete(p)]
+    if paths.final.is_dir():
+        candidates.append(paths.final)
+    best: tuple[float, Path] | None = None
+    for path in candidates:
+        loss = recorded_eval_loss(path)
+        if loss is not None and (best is None or loss <= best[0]):
+            best = (loss, path)
+    return best[1] if best else None
