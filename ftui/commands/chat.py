@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from ftui.commands._common import fail
+from ftui.commands._common import checkpoint_arg, fail
 from ftui.core.runs.rundir import IN_RUN, RunPaths
 
 
@@ -15,8 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--base", action="store_true", help="use the base model, without the adapter")
     p.add_argument(
         "--checkpoint",
-        type=int,
-        help=f"use {RunPaths.CHECKPOINT_PREFIX}N instead of {IN_RUN.final}/",
+        type=checkpoint_arg,
+        metavar="best|final|N",
+        help=f"which weights: best (the default: the lowest eval loss, else {IN_RUN.final}/), "
+        f"{IN_RUN.final} ({IN_RUN.final}/) or N ({RunPaths.CHECKPOINT_PREFIX}N)",
     )
     p.add_argument("--system", help="system prompt")
     p.add_argument("--max-new-tokens", type=int)
@@ -34,6 +38,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
         cm = load_chat_model(args.target, base=args.base, checkpoint=args.checkpoint)
     except (InferenceError, OSError, ValueError) as exc:
         return fail(str(exc).splitlines()[0])
+    if cm.has_adapter or RunPaths(Path(args.target)).config.is_file():
+        print(f"weights: {Path(cm.source).name}/", file=sys.stderr)  # best by eval loss, or final
     gen = {"temperature": 0.0}
     if args.max_new_tokens:
         gen["max_new_tokens"] = args.max_new_tokens

@@ -9,6 +9,7 @@ from pathlib import Path
 from textual.app import App
 from textual.screen import Screen
 
+from ftui.core.runs.checkpoints import CheckpointChoice
 from ftui.tui.screens.playground import PlaygroundScreen
 
 
@@ -20,7 +21,7 @@ class PlaygroundApp(App):
         self,
         target: str | Path,
         base: bool = False,
-        checkpoint: int | None = None,
+        checkpoint: CheckpointChoice = None,
         clock: Callable[[], float] = time.perf_counter,
         device: str | None = None,
     ) -> None:
@@ -37,7 +38,9 @@ class PlaygroundApp(App):
         )
 
 
-def run_playground(target: str | Path, base: bool = False, checkpoint: int | None = None) -> int:
+def run_playground(
+    target: str | Path, base: bool = False, checkpoint: CheckpointChoice = None
+) -> int:
     """Open the playground on a run directory (or a model); returns the exit code."""
     PlaygroundApp(target, base=base, checkpoint=checkpoint).run()
     return 0

@@ -8,7 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ftui.core.playground.compare import AdapterSource, Probe, adapter_sources, probe_prompts
+from ftui.core.playground.compare import (
+    AdapterSource,
+    Probe,
+    adapter_sources,
+    best_source,
+    probe_prompts,
+)
 from ftui.core.playground.session import BASE
 from ftui.core.runs.rundir import RunPaths
 
@@ -36,15 +42,16 @@ def pick_device(device: str | None) -> str:
 def load_playground_model(
     target: Path, checkpoint: int | None, device: str, progress: Progress
 ) -> PlaygroundModel:
-    """A run without final/ and without a chosen checkpoint opens its newest complete one (or
-    the base, when it has none); a model that is not a run is loaded as it is."""
+    """A run opens its best checkpoint by eval loss (`run_weights_dir`), else final/; without
+    either, and without a chosen checkpoint, its newest complete one (or the base, when it has
+    none); a model that is not a run is loaded as it is."""
     from ftui.core.playground.inference import load_chat_model
 
     paths = RunPaths(target)
     is_run = paths.config.is_file()
     sources = adapter_sources(target) if is_run else []
     base_only = False
-    if is_run and checkpoint is None and not paths.final.is_dir():
+    if is_run and checkpoint is None and not paths.final.is_dir() and not best_source(sources):
         steps = [s.step for s in sources if s.step is not None]
         checkpoint, base_only = (steps[-1], False) if steps else (None, True)
     cm = load_chat_model(

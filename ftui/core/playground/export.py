@@ -20,6 +20,7 @@ from ftui.core.demo import resolve_model_ref
 from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.playground.export_card import model_card, template_jinja
 from ftui.core.playground.inference import run_weights_dir
+from ftui.core.runs.checkpoints import CheckpointChoice
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec, load_spec_file
 from ftui.core.units import human_bytes
@@ -67,7 +68,7 @@ def merge_refusal(spec: RunSpec) -> str | None:
 def export_run(
     run_dir: str | Path,
     out: str | Path,
-    checkpoint: int | None = None,
+    checkpoint: CheckpointChoice = None,
     merge: bool = False,
     base_dtype: str | None = None,
     progress: Progress | None = None,

@@ -18,6 +18,7 @@ from ftui.core.demo import resolve_model_ref
 from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.prompt.encode import encode
 from ftui.core.prompt.templates import Conversation, Message, stop_strings
+from ftui.core.runs.checkpoints import BEST, FINAL, CheckpointChoice, best_checkpoint
 from ftui.core.runs.rundir import IN_RUN, RunPaths
 from ftui.core.safe_load import load_causal_lm
 from ftui.core.spec import RunSpec, load_spec_file
@@ -53,9 +54,20 @@ MAX_NEW_TOKENS_CAP = 4096
 Progress = Callable[[str, float], None]
 
 
-def run_weights_dir(run_dir: Path, checkpoint: int | None = None) -> Path:
+def run_weights_dir(run_dir: Path, checkpoint: CheckpointChoice = None) -> Path:
+    """The weights a run is used with: by default (None or "best") the checkpoint or final/ with
+    the lowest eval loss, else final/; "final" for final/, N for checkpoint-N."""
     paths = RunPaths(run_dir)
-    if checkpoint is not None:
+    if checkpoint in (None, BEST):
+        best = best_checkpoint(run_dir)
+        if best is not None:
+            return best
+        if checkpoint == BEST:
+            raise InferenceError(
+                f"{run_dir}: no checkpoint has an eval loss (the run had no eval rows); "
+                f"use --checkpoint {FINAL} or N"
+            )
+    if isinstance(checkpoint, int):
         path = paths.checkpoint(checkpoint)
         if not path.is_dir():
             raise InferenceError(f"checkpoint {checkpoint} not found under {paths.checkpoints}")
@@ -71,7 +83,7 @@ def run_weights_dir(run_dir: Path, checkpoint: int | None = None) -> Path:
 def load_chat_model(
     target: str | Path,
     base: bool = False,
-    checkpoint: int | None = None,
+    checkpoint: CheckpointChoice = None,
     device: str | None = None,
     progress: Progress | None = None,
 ) -> ChatModel:

@@ -13,12 +13,17 @@ import os
 import struct
 import zipfile
 from pathlib import Path
+from typing import Literal
 
 from ftui.core.runs.rundir import RunPaths, checkpoint_step, read_json_object
 
 COMPLETE_MARKER = RunPaths.COMPLETE_MARKER
 TORCH_SUFFIXES = (".pt", ".pth", ".bin")
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024  # the format's own limit
+BEST, FINAL = "best", "final"
+# Which weights of a run chat and export use: None (the default) and "best" are the lowest
+# eval loss (final/ when nothing has one), "final" is final/, N is checkpoint-N.
+CheckpointChoice = int | Literal["best", "final"] | None
 
 
 def checkpoint_problem(path: str | os.PathLike[str]) -> str | None:
@@ -191,3 +196,15 @@ def best_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
         if loss is not None and (best is None or loss <= best[0]):
             best = (loss, path)
     return best[1] if best else None
+
+
+def parse_checkpoint_choice(text: str) -> int | Literal["best", "final"]:
+    """`--checkpoint`'s value: best, final or a step number."""
+    value = text.strip().lower()
+    if value == "best":
+        return "best"
+    if value == "final":
+        return "final"
+    if value.isdigit():
+        return int(value)
+    raise ValueError(f"--checkpoint: expected {BEST}, {FINAL} or a step number, got {text!r}")
