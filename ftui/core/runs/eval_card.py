@@ -50,11 +50,13 @@ def eval_card_lines(run_dir: str | Path, history: RunHistory | None = None) -> l
     ev = history.eval_loss
     rows = history.plan.get("eval_rows")
     if ev.ys:
-        first, last = ev.ys[0], ev.ys[-1]
+        # by step, not by arrival: a resume evaluates again at the step it resumes from
+        points = sorted(zip(ev.xs, ev.ys), key=lambda p: p[0])
+        (x0, first), (x1, last) = points[0], points[-1]
         held = f" on {rows} held-out rows" if isinstance(rows, int) and rows else ""
         lines.append(
             f"eval loss {format_value(first)} → {format_value(last)} (perplexity "
-            f"{_ppl(first)} → {_ppl(last)}){held}, step {int(ev.xs[0])} → {int(ev.xs[-1])}"
+            f"{_ppl(first)} → {_ppl(last)}){held}, step {int(x0)} → {int(x1)}"
         )
         label = best_label(run_dir)
         if label:
