@@ -75,8 +75,17 @@ def fits(shape: str) -> bool:
     return total >= GPU_SHAPES[shape]["min_gb"]
 
 
-def build_random_model(shape: str, out: Path, tokenizer_dir: Path, corpus: list[str]) -> Path:
-    """Write `shape` with random bf16 weights plus the bench tokenizer to `out` (once)."""
+def build_random_model(
+    shape: str,
+    out: Path,
+    tokenizer_dir: Path,
+    corpus: list[str],
+    device: str = "cuda",
+    overrides: dict[str, Any] | None = None,
+) -> Path:
+    """Write `shape` with random bf16 weights plus the bench tokenizer to `out` (once),
+    initialised on `device`; `overrides` change config fields (the GPU suite's dry run
+    shrinks the dimensions and keeps the family)."""
     import torch
     from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
@@ -93,20 +102,21 @@ def build_random_model(shape: str, out: Path, tokenizer_dir: Path, corpus: list[
     spec = GPU_SHAPES[shape]
     cls = Qwen2Config if spec["family"] == "qwen2" else LlamaConfig
     config = cls(
-        **spec["config"],
+        **{**spec["config"], **(overrides or {})},
         max_position_embeddings=32768,
         bos_token_id=tok.bos_token_id,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
     )
     torch.manual_seed(0)
-    with torch.device("cuda"):
+    with torch.device(device):
         model = AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tok.save_pretrained(tmp)
     del model
-    torch.cuda.empty_cache()
+    if device == "cuda":
+        torch.cuda.empty_cache()
     tmp.rename(out)
     return out

@@ -100,9 +100,8 @@ def build(spec, config, device: str):
 
     full = spec.method.kind == "full"
     dtype = torch.float32 if spec.model.dtype in ("fp16", "fp32") else torch.bfloat16
-    model = AutoModelForCausalLM.from_config(config, dtype=dtype, attn_implementation="sdpa").to(
-        device
-    )
+    with torch.device(device):  # initialised where it runs: an 8B init on the CPU takes minutes
+        model = AutoModelForCausalLM.from_config(config, dtype=dtype, attn_implementation="sdpa")
     if not full:
         lo = spec.method.lora
         model = get_peft_model(

@@ -14,6 +14,7 @@ import gc
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -194,10 +195,11 @@ def padded_recipe(s: Setup, tokenised: Any) -> Measured:
     return timed_train(trainer, m, s.cuda)
 
 
-def sft_recipe(s: Setup, raw: Any) -> Measured:
+def sft_recipe(s: Setup, raw: Any, tuned: dict[str, Any] | None = None) -> Measured:
     """(b) TRL's SFTTrainer with its defaults, given the model path, prompt-completion
     conversations and the same LoRA config. Only what every recipe must share is set: batch
-    size, one epoch, max_length (so it trains the same tokens), no checkpoints, CPU or not."""
+    size, one epoch, max_length (so it trains the same tokens), no checkpoints, CPU or not.
+    `tuned`: SFTConfig fields set on top (the GPU suite's "TRL tuned")."""
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
@@ -209,7 +211,7 @@ def sft_recipe(s: Setup, raw: Any) -> Measured:
         remove_columns=raw.column_names,
     )
     m = Measured()
-    args = SFTConfig(**_common_args(s), max_length=s.max_len)
+    args = SFTConfig(**{**_common_args(s), "max_length": s.max_len, **(tuned or {})})
     trainer = SFTTrainer(
         model=str(s.model_dir),
         args=args,
@@ -217,7 +219,7 @@ def sft_recipe(s: Setup, raw: Any) -> Measured:
         peft_config=LoraConfig(task_type="CAUSAL_LM", **LORA),
     )
     trainer.data_collator = Counting(trainer.data_collator, m)
-    if not _said:
+    if not _said and not tuned:
         _said.append(True)
         print(
             "  sft defaults in effect: "
@@ -275,9 +277,13 @@ def ftui_spec(s: Setup, packing: bool):  # type: ignore[no-untyped-def]
     )
 
 
-def ftui_recipe(s: Setup, packing: bool) -> Measured:
+def ftui_recipe(
+    s: Setup, packing: bool, tune: Callable[[Any, Any], None] | None = None
+) -> Measured:
     """(c) ftui's worker path in-process: its build functions, collator, TrainingArguments and
-    its monitoring callback writing events.jsonl (its cost is timed separately too)."""
+    its monitoring callback writing events.jsonl (its cost is timed separately too).
+    `tune(spec, args)` may change the spec before the arguments are built and the arguments
+    before the Trainer reads them (it is called twice: args None, then the arguments)."""
     from ftui.core.runs.events import EventWriter
     from ftui.core.runs.rundir import RunPaths
     from ftui.train.build import (
@@ -291,10 +297,14 @@ def ftui_recipe(s: Setup, packing: bool) -> Measured:
     from ftui.train.trainer import FtuiTrainer
 
     spec = ftui_spec(s, packing)
+    if tune:
+        tune(spec, None)
     run = s.work / f"ftui-run-{time.monotonic_ns()}"
     run.mkdir(parents=True)
     paths = RunPaths(run)
     args = build_training_args(spec, paths)
+    if tune:
+        tune(spec, args)
     tok, tok_dir = build_tokenizer(spec)
     train_ds, _, _, _ = build_datasets(spec, tok, tok_dir)  # cached after the first run
     model = build_model(spec, args)

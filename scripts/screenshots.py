@@ -151,9 +151,9 @@ EVAL_CARD_SET = ["data.eval_split=0.2"]  # the demo holds none out: its point is
 
 async def capture_eval_card(out: Path) -> list[Path]:
     """The monitor of a finished demo run with held-out rows: its eval card."""
-    from ftui.tui.monitor_app import MonitorApp
-
     import time
+
+    from ftui.tui.monitor_app import MonitorApp
 
     run_dir = train_to_end("demo", EVAL_CARD_SET)
     time.sleep(5)  # the launcher exits after the last event: the copy is of a finished run

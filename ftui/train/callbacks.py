@@ -17,7 +17,7 @@ from transformers import TrainerCallback
 from ftui.core.atomic import atomic_write_json
 from ftui.core.runs.events import EventWriter
 from ftui.core.runs.processes import own_resident_bytes
-from ftui.core.runs.rundir import RunPaths
+from ftui.core.runs.rundir import RunPaths, read_run_json
 from ftui.train.collator import TokenCounter
 
 COMPLETE_MARKER = RunPaths.COMPLETE_MARKER
@@ -67,6 +67,9 @@ class FtuiCallback(TrainerCallback):
     ):
         self.paths = paths
         self.events = events  # None on ranks other than 0
+        # The launch's resume key goes into every checkpoint marker too: resume's guard must
+        # not depend on run.json alone (a deleted run.json would disarm it).
+        self.resume_key = read_run_json(paths.root).get("resume_key") if events else None
         self.counter = counter
         self.plan = plan
         self.save_total_limit = save_total_limit
@@ -168,7 +171,7 @@ class FtuiCallback(TrainerCallback):
         if self.events and ckpt.is_dir():
             if self.last_eval and self.last_eval[0] == state.global_step:
                 write_eval_record(ckpt, *self.last_eval)
-            mark_complete(ckpt, state.global_step)
+            mark_complete(ckpt, state.global_step, self.resume_key)
             self.events.emit("checkpoint", step=state.global_step, path=str(ckpt))
             rotate_checkpoints(Path(args.output_dir), self.save_total_limit)
         self.side.barrier()
@@ -210,13 +213,17 @@ def _memory_gb() -> float | None:
     return round(resident / 2**30, 3) if resident is not None else None
 
 
-def mark_complete(ckpt: Path, step: int) -> None:
+def mark_complete(ckpt: Path, step: int, resume_key: Any = None) -> None:
+    """Written last, once every file of a checkpoint (or final/) is saved: each file's size."""
     files = {
         str(p.relative_to(ckpt)): p.stat().st_size
         for p in sorted(ckpt.rglob("*"))
         if p.is_file() and p.name != COMPLETE_MARKER
     }
-    atomic_write_json(ckpt / COMPLETE_MARKER, {"step": step, "files": files})
+    marker: dict[str, Any] = {"step": step, "files": files}
+    if resume_key is not None:
+        marker["resume_key"] = resume_key
+    atomic_write_json(ckpt / COMPLETE_MARKER, marker)
 
 
 def rotate_checkpoints(root: Path, limit: int | None) -> None:

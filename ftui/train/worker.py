@@ -169,15 +169,18 @@ def train(
         trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
     if has_eval and (callback.last_eval is None or callback.last_eval[0] != step):
         trainer.evaluate()  # every rank: the eval loss at the end, recorded with final/
+    if trainer.is_world_process_zero():  # a marker from an earlier save must not vouch for this
+        (paths.final / RunPaths.COMPLETE_MARKER).unlink(missing_ok=True)
     trainer.save_model(str(paths.final))  # adapter (peft) or full model, safetensors
     if trainer.is_world_process_zero():
-        if callback.last_eval is not None:
-            from ftui.train.callbacks import write_eval_record
+        from ftui.train.callbacks import mark_complete, write_eval_record
 
+        if callback.last_eval is not None:
             write_eval_record(paths.final, *callback.last_eval)
         tokenizer.save_pretrained(str(paths.final))
         # final/ is for loading anywhere: safetensors + JSON only, no pickled TrainingArguments.
         (paths.final / "training_args.bin").unlink(missing_ok=True)
+        mark_complete(paths.final, step, callback.resume_key)  # last: final/ is whole
         if events:
             _emit_samples(spec, trainer.model, tokenizer, eval_ds or train_ds, events, step)
             forgetting.emit_forgetting(

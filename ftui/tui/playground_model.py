@@ -12,11 +12,11 @@ from ftui.core.playground.compare import (
     AdapterSource,
     Probe,
     adapter_sources,
-    best_source,
     probe_prompts,
 )
 from ftui.core.playground.session import BASE
-from ftui.core.runs.rundir import RunPaths
+from ftui.core.runs.checkpoints import FINAL, CheckpointChoice, run_weights
+from ftui.core.runs.rundir import RunPaths, checkpoint_step
 
 if TYPE_CHECKING:
     from ftui.core.playground.inference import ChatModel, Progress
@@ -40,20 +40,21 @@ def pick_device(device: str | None) -> str:
 
 
 def load_playground_model(
-    target: Path, checkpoint: int | None, device: str, progress: Progress
+    target: Path, checkpoint: CheckpointChoice, device: str, progress: Progress
 ) -> PlaygroundModel:
-    """A run opens its best checkpoint by eval loss (`run_weights_dir`), else final/; without
-    either, and without a chosen checkpoint, its newest complete one (or the base, when it has
-    none); a model that is not a run is loaded as it is."""
+    """A run opens the weights `run_weights` picks (the best by eval loss, else final/); without
+    final/ and without a chosen checkpoint, its newest complete one (or the base, when it has
+    none); an incomplete final/ is refused, naming the newest complete checkpoint; a model that
+    is not a run is loaded as it is."""
     from ftui.core.playground.inference import load_chat_model
 
-    paths = RunPaths(target)
-    is_run = paths.config.is_file()
+    is_run = RunPaths(target).config.is_file()
     sources = adapter_sources(target) if is_run else []
     base_only = False
-    if is_run and checkpoint is None and not paths.final.is_dir() and not best_source(sources):
-        steps = [s.step for s in sources if s.step is not None]
-        checkpoint, base_only = (steps[-1], False) if steps else (None, True)
+    if is_run and checkpoint is None:
+        weights = run_weights(target, newest_if_unfinished=True)  # an incomplete final/ raises
+        checkpoint = (checkpoint_step(weights) or FINAL) if weights is not None else None
+        base_only = weights is None
     cm = load_chat_model(
         target, base=base_only, checkpoint=checkpoint, device=device, progress=progress
     )

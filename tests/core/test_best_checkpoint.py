@@ -25,6 +25,7 @@ def run_with(tmp_path: Path, losses: dict[int, float], final: float | None) -> P
     (run / "final" / "adapter_config.json").write_text("{}")
     if final is not None:
         write_eval_record(run / "final", 40, final)
+    mark_complete(run / "final", 40)
     return run
 
 

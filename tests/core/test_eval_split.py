@@ -73,7 +73,7 @@ def test_auto_is_off_for_small_data_and_says_why(tmp_path):
 
 
 def test_preflight_says_what_the_eval_split_does(tmp_path):
-    from ftui.core.check.preflight import check_data, PreflightReport
+    from ftui.core.check.preflight import PreflightReport, check_data
     from ftui.core.model.tokenizer import load_tokenizer
     from tests.data_fixtures import tiny_model
 

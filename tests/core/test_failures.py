@@ -112,3 +112,42 @@ def test_diagnose_prefers_error_event_then_reason_then_logs(tmp_path: Path) -> N
     (logs / "rank1.log").write_text("nothing known\n")
     plain = diagnose(other, tmp_path)
     assert plain is not None and plain.message == "worker exited with code 3"
+
+
+# torchrun's summary in logs/launcher.log after `kill -9` of rank 1 (a real run's, trimmed).
+TORCHRUN_RANK1_KILLED = """\
+torch.distributed.elastic.multiprocessing.errors.ChildFailedError:
+=======================================================
+ftui.train FAILED
+-------------------------------------------------------
+Failures:
+[1]:
+  time      : 2026-12-01_13:11:07
+  host      : localhost
+  rank      : 0 (local_rank: 0)
+  exitcode  : -15 (pid: 28816)  (SIGTERM)
+  error_file: <N/A>
+  traceback : Signal 15 (SIGTERM) received by PID 28816
+-------------------------------------------------------
+Root Cause (first observed failure):
+[0]:
+  time      : 2026-12-01_13:11:07
+  host      : localhost
+  rank      : 1 (local_rank: 1)
+  exitcode  : -9 (pid: 28817)  (SIGKILL)
+  error_file: <N/A>
+  traceback : Signal 9 (SIGKILL) received by PID 28817
+=======================================================
+"""
+
+
+def test_the_rank_a_signal_killed_is_named() -> None:
+    from ftui.core.runs.failures import rank_killed
+
+    death = rank_killed("noise\n" + TORCHRUN_RANK1_KILLED)
+    assert death is not None and death.message == "rank 1 (pid 28817) was killed by SIGKILL"
+    # The root cause listed first, and a rank that exited with an error code, never win over it.
+    swapped = TORCHRUN_RANK1_KILLED.replace("-9 (pid: 28817)", "1 (pid: 28817)")
+    only_term = rank_killed(swapped)
+    assert only_term is not None and only_term.signal == "SIGTERM" and only_term.rank == 0
+    assert rank_killed("RuntimeError: Connection reset by peer\n") is None

@@ -79,6 +79,7 @@ def quantized_run(tmp_path: Path, q: str) -> Path:
     run = tmp_path / f"run-{q}"
     (run / "final").mkdir(parents=True)
     (run / "final" / "adapter_config.json").write_text('{"peft_type": "LORA"}')
+    (run / "final" / "COMPLETE").write_text("")  # the worker writes it last
     spec = {"name": "q", "model": {"name_or_path": "org/model", "quantization": q}}
     (run / "config.yaml").write_text(yaml.safe_dump(spec))
     return run

@@ -39,7 +39,7 @@ class PtyRun:
     hf_home: Path
     run_dir: Path | None = None
     terminal_output: str = ""
-    # pid -> {"cmdline": [...], "fds": {0: target, 1: target, 2: target}}
+    # pid -> {"cmdline": [...], "fds": {0: target, 1: target, 2: target}, "token_in_env": bool}
     processes: dict[int, dict[str, Any]] = field(default_factory=dict)
     live_when_closed: bool = False
     launcher_exit: int | None = None  # waitpid status; None if it did not exit
@@ -87,9 +87,14 @@ def _snapshot(pid: int) -> dict[str, Any] | None:
     try:
         cmdline = (Path(f"/proc/{pid}/cmdline").read_bytes()).split(b"\0")
         fds = {n: os.readlink(f"/proc/{pid}/fd/{n}") for n in (0, 1, 2)}
+        environ = Path(f"/proc/{pid}/environ").read_bytes()
     except OSError:
         return None
-    return {"cmdline": [c.decode("utf-8", "replace") for c in cmdline if c], "fds": fds}
+    return {
+        "cmdline": [c.decode("utf-8", "replace") for c in cmdline if c],
+        "fds": fds,
+        "token_in_env": SENTINEL.encode() in environ,
+    }
 
 
 def _watch_group(run_dir: Path, master: int, result: PtyRun, timeout: float = 180) -> None:

@@ -4,13 +4,15 @@ cadence. The key is recorded in run.json at launch and compared before anything 
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import pytest
 from conftest import run_ftui
 
 from ftui.core.launch.spawn import LaunchError, kill_run, resume
-from ftui.core.runs.processes import run_is_live
+from ftui.core.runs.processes import lock_run, run_is_live
 from ftui.core.runs.rundir import read_run_json
 
 from .reltools import copy_run
@@ -90,3 +92,56 @@ def test_resume_only_warns_for_cadence(killed_run: Path, tmp_path: Path) -> None
     for key in ("train.logging_steps", "train.save_steps", "train.save_total_limit"):
         assert key in text, text
     assert "logging_steps: 2" in (run / "config.yaml").read_text()  # the new cadence is kept
+
+
+def _markers(run: Path) -> list[Path]:
+    return sorted(run.glob("checkpoints/checkpoint-*/COMPLETE"))
+
+
+def test_each_checkpoint_keeps_the_launch_fingerprint(killed_run: Path) -> None:
+    key = read_run_json(killed_run)["resume_key"]
+    markers = _markers(killed_run)
+    assert markers
+    for marker in markers:
+        assert json.loads(marker.read_text())["resume_key"] == key
+
+
+def test_a_deleted_run_json_does_not_disarm_the_guard(killed_run: Path, tmp_path: Path) -> None:
+    run = copy_run(killed_run, tmp_path / "run")
+    (run / "run.json").unlink()
+    config = (run / "config.yaml").read_bytes()
+    with pytest.raises(LaunchError) as err:
+        resume(run, overrides=["train.seed=7", "method.lora.r=4"])
+    assert "train.seed changed: 42 -> 7" in str(err.value)
+    assert "LoRA shape changed (r: 16 -> 4)" in str(err.value)
+    assert (run / "config.yaml").read_bytes() == config  # a refused resume rewrites nothing
+    assert not (run / "run.json").exists() and not run_is_live(run)
+
+
+def test_no_fingerprint_left_anywhere_refuses(killed_run: Path, tmp_path: Path) -> None:
+    run = copy_run(killed_run, tmp_path / "run")
+    (run / "run.json").unlink()
+    for marker in _markers(run):
+        data = json.loads(marker.read_text())
+        del data["resume_key"]
+        marker.write_text(json.dumps(data))
+    config = (run / "config.yaml").read_bytes()
+    with pytest.raises(LaunchError, match="launch fingerprint is gone"):
+        resume(run, overrides=["train.seed=7"])
+    assert (run / "config.yaml").read_bytes() == config and not run_is_live(run)
+
+
+def test_resume_is_refused_while_another_holds_the_run_lock(
+    killed_run: Path, tmp_path: Path
+) -> None:
+    """The lock a live supervisor holds (here: this test, as a launch under way would)."""
+    run = copy_run(killed_run, tmp_path / "run")
+    before = _untouched(run)
+    lock = lock_run(run)
+    assert lock is not None
+    try:
+        with pytest.raises(LaunchError, match="its supervisor still runs .*run.lock"):
+            resume(run)
+    finally:
+        os.close(lock)
+    assert _untouched(run) == before and not run_is_live(run)

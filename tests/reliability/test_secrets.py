@@ -48,6 +48,30 @@ def test_no_process_of_the_run_has_the_token_on_its_command_line(pty_run: PtyRun
     assert SENTINEL not in pty_run.terminal_output
 
 
+def test_no_process_of_an_offline_run_has_the_token_in_its_environment(pty_run: PtyRun) -> None:
+    """The demo run needs no hub (builtin model, local data): the token is not passed on."""
+    assert len(pty_run.processes) >= 4
+    for pid, proc in pty_run.processes.items():
+        assert not proc["token_in_env"], (pid, proc["cmdline"])
+
+
+def test_hub_tokens_reach_only_a_run_that_needs_the_hub(monkeypatch: pytest.MonkeyPatch) -> None:
+    from ftui.core.launch.spawn import HUB_TOKEN_VARS, child_env
+    from ftui.core.presets import resolve_spec
+
+    for name in HUB_TOKEN_VARS:
+        monkeypatch.setenv(name, SENTINEL)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    demo = resolve_spec("demo", [])
+    hub_model = resolve_spec("demo", ["model.name_or_path=HuggingFaceTB/SmolLM2-135M-Instruct"])
+    hub_data = resolve_spec("demo", ["data.source=tatsu-lab/alpaca"])
+    assert not set(HUB_TOKEN_VARS) & set(child_env(demo))
+    assert all(child_env(hub_model)[name] == SENTINEL for name in HUB_TOKEN_VARS)
+    assert child_env(hub_data)["HF_TOKEN"] == SENTINEL
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # offline: nothing is downloaded, no token
+    assert not set(HUB_TOKEN_VARS) & set(child_env(hub_model))
+
+
 def test_a_saved_preset_never_holds_the_token(tmp_path: Path) -> None:
     out = run_ftui("presets", "save", "leak-check", "demo", env={"HF_TOKEN": SENTINEL})
     assert out.returncode == 0, out.stderr

@@ -42,13 +42,21 @@ async def test_a_model_path_that_does_not_exist_shows_why(tmp_path: Path) -> Non
 
 
 async def test_a_launch_that_raises_says_launch_failed(tmp_path: Path) -> None:
-    not_a_dir = tmp_path / "runs"
-    not_a_dir.write_text("a file where the runs should go\n")
+    runs = tmp_path / "runs"
+    runs.mkdir()
     seen: list[object] = []
+
+    def hook(message: object) -> None:
+        seen.append(message)
+        if isinstance(message, m.PreflightFinished) and message.report.ok and runs.is_dir():
+            # Between the preflight and the launch the folder becomes a file: the launch raises.
+            runs.rmdir()
+            runs.write_text("a file where the runs should go\n")
+
     app = make_app(gpus=0, preset="demo", step="review")
-    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
+    async with app.run_test(size=(120, 36), message_hook=hook) as pilot:
         await settle(pilot)
-        app.apply_changes({"output.root": str(not_a_dir)})
+        app.apply_changes({"output.root": str(runs)})
         await pilot.press("ctrl+l")  # preflight passes; writing the run dir under a file fails
         await settle(pilot)
         assert any(isinstance(x, m.ModelFetched) for x in seen)
@@ -59,4 +67,20 @@ async def test_a_launch_that_raises_says_launch_failed(tmp_path: Path) -> None:
         assert state.error is not None and state.error.startswith("Launch failed: ")
         assert isinstance(app.screen, ReviewScreen)
         assert state.error in str(app.screen.query_one("#launch-status").render())
-    assert not_a_dir.read_text() == "a file where the runs should go\n"
+    assert runs.read_text() == "a file where the runs should go\n"
+
+
+async def test_preflight_refuses_output_root_that_is_a_file(tmp_path: Path) -> None:
+    not_a_dir = tmp_path / "runs"
+    not_a_dir.write_text("a file where the runs should go\n")
+    seen: list[object] = []
+    app = make_app(gpus=0, preset="demo", step="review")
+    async with app.run_test(size=(120, 36), message_hook=seen.append) as pilot:
+        await settle(pilot)
+        app.apply_changes({"output.root": str(not_a_dir)})
+        await pilot.press("ctrl+l")
+        await settle(pilot)
+        assert not any(isinstance(x, m.ModelFetched) for x in seen)  # refused before the launch
+        report = next(x.report for x in seen if isinstance(x, m.PreflightFinished))
+        assert [f for f, _ in report.errors] == ["output.root"]
+        assert "is a file, not a directory" in report.errors[0][1]

@@ -1,7 +1,8 @@
 """Preflight: everything that can be checked before a launch, without training.
 
 Schema and contradictions (RunSpec), the model path, the tokenizer, the data (rows, mapping,
-rendered and tokenised rows with their masks), the LoRA target modules, disk space. Used by
+rendered and tokenised rows with their masks), the LoRA target modules, output.root (a folder
+the user may write, never a system directory), disk space. Used by
 `ftui run`, `ftui validate` and the wizard's Launch. Errors refuse the launch; warnings are
 shown.
 """
@@ -20,6 +21,10 @@ from ftui.core.units import human_bytes
 NO_TRAIN_SHARE_LIMIT = 0.10  # refuse when more rows than this have nothing to train
 TRUNCATION_WARN_SHARE = 0.05
 SAMPLE_ROWS = 2000
+# output.root may never be one of these, nor (for the first group) anything inside them.
+SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/proc", "/sbin",
+                "/sys", "/usr")  # fmt: skip
+SYSTEM_DIRS = ("/", "/home", "/mnt", "/media", "/opt", "/run", "/srv", "/var")
 
 
 @dataclass
@@ -232,6 +237,37 @@ def check_lora_targets(spec: RunSpec, report: PreflightReport, facts: Any) -> No
         report.error("method.lora.target_modules", problem)
 
 
+def output_root_problem(root: Path) -> str | None:
+    """Why runs cannot be written under root, or None: it must be (or be creatable as) a
+    directory this user may write, and never a system directory."""
+    real = Path(os.path.realpath(os.path.abspath(root.expanduser())))
+    shown = f"{root}" + (f" (-> {real})" if str(real) != os.path.abspath(root) else "")
+    if str(real) in SYSTEM_DIRS or any(real.is_relative_to(tree) for tree in SYSTEM_TREES):
+        return (
+            f"output.root: {shown} is a system directory; runs go in a folder of their own "
+            "(runs/ by default): set output.root=runs or a path under your home"
+        )
+    probe = real
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        what = "is a file" if probe == real else f"cannot be created: {probe} is a file"
+        return f"output.root: {shown} {what}, not a directory; point output.root at a folder"
+    if not os.access(probe, os.W_OK | os.X_OK):
+        where = "" if probe == real else f" (nor {probe}, where it would be created)"
+        return (
+            f"output.root: {shown} is not writable by you{where}; "
+            "point output.root at a folder you own"
+        )
+    return None
+
+
+def check_output_root(spec: RunSpec, report: PreflightReport) -> None:
+    problem = output_root_problem(Path(spec.output.root))
+    if problem:
+        report.error("output.root", problem)
+
+
 def check_disk(spec: RunSpec, report: PreflightReport, facts: Any = None) -> None:
     root = Path(spec.output.root)
     probe = root if root.exists() else Path(os.path.abspath(root)).parent
@@ -294,6 +330,7 @@ def check_launch(spec: RunSpec, report: PreflightReport) -> None:
 def preflight(spec: RunSpec, data_rows: int = SAMPLE_ROWS) -> PreflightReport:
     report = PreflightReport()
     check_token_file(report)
+    check_output_root(spec, report)
     check_launch(spec, report)
     tokenizer = check_model(spec, report)
     if tokenizer is not None:

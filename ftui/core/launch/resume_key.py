@@ -1,4 +1,5 @@
-"""What a resume must keep the same: the resume key, recorded in run.json at launch.
+"""What a resume must keep the same: the resume key, recorded in run.json at launch and, by
+the worker, in each checkpoint's COMPLETE marker (so deleting run.json never bypasses it).
 
 A checkpoint's optimizer state, adapter shapes, data order and RNG streams only make sense for
 the run that wrote them. Resume refuses when the model, the data (its fingerprint: a local file
@@ -9,9 +10,12 @@ longer max_steps, a new learning rate) is allowed and listed.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from ftui.core.model.gguf import GgufError, cache_key, gguf_file, is_gguf_ref
+from ftui.core.runs.checkpoints import checkpoint_marker, list_checkpoints
+from ftui.core.runs.rundir import read_run_json
 from ftui.core.spec import RunSpec, flat_values
 
 # Changes that make the checkpoint meaningless or wrong for the new settings.
@@ -66,6 +70,23 @@ def resume_key(spec: RunSpec, nproc: int, fingerprint: str | None = None) -> dic
         "seed": tr.seed,
         "held_out": _held_out_fraction(spec.data.eval_split),
     }
+
+
+def launch_fingerprint(run_dir: Path) -> dict[str, Any] | None:
+    """The resume key the run was launched with: run.json's, else the one the worker wrote into
+    the newest checkpoint marker holding one, else (a run from before resume keys) the data
+    fingerprint the worker recorded; None when none of them is left."""
+    info = read_run_json(run_dir)
+    key = info.get("resume_key")
+    if isinstance(key, dict):
+        return key
+    for ckpt in list_checkpoints(run_dir):
+        key = checkpoint_marker(ckpt).get("resume_key")
+        if isinstance(key, dict):
+            return key
+    if "data_fingerprint" in info:
+        return {"data_fingerprint": info["data_fingerprint"]}
+    return None
 
 
 def _held_out_fraction(eval_split: str | None) -> float | None:

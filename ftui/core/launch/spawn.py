@@ -18,15 +18,18 @@ from ftui.core.atomic import atomic_write_text
 from ftui.core.launch.torchrun import display_command, resolve_nproc, torchrun_argv
 from ftui.core.runs.events import TERMINAL_STATUSES, append_event, last_status, read_events
 from ftui.core.runs.processes import (
+    all_run_processes,
+    describe_process,
     end_run_processes,
     is_process_alive,
     kill_leftovers,
+    lock_run,
     process_start_time,
     run_is_live,
     term_then_kill,
     wait_until,
 )
-from ftui.core.runs.rundir import RunPaths, read_run_json, update_run_json
+from ftui.core.runs.rundir import IN_RUN, RunPaths, escaping_links, read_run_json, update_run_json
 from ftui.core.spec import RunSpec, SpecError, load_spec_file
 
 
@@ -37,7 +40,10 @@ class LaunchError(RuntimeError):
 def new_run_dir(spec: RunSpec, root: Path | None = None) -> Path:
     """runs/<name>-<timestamp>[-k], created 0700 and never reused."""
     base = Path(root or spec.output.root)
-    base.mkdir(parents=True, exist_ok=True)
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LaunchError(f"output.root: cannot create {base}: {exc.strerror}") from None
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for k in range(1, 1000):
         path = base / (f"{spec.name}-{stamp}" + (f"-{k}" if k > 1 else ""))
@@ -62,8 +68,39 @@ def _versions() -> dict[str, str]:
     return out
 
 
+# Where huggingface_hub (and tools around it) look for a token in the environment.
+HUB_TOKEN_VARS = (
+    "HF_TOKEN",
+    "HUGGING_FACE_HUB_TOKEN",
+    "HF_HUB_TOKEN",
+    "HUGGINGFACE_TOKEN",
+    "HUGGINGFACE_HUB_TOKEN",
+    "HF_API_TOKEN",
+)
+
+
+def needs_hub(spec: RunSpec) -> bool:
+    """The run may download from the hub: it is not offline and its model or data is a hub id
+    (not builtin:, not a local path or .gguf file)."""
+    from ftui.core.data.dataset import is_local_source
+    from ftui.core.model.gguf import is_gguf_ref
+    from ftui.core.model.hub import is_offline
+
+    if is_offline():
+        return False
+    model = spec.model.name_or_path
+    local_model = (
+        model.startswith(("builtin:", "/", ".", "~")) or is_gguf_ref(model) or Path(model).exists()
+    )
+    return not local_model or not is_local_source(spec.data.source)
+
+
 def child_env(spec: RunSpec) -> dict[str, str]:
+    """The run's environment: ours, without hub tokens unless the run needs the hub."""
     env = dict(os.environ)
+    if not needs_hub(spec):
+        for name in HUB_TOKEN_VARS:
+            env.pop(name, None)
     package_root = str(Path(__file__).resolve().parents[2])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"
@@ -81,19 +118,49 @@ def launch(spec: RunSpec, detach: bool = True, run_dir: Path | None = None) -> P
 
     root = _claim_run_dir(Path(run_dir)) if run_dir else new_run_dir(spec)
     paths = RunPaths(root)
-    paths.logs.mkdir(exist_ok=True, mode=0o700)
-    spec.save(paths.config)
-    nproc = resolve_nproc(spec)
-    update_run_json(root, resume_key=resume_key(spec, nproc))
-    argv = torchrun_argv(spec, str(paths.config), nproc_per_node=nproc)
-    _spawn(paths, spec, argv, resume=False)
+    lock = _lock_quiet_run(paths, "a launch into it")
+    try:
+        paths.logs.mkdir(exist_ok=True, mode=0o700)
+        spec.save(paths.config)
+        nproc = resolve_nproc(spec)
+        update_run_json(root, resume_key=resume_key(spec, nproc))
+        argv = torchrun_argv(spec, str(paths.config), nproc_per_node=nproc)
+        _spawn(paths, spec, argv, resume=False, lock=lock)
+    finally:
+        os.close(lock)
     return root
+
+
+def _lock_quiet_run(paths: RunPaths, what: str) -> int:
+    """Take the run's lock (its fd) and check that no process of the run lives; else refuse,
+    naming them. The lock passes to the supervisor, so no second launch can slip in between."""
+    name = paths.root.name
+    lock = lock_run(paths.root)
+    if lock is None:
+        raise LaunchError(
+            f"{name}: its supervisor still runs (it holds {IN_RUN.lock}); {what} is refused; "
+            f"`ftui stop {name}` or `ftui stop {name} --kill` ends it"
+        )
+    pids = all_run_processes(paths.root)
+    if pids:
+        os.close(lock)
+        shown = ", ".join(describe_process(pid) for pid in pids[:6])
+        raise LaunchError(
+            f"{name}: {len(pids)} of its processes still run ({shown}); {what} is refused "
+            f"while they do: `ftui stop {name} --kill` ends them"
+        )
+    return lock
 
 
 def _claim_run_dir(path: Path) -> Path:
     """Create path 0700, or accept it only when it exists and is empty; never a live or used one."""
-    if run_is_live(path):
-        raise LaunchError(f"{path} belongs to a live run; a second launch into it is refused")
+    pids = all_run_processes(path) if path.is_dir() else []
+    if pids:
+        shown = ", ".join(describe_process(pid) for pid in pids[:6])
+        raise LaunchError(
+            f"{path} belongs to a live run (its processes still run: {shown}); a second "
+            f"launch into it is refused: `ftui stop {path.name} --kill` ends them"
+        )
     try:
         path.mkdir(mode=0o700, parents=True)
     except FileExistsError:
@@ -106,10 +173,12 @@ def _claim_run_dir(path: Path) -> Path:
     return path.resolve()
 
 
-def _spawn(paths: RunPaths, spec: RunSpec, argv: list[str], resume: bool) -> None:
+def _spawn(paths: RunPaths, spec: RunSpec, argv: list[str], resume: bool, lock: int) -> None:
+    """Start the supervisor; it inherits the run's lock (fd `lock`) and holds it until it exits."""
     atomic_write_text(paths.command, display_command(argv) + "\n")
     full = [sys.executable, "-m", "ftui.core.launch.supervisor", str(paths.root), "--", *argv]
-    log = open(paths.launcher_log, "ab")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
+    log = os.fdopen(os.open(paths.launcher_log, flags, 0o600), "ab")
     try:
         proc = subprocess.Popen(
             full,
@@ -118,6 +187,7 @@ def _spawn(paths: RunPaths, spec: RunSpec, argv: list[str], resume: bool) -> Non
             stderr=subprocess.STDOUT,
             start_new_session=True,  # own session + process group: survives the terminal
             close_fds=True,
+            pass_fds=(lock,),  # the flock goes with the open file: the supervisor now holds it
             cwd=str(paths.root),
             env=child_env(spec),
         )
@@ -171,15 +241,37 @@ def resume(
 
     overrides (`key=value`) may change settings that do not invalidate the checkpoint; a change
     to the model, data, LoRA shape, effective batch or seed is refused with what changed, and
-    changes to anything else (logging/eval/save cadence included) are passed to on_warning."""
-    from ftui.core.launch.resume_key import compare, resume_key
-
+    changes to anything else (logging/eval/save cadence included) are passed to on_warning.
+    Refused while any process of the run lives; config.yaml changes only once all checks pass."""
     paths = RunPaths(Path(run_dir).resolve())
+    links = escaping_links(paths.root)
+    if links:
+        raise LaunchError(
+            f"{paths.root.name}: {', '.join(links)} leads out of the run directory (a symbolic "
+            "link); ftui reads and writes only inside it: replace the link with the real folder"
+        )
     if run_is_live(paths.root):
         # Just stopped: the ranks have written their final status and are exiting.
         final = (last_status(read_events(paths.root)) or {}).get("status") in TERMINAL_STATUSES
         if not wait_until(lambda: not run_is_live(paths.root), 30.0 if final else 0.0, 0.1):
             raise LaunchError(f"{paths.root.name} is still running; stop it before resuming")
+    lock = _lock_quiet_run(paths, "a resume")
+    try:
+        _resume_locked(paths, overrides, on_warning, lock)
+    finally:
+        os.close(lock)
+    return paths.root
+
+
+def _resume_locked(
+    paths: RunPaths,
+    overrides: list[str] | None,
+    on_warning: Callable[[str], None] | None,
+    lock: int,
+) -> None:
+    from ftui.core.launch.resume_key import compare, launch_fingerprint, resume_key
+    from ftui.core.runs.checkpoints import newest_complete_checkpoint
+
     try:
         old_spec = load_spec_file(paths.config)
         spec = load_spec_file(paths.config, overrides or [])
@@ -189,11 +281,12 @@ def resume(
     if status.get("status") == "completed":
         raise LaunchError(f"{paths.root.name} already completed; nothing to resume")
     nproc = resolve_nproc(spec)
-    info = read_run_json(paths.root)
-    old_key = info.get("resume_key")
-    if not isinstance(old_key, dict):  # a run from before resume keys: what the worker recorded
-        old_key = (
-            {"data_fingerprint": info["data_fingerprint"]} if "data_fingerprint" in info else {}
+    old_key = launch_fingerprint(paths.root)
+    if old_key is None:
+        raise LaunchError(
+            f"{paths.root.name}: its launch fingerprint is gone ({IN_RUN.run_json} and every "
+            "checkpoint's marker lack it), so a resume cannot prove the settings still match "
+            "its checkpoints; start a new run instead"
         )
     refusals, warnings = compare(old_key, resume_key(spec, nproc), old_spec, spec)
     if refusals:
@@ -202,16 +295,16 @@ def resume(
             + " since the run was launched: its checkpoints belong to the old settings; "
             "start a new run instead"
         )
-    from ftui.core.runs.checkpoints import newest_complete_checkpoint
-
     if newest_complete_checkpoint(paths.root) is None:
         raise LaunchError(f"{paths.root.name} has no complete checkpoint to resume from")
     for line in warnings:
         if on_warning:
             on_warning(line)
+    # Only now, every check passed, may config.yaml change; the fingerprint goes back into
+    # run.json, so the resumed run's checkpoints carry the launch's, not a new one.
     if spec != old_spec:
         spec.save(paths.config)
+    update_run_json(paths.root, resume_key=old_key)
     paths.stop_file.unlink(missing_ok=True)
     argv = torchrun_argv(spec, str(paths.config), nproc_per_node=nproc, resume=True)
-    _spawn(paths, spec, argv, resume=True)
-    return paths.root
+    _spawn(paths, spec, argv, resume=True, lock=lock)

@@ -38,7 +38,7 @@ class Probe:
 
 
 def adapter_sources(run_dir: str | Path) -> list[AdapterSource]:
-    """Complete checkpoints that hold an adapter, oldest first, then final/ if present.
+    """Complete checkpoints that hold an adapter, oldest first, then final/ if complete.
 
     A checkpoint being written right now (no COMPLETE marker, or a file that does not parse)
     is left out; it is never renamed from here, since the run may still be writing it.
@@ -54,7 +54,7 @@ def adapter_sources(run_dir: str | Path) -> list[AdapterSource]:
                 and checkpoint_is_complete(path)
             ):
                 out.append(AdapterSource(f"step-{step}", path, step, recorded_eval_loss(path)))
-    if (paths.final / "adapter_config.json").is_file():
+    if (paths.final / "adapter_config.json").is_file() and checkpoint_is_complete(paths.final):
         final = paths.final
         out.append(AdapterSource(final.name, final, None, recorded_eval_loss(final)))
     return out

@@ -18,8 +18,8 @@ from ftui.core.demo import resolve_model_ref
 from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.prompt.encode import encode
 from ftui.core.prompt.templates import Conversation, Message, stop_strings
-from ftui.core.runs.checkpoints import BEST, FINAL, CheckpointChoice, best_checkpoint
-from ftui.core.runs.rundir import IN_RUN, RunPaths
+from ftui.core.runs.checkpoints import CheckpointChoice, WeightsNotReady, run_weights
+from ftui.core.runs.rundir import RunPaths
 from ftui.core.safe_load import load_causal_lm
 from ftui.core.spec import RunSpec, load_spec_file
 
@@ -55,29 +55,13 @@ Progress = Callable[[str, float], None]
 
 
 def run_weights_dir(run_dir: Path, checkpoint: CheckpointChoice = None) -> Path:
-    """The weights a run is used with: by default (None or "best") the checkpoint or final/ with
-    the lowest eval loss, else final/; "final" for final/, N for checkpoint-N."""
-    paths = RunPaths(run_dir)
-    if checkpoint in (None, BEST):
-        best = best_checkpoint(run_dir)
-        if best is not None:
-            return best
-        if checkpoint == BEST:
-            raise InferenceError(
-                f"{run_dir}: no checkpoint has an eval loss (the run had no eval rows); "
-                f"use --checkpoint {FINAL} or N"
-            )
-    if isinstance(checkpoint, int):
-        path = paths.checkpoint(checkpoint)
-        if not path.is_dir():
-            raise InferenceError(f"checkpoint {checkpoint} not found under {paths.checkpoints}")
-        return path
-    if paths.final.is_dir():
-        return paths.final
-    raise InferenceError(
-        f"{run_dir} has no {IN_RUN.final}/ model yet (the run has not completed); "
-        "pick a checkpoint or wait for the run to finish"
-    )
+    """The run's weights to load (runs/checkpoints.run_weights decides), or InferenceError."""
+    try:
+        path = run_weights(run_dir, checkpoint)
+    except WeightsNotReady as exc:
+        raise InferenceError(str(exc)) from None
+    assert path is not None  # only newest_if_unfinished may answer "the base"
+    return path
 
 
 def load_chat_model(

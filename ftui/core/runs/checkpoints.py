@@ -13,9 +13,9 @@ import os
 import struct
 import zipfile
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from ftui.core.runs.rundir import RunPaths, checkpoint_step, read_json_object
+from ftui.core.runs.rundir import IN_RUN, RunPaths, checkpoint_step, read_json_object
 
 COMPLETE_MARKER = RunPaths.COMPLETE_MARKER
 TORCH_SUFFIXES = (".pt", ".pth", ".bin")
@@ -66,6 +66,11 @@ def _marker_problem(root: Path) -> str | None:
         if isinstance(size, int) and file.stat().st_size != size:
             return "file-size-changed"
     return None
+
+
+def checkpoint_marker(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """What the worker wrote into a checkpoint's marker (step, files, resume_key); {} if none."""
+    return read_json_object(Path(path) / COMPLETE_MARKER)
 
 
 def checkpoint_is_complete(path: str | os.PathLike[str]) -> bool:
@@ -188,7 +193,7 @@ def best_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
     one (final/ last). None when none has an eval loss (a run without eval rows)."""
     paths = RunPaths(Path(run_dir))
     candidates = [p for p in reversed(list_checkpoints(paths.root)) if checkpoint_is_complete(p)]
-    if paths.final.is_dir():
+    if checkpoint_is_complete(paths.final):
         candidates.append(paths.final)
     best: tuple[float, Path] | None = None
     for path in candidates:
@@ -208,3 +213,63 @@ def parse_checkpoint_choice(text: str) -> int | Literal["best", "final"]:
     if value.isdigit():
         return int(value)
     raise ValueError(f"--checkpoint: expected {BEST}, {FINAL} or a step number, got {text!r}")
+
+
+class WeightsNotReady(ValueError):
+    """A run's weights cannot be loaded as asked; the message says what to load instead."""
+
+
+def run_weights(
+    run_dir: str | os.PathLike[str],
+    checkpoint: CheckpointChoice = None,
+    newest_if_unfinished: bool = False,
+) -> Path | None:
+    """The one answer to "which weights dir of this run do we load?" (chat, export, playground).
+
+    By default (None or "best") the checkpoint or final/ with the lowest eval loss
+    (`best_checkpoint`), else final/; checkpoint-N when N is asked for, final/ for "final"; each
+    only when complete (its marker is
+    written last, and every file it lists is whole) and inside the run dir. With
+    newest_if_unfinished (the playground on a run still training) a run that has no final/ yet
+    gives its newest complete checkpoint, or None (the base model) when it has none. Anything
+    else raises WeightsNotReady naming the newest complete checkpoint to use instead."""
+    paths = RunPaths(Path(run_dir))
+    if checkpoint in (None, BEST):
+        best = best_checkpoint(paths.root)
+        if best is None and checkpoint == BEST:
+            raise WeightsNotReady(
+                f"{paths.root.name}: no checkpoint has an eval loss (the run had no eval rows); "
+                f"use --checkpoint {FINAL} or N"
+            )
+        checkpoint = checkpoint_step(best) if best is not None else None
+    elif checkpoint == FINAL:
+        checkpoint = None
+    assert not isinstance(checkpoint, str)  # best and final are resolved above
+    if checkpoint is not None:
+        path, shown = paths.checkpoint(checkpoint), str(IN_RUN.checkpoint(checkpoint))
+    else:
+        path, shown = paths.final, f"{IN_RUN.final}/"
+        if newest_if_unfinished and not path.exists():
+            return newest_complete_checkpoint(paths.root, set_aside_incomplete=False)
+    if path.is_symlink() and not path.resolve().is_relative_to(paths.root.resolve()):
+        raise WeightsNotReady(
+            f"{paths.root.name}: {shown} is a symbolic link out of the run directory "
+            f"(-> {path.resolve()}); ftui loads only what is inside the run"
+        )
+    problem = checkpoint_problem(path)
+    if problem is None:
+        return path
+    if problem == "missing":
+        why = "does not exist" + (" (the run has not completed)" if checkpoint is None else "")
+    elif problem == "no-complete-marker":
+        why = f"is incomplete: its save never finished (no {COMPLETE_MARKER} marker)"
+    else:
+        why = f"is damaged ({problem})"
+    newest = newest_complete_checkpoint(paths.root, set_aside_incomplete=False)
+    step = checkpoint_step(newest) if newest is not None else None
+    instead = (
+        f"the newest complete checkpoint is {newest.name}: use --checkpoint {step}"
+        if newest is not None and step != checkpoint
+        else "the run has no other complete checkpoint"
+    )
+    raise WeightsNotReady(f"{paths.root.name}: {shown} {why}; {instead}")

@@ -51,7 +51,7 @@ def eval_card_lines(run_dir: str | Path, history: RunHistory | None = None) -> l
     rows = history.plan.get("eval_rows")
     if ev.ys:
         # by step, not by arrival: a resume evaluates again at the step it resumes from
-        points = sorted(zip(ev.xs, ev.ys), key=lambda p: p[0])
+        points = sorted(zip(ev.xs, ev.ys, strict=True), key=lambda p: p[0])
         (x0, first), (x1, last) = points[0], points[-1]
         held = f" on {rows} held-out rows" if isinstance(rows, int) and rows else ""
         lines.append(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -205,3 +206,58 @@ def failing_log(run_dir: str | os.PathLike[str]) -> Path | None:
         if any("Traceback" in line or "Error" in line for line in tail_lines(log, n=100)):
             return log
     return logs[0] if logs else None
+
+
+# torchrun's ChildFailedError summary in logs/launcher.log: one block per failed rank, e.g.
+#   rank      : 1 (local_rank: 1)
+#   exitcode  : -9 (pid: 28817)  (SIGKILL)
+_RANK_EXIT = re.compile(r"rank\s*:\s*(\d+)[^\n]*\n\s*exitcode\s*:\s*(-?\d+)\s*\(pid:\s*(\d+)\)")
+
+
+@dataclass(frozen=True)
+class RankDeath:
+    """A rank that a signal ended (torchrun reports it with a negative exit code)."""
+
+    rank: int
+    pid: int
+    signal: str  # "SIGKILL"
+
+    @property
+    def message(self) -> str:
+        return f"rank {self.rank} (pid {self.pid}) was killed by {self.signal}"
+
+
+RANK_KILLED_HINT = (
+    "Something outside the training ended that rank: a kill, the kernel's out-of-memory killer "
+    "(see `dmesg`) or a job scheduler. `ftui resume RUN` continues from the newest complete "
+    "checkpoint."
+)
+
+
+def signal_name(code: int) -> str:
+    """SIGKILL for exit code -9 (a process ended by a signal); "signal N" when unnamed."""
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+def rank_killed(launcher_log: str) -> RankDeath | None:
+    """Which rank a signal ended, from torchrun's failure summary. The other ranks' errors
+    (gloo's "Connection reset by peer", torchrun's SIGTERM to the survivors) follow from it, so
+    a death by any other signal than SIGTERM is preferred, the root cause first."""
+    start = launcher_log.rfind("ChildFailedError")
+    if start < 0:
+        return None
+    text = launcher_log[start:]
+    cause_at = text.find("Root Cause")
+    deaths: list[tuple[bool, bool, RankDeath]] = []
+    for match in _RANK_EXIT.finditer(text):
+        code = int(match.group(2))
+        if code < 0:
+            death = RankDeath(int(match.group(1)), int(match.group(3)), signal_name(code))
+            is_cause = cause_at >= 0 and match.start() > cause_at
+            deaths.append((death.signal != "SIGTERM", is_cause, death))
+    if not deaths:
+        return None
+    return max(deaths, key=lambda d: (d[0], d[1]))[2]

@@ -12,6 +12,7 @@ process is only checked for existence and its start time reads as 0 ("unknown, b
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import time
@@ -114,6 +115,12 @@ def is_process_alive(pid: int | None, start_time: int | None) -> bool:
 
 def group_members(pgid: int) -> list[int]:
     """Running (non-zombie) processes whose process group is pgid ([] where there is no /proc)."""
+    try:
+        os.killpg(pgid, 0)  # cheap: is there any member at all? (a scan of /proc is not)
+    except ProcessLookupError:
+        return []
+    except (PermissionError, OSError):
+        pass
     return sorted(p.pid for p in all_processes() if p.running and p.pgid == pgid)
 
 
@@ -201,6 +208,66 @@ def live_rank_processes(root: str | os.PathLike[str]) -> list[int]:
     return out
 
 
+def describe_process(pid: int) -> str:
+    """A pid with what it runs, for messages: "1234 (torchrun)", "1240 (ftui.train)"."""
+    try:
+        args = (PROC / str(pid) / "cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return str(pid)
+    words = [a.decode("utf-8", "replace") for a in args if a]
+    if "-m" in words[:-1]:
+        name = words[words.index("-m") + 1]
+        name = "torchrun" if name == "torch.distributed.run" else name
+    else:
+        name = os.path.basename(words[0]) if words else ""
+    if name == "ftui.core.launch.supervisor":
+        name = "supervisor"
+    return f"{pid} ({name})" if name else str(pid)
+
+
+def orphaned_children(parent: int | None = None) -> list[int]:
+    """Running processes whose parent is `parent` (default: this process): after a
+    PR_SET_CHILD_SUBREAPER, the ranks a killed torchrun left behind become ours."""
+    me = os.getpid() if parent is None else parent
+    return sorted(p.pid for p in all_processes() if p.running and p.ppid == me)
+
+
+def become_subreaper() -> bool:
+    """Orphaned descendants are reparented to this process instead of init (Linux only)."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        return libc.prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        return False
+
+
+def end_processes(pids: Callable[[], list[int]], ladder: Sequence[Rung]) -> bool:
+    """Climb the ladder over the processes pids() names each time (asked again per rung)."""
+
+    def send(sig: int) -> None:
+        for pid in pids():
+            send_signal(pid, sig)
+
+    return signal_and_wait(send, lambda: bool(pids()), ladder)
+
+
+def lock_run(root: str | os.PathLike[str]) -> int | None:
+    """Take the run's lock (an exclusive flock on its lock file) without waiting: the open fd,
+    or None when another process holds it. The lock goes with the fd: the launcher takes it and
+    hands the fd to the supervisor, which holds it for its whole life, so two launches into one
+    run dir can never both pass the check that no process of the run lives."""
+    path = RunPaths(Path(root)).lock
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd
+
+
 def run_is_live(root: str | os.PathLike[str]) -> bool:
     """The run's supervisor (run.json pid + start time) still runs."""
     info = read_run_json(root)
@@ -229,6 +296,17 @@ def end_run_processes(
         ladder,
         poll_s,
     )
+
+
+def all_run_processes(run_dir: str | os.PathLike[str]) -> list[int]:
+    """Every live process of a run, its supervisor included, whatever its status says."""
+    pid = read_run_json(run_dir).get("pid")
+    live = live_rank_processes(run_dir)
+    if isinstance(pid, int) and pid > 0:
+        live = run_processes(run_dir, pid)
+        if is_process_alive(pid, read_run_json(run_dir).get("pid_start_time")):
+            live = sorted({pid, *live})
+    return live
 
 
 def leftover_processes(run_dir: str | os.PathLike[str]) -> list[int]:

@@ -11,6 +11,7 @@ runs/<name>-<timestamp>/   (0700)
   forgetting.json  general-text loss, base vs tuned (rank 0)
   pids/            rank<N>.json: pid + start time   (every rank)
   STOP             request to save and stop         (monitor, ftui stop)
+  run.lock         flock held by the live supervisor (launcher, then supervisor)
 """
 
 from __future__ import annotations
@@ -91,6 +92,11 @@ class RunPaths:
         return self.root / "STOP"
 
     @property
+    def lock(self) -> Path:
+        """Held (flock) by the run's supervisor for its whole life: at most one per run dir."""
+        return self.root / "run.lock"
+
+    @property
     def pids(self) -> Path:
         """pids/rank<N>.json: each rank's pid and start time. torchrun starts ranks in their own
         sessions, so they are not in the run's process group: this is how stop/kill find them."""
@@ -121,6 +127,25 @@ def checkpoint_step(path: Path) -> int | None:
     """N for checkpoints/checkpoint-N; None for anything else (a set-aside checkpoint too)."""
     match = _CHECKPOINT.match(path.name)
     return int(match.group(1)) if match else None
+
+
+def escaping_links(root: str | os.PathLike[str]) -> list[str]:
+    """Parts of a run dir (its files, folders and each checkpoint) that are symbolic links
+    leading out of it, relative to the run: a resume would rename or train into the target."""
+    paths = RunPaths(Path(root))
+    base = paths.root.resolve()
+    parts = [
+        paths.config, paths.command, paths.run_json, paths.events, paths.logs,
+        paths.checkpoints, paths.final, paths.pids, paths.stop_file, paths.lock,
+    ]  # fmt: skip
+    for folder in (paths.checkpoints, paths.logs, paths.pids):
+        if folder.is_dir() and not folder.is_symlink():
+            parts.extend(sorted(folder.iterdir()))
+    found = []
+    for part in parts:
+        if part.is_symlink() and not part.resolve().is_relative_to(base):
+            found.append(f"{part.relative_to(paths.root)} -> {part.resolve()}")
+    return found
 
 
 def read_json_object(path: Path) -> dict[str, Any]:

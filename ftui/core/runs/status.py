@@ -131,7 +131,9 @@ def run_status(
     reason = str(status_event.get("reason") or "")
     pid = info.get("pid")
     live = is_process_alive(pid, info.get("pid_start_time"))
-    leftovers: list[int] = []
+    # Counted whatever the status says: ranks a killed launcher left behind go on training
+    # after "failed" was written, and such a run is neither finished nor resumable.
+    leftovers = [] if live else leftover_processes(root)
     if status not in TERMINAL_STATUSES and not live:
         if not pid and not summary:
             status = "unknown"
@@ -141,14 +143,17 @@ def run_status(
             where = str(IN_RUN.logs / log.name) if log else f"{IN_RUN.logs}/"
             status = "failed"
             reason = f"the training process exited without a final status; see {where}"
-            leftovers = leftover_processes(root)
-            if leftovers:
-                reason += (
-                    f"; {len(leftovers)} of its processes still run"
-                    " (`ftui stop RUN --kill` ends them)"
-                )
     elif not status:
         status = "starting"
+    if leftovers:
+        reason = "; ".join(
+            part
+            for part in (
+                reason,
+                f"{len(leftovers)} of its processes still run (`ftui stop RUN --kill` ends them)",
+            )
+            if part
+        )
     resumable = (
         not live
         and not leftovers

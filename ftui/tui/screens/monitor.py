@@ -26,7 +26,6 @@ from ftui.core.runs.events import to_float
 from ftui.core.runs.failures import Failure
 from ftui.core.runs.metrics import RunHistory, format_duration, format_value
 from ftui.core.runs.notify import run_event_message
-from ftui.core.runs.rundir import RunPaths
 from ftui.core.runs.split_logs import split_columns
 from ftui.core.runs.status import RunInfo
 from ftui.core.runs.watch import RunWatcher, WatchUpdate
@@ -310,13 +309,14 @@ class MonitorScreen(Screen):
 
     def action_chat(self) -> None:
         """Open the playground on this run (final/, or its newest complete checkpoint)."""
-        from ftui.core.runs.checkpoints import newest_complete_checkpoint
+        from ftui.core.runs.checkpoints import WeightsNotReady, run_weights
 
-        has_final = RunPaths(self.run_dir).final.is_dir()
-        if (
-            not has_final
-            and newest_complete_checkpoint(self.run_dir, set_aside_incomplete=False) is None
-        ):
+        try:
+            weights = run_weights(self.run_dir, newest_if_unfinished=True)
+        except WeightsNotReady as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        if weights is None:
             self.notify("Nothing to chat with yet: no final model and no complete checkpoint.")
             return
         from ftui.tui.screens.playground import PlaygroundScreen
