@@ -54,12 +54,14 @@ def test_eval_runs_before_the_first_step_at_each_checkpoint_and_at_the_end(eval_
 
 def test_the_best_checkpoint_is_the_default_of_chat_and_export(eval_run, tmp_path):
     from ftui.core.playground.export import export_run
+    from ftui.train.callbacks import mark_complete
 
     final = eval_run / "final"
     assert best_checkpoint(eval_run) == final  # final ties checkpoint-12 and is the later one
     # final/ evaluated worse than checkpoint-12 (as when a run overfits at the end)
     record = json.loads((final / "eval.json").read_text())
     (final / "eval.json").write_text(json.dumps({**record, "eval_loss": 99.0}))
+    mark_complete(final, 12)  # the edited record is part of a whole final/ again
     best = eval_run / "checkpoints" / "checkpoint-12"
     assert best_checkpoint(eval_run) == best
     prompt = ["--prompt", "What is the capital of France?"]
