@@ -3,11 +3,14 @@
     python scripts/screenshots.py [--preset demo] [--fake-gpus N] [--no-run]
                                   [--identity | --identity-run RUN] [--only-identity]
                                   [--only-export RUN]
+                                  [--eval-card] [--only-eval-card]
 
 Then trains the demo for real (about 10 s) and captures its monitor, a playground answer and
 its export screen after a merged export with a GGUF and `--check` (ctrl+k).
 --identity also trains the real-model demo (`smollm2-identity`: minutes on a CPU; or reuse a
 finished run with --identity-run) and captures the playground's compare view on it.
+--eval-card trains the demo with a fifth of its rows held out (about a minute) and captures the
+monitor's eval card: eval loss from step 0, the best checkpoint, the forgetting meter.
 
 Runs the real app headless at 120x36 in a temporary FTUI_HOME, so README images never go stale.
 --fake-gpus shows the Hardware step as a machine with N GPUs would (a stand-in NVML layer).
@@ -179,7 +182,29 @@ async def capture_identity(out: Path, run_dir: Path | None) -> list[Path]:
     return [out / "compare-identity.svg"]
 
 
-def train_to_end(preset: str) -> Path:
+EVAL_CARD_SET = ["data.eval_split=0.2"]  # the demo holds none out: its point is to memorise
+
+
+async def capture_eval_card(out: Path) -> list[Path]:
+    """The monitor of a finished demo run with held-out rows: its eval card."""
+    import time
+
+    from ftui.tui.monitor_app import MonitorApp
+
+    run_dir = train_to_end("demo", EVAL_CARD_SET)
+    time.sleep(5)  # the launcher exits after the last event: the copy is of a finished run
+    shown = Path(tempfile.mkdtemp(prefix="ftui-shots-eval-")) / "demo-eval-card"
+    shutil.copytree(run_dir, shown)  # a fixed name, so the title shows no timestamp
+    app = MonitorApp(shown)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await pilot.pause(1.5)
+        await app.workers.wait_for_complete()
+        await pilot.pause(0.3)
+        app.save_screenshot(filename="eval-card.svg", path=str(out))
+    return [out / "eval-card.svg"]
+
+
+def train_to_end(preset: str, overrides: list[str] | None = None) -> Path:
     """Launch a built-in preset for real into a temp runs root; wait until it has finished."""
     import time
 
@@ -188,7 +213,7 @@ def train_to_end(preset: str) -> Path:
     from ftui.core.runs.events import TERMINAL_STATUSES, last_status, read_events
 
     root = tempfile.mkdtemp(prefix="ftui-shots-runs-")
-    run_dir = launch(resolve_spec(preset, [f"output.root={root}"]))
+    run_dir = launch(resolve_spec(preset, [f"output.root={root}", *(overrides or [])]))
     while (last_status(read_events(run_dir)) or {}).get("status") not in TERMINAL_STATUSES:
         time.sleep(0.5)
     return run_dir
@@ -210,6 +235,8 @@ def main() -> int:
         "--only-identity", action="store_true", help="only the smollm2-identity compare view"
     )
     parser.add_argument("--only-export", type=Path, help="only the export screen of this run")
+    parser.add_argument("--eval-card", action="store_true", help="also the monitor's eval card")
+    parser.add_argument("--only-eval-card", action="store_true", help="only the eval card")
     args = parser.parse_args()
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -218,13 +245,15 @@ def main() -> int:
     written = []
     if args.only_export:
         written += asyncio.run(capture_export(args.out, args.only_export.resolve()))
-    elif not args.only_identity:
+    elif not (args.only_identity or args.only_eval_card):
         written += asyncio.run(capture(args.out, args.preset, args.fake_gpus))
         if not args.no_run:
             written += asyncio.run(capture_run(args.out))
     if args.identity or args.identity_run or args.only_identity:
         run = args.identity_run.resolve() if args.identity_run else None
         written += asyncio.run(capture_identity(args.out, run))
+    if args.eval_card or args.only_eval_card:
+        written += asyncio.run(capture_eval_card(args.out))
     converter = shutil.which("rsvg-convert")
     for svg in written:
         if converter:

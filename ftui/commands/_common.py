@@ -20,6 +20,18 @@ def fail(lines: list[str] | str, code: int = 2) -> int:
     return code
 
 
+def checkpoint_arg(text: str) -> int | str:
+    """argparse type for --checkpoint: best, final or a step number."""
+    import argparse
+
+    from ftui.core.runs.checkpoints import parse_checkpoint_choice
+
+    try:
+        return parse_checkpoint_choice(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix("--checkpoint: ")) from None
+
+
 def add_spec_args(parser) -> None:  # type: ignore[no-untyped-def]
     parser.add_argument("spec", metavar="SPEC", help="a YAML file or a preset name")
     parser.add_argument(

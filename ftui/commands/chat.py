@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
-from ftui.commands._common import add_root_arg, fail, runs_root
+from ftui.commands._common import add_root_arg, checkpoint_arg, fail, runs_root
 from ftui.core.runs.rundir import IN_RUN, RunPaths
 
 
@@ -21,8 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--base", action="store_true", help="use the base model, without the adapter")
     p.add_argument(
         "--checkpoint",
-        type=int,
-        help=f"use {RunPaths.CHECKPOINT_PREFIX}N instead of {IN_RUN.final}/",
+        type=checkpoint_arg,
+        metavar="best|final|N",
+        help=f"which weights: best (the default: the lowest eval loss, else {IN_RUN.final}/), "
+        f"{IN_RUN.final} ({IN_RUN.final}/) or N ({RunPaths.CHECKPOINT_PREFIX}N)",
     )
     p.add_argument("--system", help="system prompt")
     p.add_argument("--max-new-tokens", type=int)
@@ -50,6 +54,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if isinstance(target, str):  # neither a run nor a local path: say both
             first = f"no such run '{target}' under {root}/, and as a model: {first}"
         return fail(first)
+    if cm.has_adapter or RunPaths(Path(target)).config.is_file():
+        print(f"weights: {Path(cm.source).name}/", file=sys.stderr)  # best by eval loss, or final
     gen = {"temperature": 0.0}
     if args.max_new_tokens:
         gen["max_new_tokens"] = args.max_new_tokens

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ftui.commands._common import add_root_arg, fail, resolve_run_arg
+from ftui.commands._common import add_root_arg, checkpoint_arg, fail, resolve_run_arg
 from ftui.core.runs.rundir import IN_RUN, RunPaths
 
 
@@ -17,9 +17,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", help="where to write it (new or empty)")
     p.add_argument(
         "--checkpoint",
-        type=int,
-        metavar="N",
-        help=f"{RunPaths.CHECKPOINT_PREFIX}N instead of {IN_RUN.final}/",
+        type=checkpoint_arg,
+        metavar="best|final|N",
+        help=f"which weights: best (the default: the lowest eval loss, else {IN_RUN.final}/), "
+        f"{IN_RUN.final} ({IN_RUN.final}/) or N ({RunPaths.CHECKPOINT_PREFIX}N)",
     )
     p.add_argument("--merge", action="store_true", help="merge the adapter into the base model")
     p.add_argument(

@@ -69,10 +69,14 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
         run_until_quit(RunsApp(runs_root(args)))
         return 0
+    from ftui.core.runs.eval_card import best_marker
+
     runs = list_runs(runs_root(args))
     if args.json:
         for info in runs:
-            print(json.dumps({**asdict(info), "path": str(info.path)}))
+            print(
+                json.dumps({**asdict(info), "path": str(info.path), "best": best_marker(info.path)})
+            )
         return 0
     if not runs:
         print(f"no runs under {runs_root(args)}/")
@@ -83,7 +87,10 @@ def cmd_runs(args: argparse.Namespace) -> int:
         status = info.status + (" (live)" if info.live else "")
         status += ", resumable" if info.resumable else ""
         step = f"{info.step}/{info.total_steps or '?'}" if info.step is not None else "-"
-        line = f"{info.name:<{width}}  {status:<22} {step:>11}"
+        best = best_marker(info.path)
+        line = (
+            f"{info.name:<{width}}  {status:<22} {step:>11}  {f'best {best}' if best else '':<15}"
+        )
         print(f"{line}  {info.reason}".rstrip())
     _print_queue()
     return 0

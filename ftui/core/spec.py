@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.fields import FieldInfo
 
 from ftui.core.atomic import atomic_write_text
+from ftui.core.data.eval_split import is_off as eval_split_is_off
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 TemplateName = Literal[
@@ -72,8 +73,9 @@ class DataSection(_Section):
     """Hub dataset configuration name (e.g. wikitext-2-raw-v1)."""
     split: str = "train"
     """Split to train on; HF slicing works: train[:2000], train[10%:]."""
-    eval_split: str | None = None
-    """Eval data: a split name, a slice (validation[:200]) or a held-out fraction (0.05)."""
+    eval_split: str | None = "auto"
+    """Eval data: auto (a seeded 5% held out of the train rows; off under 200 rows), none, a
+    split name, a slice (validation[:200]) or a held-out fraction (0.05)."""
     format: Literal["auto", "instruction", "chat", "text", "prompt_completion"] = "auto"
     """How rows are read: auto detects it from the columns."""
     columns: dict[str, str] = Field(default_factory=dict)
@@ -304,8 +306,8 @@ def contradictions(spec: RunSpec) -> list[str]:
         out.append(f"data.columns: unknown role '{bad_roles[0]}'; roles are {', '.join(ROLES)}")
     if spec.data.format == "chat" and spec.data.columns and "messages" not in spec.data.columns:
         out.append("data.columns: format chat needs a 'messages' column mapped")
-    if tr.eval_steps and not spec.data.eval_split:
-        out.append("train.eval_steps: set, but data.eval_split is empty (nothing to evaluate)")
+    if tr.eval_steps and eval_split_is_off(spec.data.eval_split):
+        out.append("train.eval_steps: set, but data.eval_split is none (nothing to evaluate)")
     if la.node_rank >= la.nnodes:
         out.append(f"launch.node_rank: {la.node_rank} must be below launch.nnodes ({la.nnodes})")
     if la.nnodes > 1 and not la.rdzv_endpoint:

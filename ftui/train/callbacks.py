@@ -63,6 +63,7 @@ class FtuiCallback(TrainerCallback):
         peak_flops: float | None = None,
         flops_per_token: float | None = None,
         attn_flops_per_pair: float = 0.0,
+        has_eval: bool = False,
     ):
         self.paths = paths
         self.events = events  # None on ranks other than 0
@@ -80,6 +81,8 @@ class FtuiCallback(TrainerCallback):
         self.nonfinite_step: int | None = None
         self.nonfinite_what = "loss"
         self.last_finite_step = 0
+        self.has_eval = has_eval  # eval rows exist: evaluate before every save
+        self.last_eval: tuple[int, float] | None = None  # (step, eval_loss)
         self._t_last = time.time()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -110,6 +113,9 @@ class FtuiCallback(TrainerCallback):
                 self.nonfinite_what = "weights"
                 control.should_save = False
                 control.should_training_stop = True
+        if control.should_save and self.has_eval:
+            # every checkpoint records its eval loss: the best one is what chat and export use
+            control.should_evaluate = True
 
     def on_log(
         self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any
@@ -123,8 +129,11 @@ class FtuiCallback(TrainerCallback):
         dt = max(now - self._t_last, 1e-9)
         self._t_last = now
         if "loss" not in logs:
-            if "eval_loss" in logs and self.events:
-                self.events.emit("eval", step=state.global_step, eval_loss=logs["eval_loss"])
+            if "eval_loss" in logs:
+                loss = float(logs["eval_loss"])
+                self.last_eval = (state.global_step, loss)
+                if self.events:
+                    self.events.emit("eval", **eval_record(state.global_step, loss))
             return
         loss = float(logs["loss"])
         if not math.isfinite(loss) and self.nonfinite_step is None:
@@ -160,10 +169,23 @@ class FtuiCallback(TrainerCallback):
         self.side.barrier()  # every rank has written its part of the checkpoint
         ckpt = self.paths.checkpoint(state.global_step)  # where the Trainer has just saved
         if self.events and ckpt.is_dir():
+            if self.last_eval and self.last_eval[0] == state.global_step:
+                write_eval_record(ckpt, *self.last_eval)
             mark_complete(ckpt, state.global_step, self.resume_key)
             self.events.emit("checkpoint", step=state.global_step, path=str(ckpt))
             rotate_checkpoints(Path(args.output_dir), self.save_total_limit)
         self.side.barrier()
+
+
+def eval_record(step: int, eval_loss: float) -> dict[str, Any]:
+    """An eval event's (and a checkpoint's eval.json) fields: the loss and its perplexity."""
+    ppl = math.exp(eval_loss) if math.isfinite(eval_loss) and eval_loss < 700 else None
+    return {"step": step, "eval_loss": eval_loss, "perplexity": ppl}
+
+
+def write_eval_record(weights: Path, step: int, eval_loss: float) -> None:
+    if math.isfinite(eval_loss):  # a NaN eval loss is never a best checkpoint
+        atomic_write_json(weights / RunPaths.EVAL_RECORD, eval_record(step, eval_loss))
 
 
 def _weights_finite(model: Any) -> bool:
@@ -206,13 +228,16 @@ def mark_complete(ckpt: Path, step: int, resume_key: Any = None) -> None:
 
 def rotate_checkpoints(root: Path, limit: int | None) -> None:
     """Delete the oldest complete checkpoints beyond `limit`; never the newest complete one,
-    never an incomplete one (those are set aside by resume, not deleted). "Complete" is the full
-    check (marker plus every file parses), so a marked checkpoint whose file was cut short
-    afterwards (a full disk) never pushes the last good one out."""
+    never an incomplete one (those are set aside by resume, not deleted), never the one with the
+    best eval loss (the default for chat and export). "Complete" is the full check (marker plus
+    every file parses), so a marked checkpoint whose file was cut short afterwards (a full disk)
+    never pushes the last good one out."""
     if not limit:
         return
-    from ftui.core.runs.checkpoints import checkpoint_is_complete, list_checkpoints
+    from ftui.core.runs.checkpoints import best_checkpoint, checkpoint_is_complete, list_checkpoints
 
     complete = [p for p in list_checkpoints(root) if checkpoint_is_complete(p)]  # newest first
+    best = best_checkpoint(root)
     for old in complete[max(limit, 1) :]:
-        shutil.rmtree(old, ignore_errors=True)
+        if old != best:
+            shutil.rmtree(old, ignore_errors=True)

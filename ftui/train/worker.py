@@ -94,6 +94,7 @@ def train(
 ) -> dict[str, Any]:
     import torch
 
+    from ftui.train import forgetting
     from ftui.train.build import (
         build_datasets,
         build_model,
@@ -125,7 +126,10 @@ def train(
         # what the data path really does: packing can be refused for this model's attention
         "packing": type(collator).__name__ == "PackingCollator",
         "attn_implementation": str(getattr(model.config, "_attn_implementation", "") or ""),
+        **eval_plan(spec, stats, eval_ds),
     }
+    has_eval = plan["eval_rows"] > 0
+    args.eval_on_start = has_eval  # the step-0 point of the eval loss: the base model's
     callback = FtuiCallback(
         paths,
         events,
@@ -133,6 +137,7 @@ def train(
         plan,
         spec.train.save_total_limit,
         **_mfu_inputs(spec, model),
+        has_eval=has_eval,
     )
     trainer = FtuiTrainer(
         model=model,
@@ -146,6 +151,9 @@ def train(
     checkpoint = _resume_checkpoint(paths) if resume else None
     if events and checkpoint:
         events.emit("resumed", checkpoint=str(checkpoint))
+    base_text_loss = forgetting.base_text_loss(
+        spec, paths, trainer.model, tokenizer, resume, events
+    )
     started = time.time()
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     step = trainer.state.global_step
@@ -159,22 +167,40 @@ def train(
     if spec.launch.strategy == "fsdp":
         # Gather the shards so final/ is one safetensors model or adapter, loadable anywhere.
         trainer.accelerator.state.fsdp_plugin.set_state_dict_type("FULL_STATE_DICT")
+    if has_eval and (callback.last_eval is None or callback.last_eval[0] != step):
+        trainer.evaluate()  # every rank: the eval loss at the end, recorded with final/
     if trainer.is_world_process_zero():  # a marker from an earlier save must not vouch for this
         (paths.final / RunPaths.COMPLETE_MARKER).unlink(missing_ok=True)
     trainer.save_model(str(paths.final))  # adapter (peft) or full model, safetensors
     if trainer.is_world_process_zero():
-        from ftui.train.callbacks import mark_complete
+        from ftui.train.callbacks import mark_complete, write_eval_record
 
+        if callback.last_eval is not None:
+            write_eval_record(paths.final, *callback.last_eval)
         tokenizer.save_pretrained(str(paths.final))
         # final/ is for loading anywhere: safetensors + JSON only, no pickled TrainingArguments.
         (paths.final / "training_args.bin").unlink(missing_ok=True)
         mark_complete(paths.final, step, callback.resume_key)  # last: final/ is whole
         if events:
             _emit_samples(spec, trainer.model, tokenizer, eval_ds or train_ds, events, step)
+            forgetting.emit_forgetting(
+                spec, paths, trainer.model, tokenizer, base_text_loss, events
+            )
             events.emit("final", path=str(paths.final), seconds=round(time.time() - started, 1))
     if torch.distributed.is_initialized():
         torch.distributed.barrier()
     return {"status": "completed", "step": step}
+
+
+def eval_plan(spec: RunSpec, stats: RowStats, eval_ds: Any) -> dict[str, Any]:
+    """The plan event's eval figures: how many rows are held out, and the line that says why."""
+    from ftui.core.data.eval_split import describe
+
+    rows = len(eval_ds) if eval_ds is not None else 0
+    return {
+        "eval_rows": rows,
+        "eval_note": describe(spec.data.eval_split, stats.rows, rows, spec.train.seed),
+    }
 
 
 def _nonfinite_reason(callback: Any) -> str:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from textual.screen import Screen
 
+from ftui.core.runs.checkpoints import CheckpointChoice
 from ftui.tui.base_app import FtuiBaseApp
 from ftui.tui.run_app import run_until_quit
 from ftui.tui.screens.playground import PlaygroundScreen
@@ -21,7 +22,7 @@ class PlaygroundApp(FtuiBaseApp):
         self,
         target: str | Path,
         base: bool = False,
-        checkpoint: int | None = None,
+        checkpoint: CheckpointChoice = None,
         clock: Callable[[], float] = time.perf_counter,
         device: str | None = None,
     ) -> None:
@@ -38,7 +39,9 @@ class PlaygroundApp(FtuiBaseApp):
         )
 
 
-def run_playground(target: str | Path, base: bool = False, checkpoint: int | None = None) -> int:
+def run_playground(
+    target: str | Path, base: bool = False, checkpoint: CheckpointChoice = None
+) -> int:
     """Open the playground on a run directory (or a model); returns the exit code."""
     run_until_quit(PlaygroundApp(target, base=base, checkpoint=checkpoint))
     return 0

@@ -8,9 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ftui.core.playground.compare import AdapterSource, Probe, adapter_sources, probe_prompts
+from ftui.core.playground.compare import (
+    AdapterSource,
+    Probe,
+    adapter_sources,
+    probe_prompts,
+)
 from ftui.core.playground.session import BASE
-from ftui.core.runs.checkpoints import run_weights
+from ftui.core.runs.checkpoints import FINAL, CheckpointChoice, run_weights
 from ftui.core.runs.rundir import RunPaths, checkpoint_step
 
 if TYPE_CHECKING:
@@ -35,11 +40,12 @@ def pick_device(device: str | None) -> str:
 
 
 def load_playground_model(
-    target: Path, checkpoint: int | None, device: str, progress: Progress
+    target: Path, checkpoint: CheckpointChoice, device: str, progress: Progress
 ) -> PlaygroundModel:
-    """A run without final/ and without a chosen checkpoint opens its newest complete one (or
-    the base, when it has none); an incomplete final/ is refused, naming the newest complete
-    checkpoint; a model that is not a run is loaded as it is."""
+    """A run opens the weights `run_weights` picks (the best by eval loss, else final/); without
+    final/ and without a chosen checkpoint, its newest complete one (or the base, when it has
+    none); an incomplete final/ is refused, naming the newest complete checkpoint; a model that
+    is not a run is loaded as it is."""
     from ftui.core.playground.inference import load_chat_model
 
     is_run = RunPaths(target).config.is_file()
@@ -47,7 +53,7 @@ def load_playground_model(
     base_only = False
     if is_run and checkpoint is None:
         weights = run_weights(target, newest_if_unfinished=True)  # an incomplete final/ raises
-        checkpoint = checkpoint_step(weights) if weights is not None else None
+        checkpoint = (checkpoint_step(weights) or FINAL) if weights is not None else None
         base_only = weights is None
     cm = load_chat_model(
         target, base=base_only, checkpoint=checkpoint, device=device, progress=progress

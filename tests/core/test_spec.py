@@ -85,7 +85,7 @@ def test_literal_lists_choices():
         ),
         ({"launch": {"nnodes": 2}}, "launch.rdzv_endpoint: multi-node"),
         ({"model": {"trust_remote_code": True}}, "pin model.revision"),
-        ({"train": {"eval_steps": 10}}, "data.eval_split is empty"),
+        ({"data": {"eval_split": "none"}, "train": {"eval_steps": 10}}, "data.eval_split is none"),
     ],
 )
 def test_contradictions_rejected_in_one_place(data, needle):

@@ -14,6 +14,7 @@ from textual import events
 from textual.message import Message
 from textual.widgets import Input
 
+from ftui.core.runs.forgetting import read_forgetting, summary_line
 from ftui.tui.playground_app import PlaygroundApp
 from ftui.tui.screens.playground import PlaygroundScreen
 from ftui.tui.widgets.chat.compare import ComparePane, ProbeTable
@@ -69,6 +70,10 @@ async def test_chat_answers_with_the_adapter_and_not_without(demo: Path) -> None
     app = PlaygroundApp(demo)
     async with app.run_test(size=SIZE, message_hook=messages.append) as pilot:
         screen = await loaded(pilot)
+        reading = read_forgetting(demo)
+        assert reading is not None
+        notes = [t.text for t in screen.query(ChatTurn) if t.role == "note"]
+        assert summary_line(reading) in notes  # the eval card's forgetting meter
         await ask(pilot, QUESTION)
         tuned = finished(messages)[-1]
         assert tuned.text == ANSWER
@@ -145,6 +150,11 @@ def snapshot_run(demo_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
     """The demo run under a fixed name, so the snapshot does not show a timestamp."""
     target = tmp_path_factory.mktemp("snap") / "demo-snapshot"
     shutil.copytree(demo_run, target)
+    # the forgetting meter's figures are measured floats: the snapshot shows no card line
+    (target / "forgetting.json").unlink()
+    events = (target / "events.jsonl").read_text().splitlines(keepends=True)
+    kept = [line for line in events if '"type": "forgetting"' not in line]
+    (target / "events.jsonl").write_text("".join(kept))
     return target
 
 

@@ -117,6 +117,10 @@ def test_workflow_preset_trains(preset, data_kind, tiny_llama, tmp_path):
     assert len(losses) == 3 and all(isinstance(x, float) and x > 0 for x in losses), losses
     if extra:
         assert any(e["type"] == "eval" for e in events), "eval every 2 steps on the held-out rows"
+    # the forgetting meter: a full fine-tune's base measured before the first step, LoRA's
+    # with the adapter off
+    forgetting = next(e for e in events if e["type"] == "forgetting")
+    assert forgetting["base_loss"] > 0 and forgetting["tuned_loss"] > 0, forgetting
     final = run_dir / "final"
     weights = "model.safetensors" if spec.method.kind == "full" else "adapter_model.safetensors"
     assert (final / weights).is_file(), sorted(p.name for p in final.iterdir())

@@ -421,3 +421,34 @@ async def test_a_screenshot_is_saved_where_a_folder_exists_and_says_where(
         [saved] = cwd.glob("*.svg")
         assert any("Saved screenshot to" in line and str(saved) in line for line in said), said
         assert "Grüße-世界" in saved.read_text()
+
+
+async def test_eval_card_shows_eval_loss_from_step_0_the_best_checkpoint_and_forgetting(
+    tmp_path: Path,
+) -> None:
+    from ftui.train.callbacks import write_eval_record
+
+    forgetting = {
+        "t": T0 + 50,
+        "type": "forgetting",
+        "base_loss": 2.84,
+        "tuned_loss": 3.4,
+        "change": 0.197,
+    }
+    step0 = {"t": T0 + 1.5, "type": "eval", "step": 0, "eval_loss": 3.5, "perplexity": 33.1}
+    run = make_run(tmp_path, steps=40, checkpoints=(20, 40), extra_events=[step0, forgetting])
+    # eval events are at steps 10/20/30/40 (make_run); checkpoint-20 recorded the lowest
+    write_eval_record(run / "checkpoints" / "checkpoint-20", 20, 0.9)
+    write_eval_record(run / "checkpoints" / "checkpoint-40", 40, 1.1)
+    app = MonitorApp(run, gpu_sampler=fixed_sample)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        await poll_until(pilot, lambda: screen.info is not None)
+        card = screen.query_one("#eval-card")
+        text = text_of(screen, "#eval-card")
+        assert card.display and card.has_class("-warning")
+        assert "eval loss 3.5 →" in text and "step 0 → 40" in text
+        assert "best: checkpoint-20 (eval loss 0.9)" in text
+        assert "general-text loss +19.7% (base 2.84 → 3.40)" in text
+        assert "lower train.learning_rate, fewer train.epochs" in text
+        assert 0 in screen.history.eval_loss.xs  # the step-0 point of the loss chart

@@ -31,6 +31,7 @@ SYSTEM_DIRS = ("/", "/home", "/mnt", "/media", "/opt", "/run", "/srv", "/var")
 class PreflightReport:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the run will do, said once
     stats: dict[str, Any] = field(default_factory=dict)
     detection: Any = None
 
@@ -45,7 +46,11 @@ class PreflightReport:
         self.warnings.append((fld, msg))
 
     def lines(self) -> list[str]:
-        return [f"error: {m}" for _, m in self.errors] + [f"warning: {m}" for _, m in self.warnings]
+        return (
+            [f"error: {m}" for _, m in self.errors]
+            + [f"warning: {m}" for _, m in self.warnings]
+            + [f"note: {m}" for m in self.notes]
+        )
 
 
 def _field_of(message: str, default: str) -> str:
@@ -123,6 +128,7 @@ def check_data(
     """Rows exist, the mapping holds, and the first `limit` rows train something; `context`
     (the model's context length) caps the max_seq_len suggested."""
     from ftui.core.data import dataset as data
+    from ftui.core.data.eval_split import describe
     from ftui.core.data.mask_lens import build_lens
     from ftui.core.prompt.check import COMPARED_ROWS, own_template_difference, template_warnings
 
@@ -142,6 +148,10 @@ def check_data(
         report.error(_field_of(str(exc), "data.columns"), str(exc))
         return
     report.detection = det
+    eval_rows = len(ev) if ev is not None else 0
+    report.notes.append(describe(spec.data.eval_split, len(train), eval_rows, spec.train.seed))
+    if spec.train.eval_steps and not eval_rows:
+        report.warn("train.eval_steps", "train.eval_steps: set, but there are no eval rows")
     for line in template_warnings(spec.template.name, tokenizer):
         report.warn("template.name", line)
     first = [data.row_to_conversation(r, det) for r in rows[:COMPARED_ROWS]]
@@ -152,7 +162,7 @@ def check_data(
     report.stats = {
         **st.as_dict(),
         "total_rows": len(train),
-        "eval_rows": len(ev) if ev is not None else 0,
+        "eval_rows": eval_rows,
         "format": det.format,
         "columns": det.columns,
         "reasons": det.reasons,

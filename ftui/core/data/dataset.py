@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from ftui.core.data import eval_split
 from ftui.core.data.formats import (
     ASSISTANT_ROLES,
     USER_ROLES,
@@ -130,12 +131,18 @@ def _first_line(text: str) -> str:
 
 
 def load_train_eval(spec: RunSpec) -> tuple[Any, Any | None]:
-    """(train, eval or None). data.eval_split is a named split (`validation`), a slice
+    """(train, eval or None). data.eval_split is auto (a seeded few percent held out of the train
+    split, off for small data: `eval_split`), none, a named split (`validation`), a slice
     (`train[95%:]`) or a held-out fraction of the train split (`0.1`, split with train.seed)."""
     train = load_split(spec.data)
     ev = (spec.data.eval_split or "").strip()
-    if not ev:
+    if eval_split.is_off(ev):
         return train, None
+    if eval_split.is_auto(ev):
+        plan = eval_split.auto_plan(len(train), spec.train.seed)
+        if not plan.held_out:
+            return train, None
+        return eval_split.hold_out(train, plan.held_out, spec.train.seed)
     if re.fullmatch(r"0?\.\d+|\d+(\.\d+)?%", ev):
         frac = float(ev[:-1]) / 100 if ev.endswith("%") else float(ev)
         if not 0 < frac < 1 or len(train) < 2:

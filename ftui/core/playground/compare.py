@@ -14,7 +14,11 @@ from pathlib import Path
 from ftui.core.playground.inference import ChatModel, InferenceError, generate_ids, prompt_ids
 from ftui.core.playground.session import BASE, use_adapter
 from ftui.core.prompt.templates import Message
-from ftui.core.runs.checkpoints import checkpoint_is_complete, list_checkpoints
+from ftui.core.runs.checkpoints import (
+    checkpoint_is_complete,
+    list_checkpoints,
+    recorded_eval_loss,
+)
 from ftui.core.runs.rundir import RunPaths, checkpoint_step
 from ftui.core.spec import GenerationSection, RunSpec
 
@@ -24,6 +28,7 @@ class AdapterSource:
     name: str  # "final" or "step-N"
     path: Path
     step: int | None  # None for final/
+    eval_loss: float | None = None  # what it was saved with (eval.json), None without eval rows
 
 
 @dataclass(frozen=True)
@@ -48,10 +53,31 @@ def adapter_sources(run_dir: str | Path) -> list[AdapterSource]:
                 and (path / "adapter_config.json").is_file()
                 and checkpoint_is_complete(path)
             ):
-                out.append(AdapterSource(f"step-{step}", path, step))
+                out.append(AdapterSource(f"step-{step}", path, step, recorded_eval_loss(path)))
     if (paths.final / "adapter_config.json").is_file() and checkpoint_is_complete(paths.final):
-        out.append(AdapterSource(paths.final.name, paths.final, None))
+        final = paths.final
+        out.append(AdapterSource(final.name, final, None, recorded_eval_loss(final)))
     return out
+
+
+def best_source(sources: list[AdapterSource]) -> AdapterSource | None:
+    """The source with the lowest eval loss (the later one on a tie), as `best_checkpoint`."""
+    best: AdapterSource | None = None
+    for source in sources:
+        loss = source.eval_loss
+        if loss is not None and (best is None or best.eval_loss is None or loss <= best.eval_loss):
+            best = source
+    return best
+
+
+def source_label(source: AdapterSource, best: AdapterSource | None) -> str:
+    """A picker's label: "step-8 · eval 1.234 · best"."""
+    parts = [source.name]
+    if source.eval_loss is not None:
+        parts.append(f"eval {source.eval_loss:.3f}")
+    if best is not None and source.path == best.path:
+        parts.append("best")
+    return " · ".join(parts)
 
 
 def ensure_adapter(cm: ChatModel, source: AdapterSource) -> str:

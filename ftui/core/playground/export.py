@@ -30,6 +30,7 @@ from ftui.core.playground.export_runtimes import (
 from ftui.core.playground.generation_config import write_generation_config
 from ftui.core.playground.gguf_export import OUTTYPES, GGUFError, find_converter
 from ftui.core.playground.inference import run_weights_dir
+from ftui.core.runs.checkpoints import CheckpointChoice
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec, load_spec_file
 from ftui.core.units import human_bytes
@@ -80,7 +81,7 @@ def merge_refusal(spec: RunSpec) -> str | None:
 def export_run(
     run_dir: str | Path,
     out: str | Path,
-    checkpoint: int | None = None,
+    checkpoint: CheckpointChoice = None,
     merge: bool = False,
     base_dtype: str | None = None,
     progress: Progress | None = None,

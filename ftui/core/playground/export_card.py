@@ -1,7 +1,8 @@
 """The exported model's README.md (a Hugging Face model card) and its chat template.
 
 The card states what the model is: base model, dataset, prompt template and every
-hyperparameter, all read from the run's config.yaml (plus the last loss from events.jsonl).
+hyperparameter, all read from the run's config.yaml (plus the last loss from events.jsonl),
+and its evaluation: the eval card (eval loss, best checkpoint, the forgetting meter).
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ import json
 from pathlib import Path
 
 from ftui.core.demo import DEMO_MODEL_REF
+from ftui.core.runs.checkpoints import recorded_eval_loss
+from ftui.core.runs.eval_card import eval_card_lines
 from ftui.core.runs.events import read_events, to_float
+from ftui.core.runs.forgetting import SAMPLE_NAME, read_forgetting
 from ftui.core.runs.metrics import format_value
 from ftui.core.spec import RunSpec, TemplateSection
 
@@ -61,6 +65,23 @@ def _training_summary(run: Path) -> tuple[int | None, float | None]:
             step = ev.get("step", step)
             loss = to_float(ev.get("loss"))
     return step, loss
+
+
+def _evaluation(run: Path, weights: Path) -> list[str]:
+    """The eval card (`ftui.core.runs.eval_card`) and these weights' own eval loss."""
+    card = eval_card_lines(run)
+    if not card:
+        return []
+    out = ["", "## Evaluation", ""] + [f"- {line}" for line in card]
+    loss = recorded_eval_loss(weights)
+    if loss is not None:
+        out.append(f"- these weights (`{weights.name}/`): eval loss {format_value(loss)}")
+    if read_forgetting(run) is not None:
+        out.append(
+            f"- general-text sample: {SAMPLE_NAME}, public domain; the loss is the mean per "
+            "token, base = the same model before fine-tuning (LoRA: the adapter disabled)"
+        )
+    return out
 
 
 def _is_hub_id(name: str) -> bool:
@@ -122,6 +143,7 @@ def model_card(
         rows.append(("last logged step / loss", f"{step} / {format_value(loss)}"))
     lines += ["## Training", "", "| setting | value |", "| --- | --- |"]
     lines += [f"| {k} | {str(v).replace('|', '/')} |" for k, v in rows]
+    lines += _evaluation(run, weights)
     lines += ["", "## Use", "", "```python"]
     if kind == "adapter":
         lines += [

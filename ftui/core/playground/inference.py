@@ -18,7 +18,7 @@ from ftui.core.demo import resolve_model_ref
 from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.prompt.encode import encode
 from ftui.core.prompt.templates import Conversation, Message, stop_strings
-from ftui.core.runs.checkpoints import WeightsNotReady, run_weights
+from ftui.core.runs.checkpoints import CheckpointChoice, WeightsNotReady, run_weights
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.safe_load import load_causal_lm
 from ftui.core.spec import RunSpec, load_spec_file
@@ -54,7 +54,7 @@ MAX_NEW_TOKENS_CAP = 4096
 Progress = Callable[[str, float], None]
 
 
-def run_weights_dir(run_dir: Path, checkpoint: int | None = None) -> Path:
+def run_weights_dir(run_dir: Path, checkpoint: CheckpointChoice = None) -> Path:
     """The run's weights to load (runs/checkpoints.run_weights decides), or InferenceError."""
     try:
         path = run_weights(run_dir, checkpoint)
@@ -67,7 +67,7 @@ def run_weights_dir(run_dir: Path, checkpoint: int | None = None) -> Path:
 def load_chat_model(
     target: str | Path,
     base: bool = False,
-    checkpoint: int | None = None,
+    checkpoint: CheckpointChoice = None,
     device: str | None = None,
     progress: Progress | None = None,
 ) -> ChatModel:

@@ -13,13 +13,17 @@ import os
 import struct
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from ftui.core.runs.rundir import IN_RUN, RunPaths, checkpoint_step, read_json_object
 
 COMPLETE_MARKER = RunPaths.COMPLETE_MARKER
 TORCH_SUFFIXES = (".pt", ".pth", ".bin")
 MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024  # the format's own limit
+BEST, FINAL = "best", "final"
+# Which weights of a run chat and export use: None (the default) and "best" are the lowest
+# eval loss (final/ when nothing has one), "final" is final/, N is checkpoint-N.
+CheckpointChoice = int | Literal["best", "final"] | None
 
 
 def checkpoint_problem(path: str | os.PathLike[str]) -> str | None:
@@ -174,23 +178,73 @@ def newest_complete_checkpoint(
     return None
 
 
+def recorded_eval_loss(weights: str | os.PathLike[str]) -> float | None:
+    """The eval loss a checkpoint (or final/) was saved with, or None when it has no record."""
+    import math
+
+    value = read_json_object(Path(weights) / RunPaths.EVAL_RECORD).get("eval_loss")
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def best_checkpoint(run_dir: str | os.PathLike[str]) -> Path | None:
+    """The complete checkpoint or final/ with the lowest recorded eval loss; on a tie the later
+    one (final/ last). None when none has an eval loss (a run without eval rows)."""
+    paths = RunPaths(Path(run_dir))
+    candidates = [p for p in reversed(list_checkpoints(paths.root)) if checkpoint_is_complete(p)]
+    if checkpoint_is_complete(paths.final):
+        candidates.append(paths.final)
+    best: tuple[float, Path] | None = None
+    for path in candidates:
+        loss = recorded_eval_loss(path)
+        if loss is not None and (best is None or loss <= best[0]):
+            best = (loss, path)
+    return best[1] if best else None
+
+
+def parse_checkpoint_choice(text: str) -> int | Literal["best", "final"]:
+    """`--checkpoint`'s value: best, final or a step number."""
+    value = text.strip().lower()
+    if value == "best":
+        return "best"
+    if value == "final":
+        return "final"
+    if value.isdigit():
+        return int(value)
+    raise ValueError(f"--checkpoint: expected {BEST}, {FINAL} or a step number, got {text!r}")
+
+
 class WeightsNotReady(ValueError):
     """A run's weights cannot be loaded as asked; the message says what to load instead."""
 
 
 def run_weights(
     run_dir: str | os.PathLike[str],
-    checkpoint: int | None = None,
+    checkpoint: CheckpointChoice = None,
     newest_if_unfinished: bool = False,
 ) -> Path | None:
     """The one answer to "which weights dir of this run do we load?" (chat, export, playground).
 
-    checkpoint-N when one is asked for, else final/; either only when complete (its marker is
+    By default (None or "best") the checkpoint or final/ with the lowest eval loss
+    (`best_checkpoint`), else final/; checkpoint-N when N is asked for, final/ for "final"; each
+    only when complete (its marker is
     written last, and every file it lists is whole) and inside the run dir. With
     newest_if_unfinished (the playground on a run still training) a run that has no final/ yet
     gives its newest complete checkpoint, or None (the base model) when it has none. Anything
     else raises WeightsNotReady naming the newest complete checkpoint to use instead."""
     paths = RunPaths(Path(run_dir))
+    if checkpoint in (None, BEST):
+        best = best_checkpoint(paths.root)
+        if best is None and checkpoint == BEST:
+            raise WeightsNotReady(
+                f"{paths.root.name}: no checkpoint has an eval loss (the run had no eval rows); "
+                f"use --checkpoint {FINAL} or N"
+            )
+        checkpoint = checkpoint_step(best) if best is not None else None
+    elif checkpoint == FINAL:
+        checkpoint = None
+    assert not isinstance(checkpoint, str)  # best and final are resolved above
     if checkpoint is not None:
         path, shown = paths.checkpoint(checkpoint), str(IN_RUN.checkpoint(checkpoint))
     else:

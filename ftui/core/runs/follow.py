@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from ftui.core.runs.events import TERMINAL_STATUSES, to_float
+from ftui.core.runs.forgetting import from_record, summary_line, warning_line
 from ftui.core.runs.metrics import RunHistory, format_duration, format_value
 from ftui.core.runs.notify import desktop_notify, run_event_message, terminal_bell
 from ftui.core.runs.status import STALL_AFTER_S, RunInfo
@@ -105,13 +106,21 @@ class PlainFollower:
             reason = f": {event['reason']}" if event.get("reason") else ""
             return f"status {status}{reason}"
         if kind == "plan":
+            note = f"\n{event['eval_note']}" if event.get("eval_note") else ""
             return (
                 f"plan {event.get('total_steps')} steps · {event.get('train_rows', '?')} rows"
-                f" · world size {event.get('world_size', '?')}"
+                f" · world size {event.get('world_size', '?')}{note}"
             )
         if kind == "eval":
             loss = format_value(to_float(event.get("eval_loss")))
-            return f"eval step {event.get('step')} · eval_loss {loss}"
+            ppl = format_value(to_float(event.get("perplexity")))
+            return f"eval step {event.get('step')} · eval_loss {loss} · perplexity {ppl}"
+        if kind == "forgetting":
+            reading = from_record(event)
+            if reading is None:
+                return f"general-text loss: {event.get('skipped', 'not measured')}"
+            warning = warning_line(reading)
+            return summary_line(reading) + (f"\nwarning: {warning}" if warning else "")
         if kind == "checkpoint":
             return f"checkpoint step {event.get('step')} · {event.get('path')}"
         if kind == "resumed":

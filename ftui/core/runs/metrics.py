@@ -88,6 +88,7 @@ class RunHistory:
         self.tokens_per_s = Series()
         self.samples: deque[dict[str, Any]] = deque(maxlen=samples)
         self.plan: dict[str, Any] = {}
+        self.forgetting: dict[str, Any] = {}  # the forgetting meter's event, at the end
         self.status: dict[str, Any] = {}
         self.last_metrics: dict[str, Any] = {}
         self.first_t: float | None = None
@@ -119,6 +120,8 @@ class RunHistory:
             self._step_times.clear()  # a (re)start: the time stopped must not slow the ETA
         elif kind == "sample":
             self.samples.append(event)
+        elif kind == "forgetting":
+            self.forgetting = event
 
     def _add_metrics(self, event: dict[str, Any], t: float | None) -> None:
         step = to_float(event.get("step"))

@@ -8,6 +8,7 @@ runs/<name>-<timestamp>/   (0700)
   logs/            launcher.log, rank<N>.log        (launcher, every rank)
   checkpoints/     checkpoint-N/ + COMPLETE marker  (Trainer, rank 0)
   final/           adapter or model + tokenizer     (rank 0)
+  forgetting.json  general-text loss, base vs tuned (rank 0)
   pids/            rank<N>.json: pid + start time   (every rank)
   STOP             request to save and stop         (monitor, ftui stop)
   run.lock         flock held by the live supervisor (launcher, then supervisor)
@@ -37,6 +38,7 @@ class RunPaths:
     # (PREFIX_CHECKPOINT_DIR); the worker points output_dir at checkpoints/.
     CHECKPOINT_PREFIX: ClassVar[str] = "checkpoint-"
     COMPLETE_MARKER: ClassVar[str] = "COMPLETE"  # inside a checkpoint: its save finished
+    EVAL_RECORD: ClassVar[str] = "eval.json"  # inside a checkpoint or final/: its eval loss
 
     @property
     def config(self) -> Path:
@@ -80,6 +82,11 @@ class RunPaths:
     @property
     def final(self) -> Path:
         return self.root / "final"
+
+    @property
+    def forgetting(self) -> Path:
+        """The forgetting meter: general-text loss of the base and the fine-tuned model."""
+        return self.root / "forgetting.json"
 
     @property
     def stop_file(self) -> Path:

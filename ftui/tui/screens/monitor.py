@@ -21,6 +21,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, ProgressBar, Static
 from textual.worker import Worker, WorkerState
 
+from ftui.core.runs.eval_card import eval_card_lines
 from ftui.core.runs.events import TERMINAL_STATUSES, to_float
 from ftui.core.runs.failures import Failure
 from ftui.core.runs.metrics import RunHistory, format_duration, format_value
@@ -35,6 +36,7 @@ from ftui.tui.widgets.monitor.split_log_view import SplitLogView
 from ftui.tui.widgets.wizard.gpu_panel import GpuPanel, HostSample
 
 POLL_S = 0.5
+CARD_EVENTS = ("plan", "eval", "checkpoint", "forgetting", "final")  # what changes the card
 NOTIFY_STATUSES = ("completed", "failed")
 
 
@@ -102,6 +104,7 @@ class MonitorScreen(Screen):
             yield ProgressBar(show_eta=False, id="progress")
             yield Static("", id="progress-text")
         yield Static("", id="failure")
+        yield Static("", id="eval-card")
         with Horizontal(id="main"):
             with Vertical(id="charts"):
                 yield LossChart(id="loss-chart")
@@ -119,6 +122,7 @@ class MonitorScreen(Screen):
 
     def on_mount(self) -> None:
         self.query_one("#samples", Static).border_title = "samples"
+        self.query_one("#eval-card", Static).border_title = "eval card"
         self._tick()
         self.set_interval(POLL_S, self._tick)
 
@@ -162,6 +166,8 @@ class MonitorScreen(Screen):
         self._show_status()
         self._show_progress()
         self._show_failure()
+        if any(e.get("type") in CARD_EVENTS for e in update.events):
+            self._show_eval_card()
         if update.events:
             self._show_samples()
             self.post_message(self.MetricsArrived())
@@ -212,6 +218,14 @@ class MonitorScreen(Screen):
         if failure is not None:
             key = f"\n[e: open the wizard on {failure.setting}]" if failure.setting else ""
             panel.update(f"{failure.message}\nFix: {failure.hint}{key}")
+
+    def _show_eval_card(self) -> None:
+        """Eval loss and perplexity from step 0, the best checkpoint, the forgetting meter."""
+        lines = eval_card_lines(self.run_dir, self.history)
+        card = self.query_one("#eval-card", Static)
+        card.display = bool(lines)
+        card.update("\n".join(lines))
+        card.set_class(any(line.startswith("warning:") for line in lines), "-warning")
 
     def _show_samples(self) -> None:
         if not self.history.samples:

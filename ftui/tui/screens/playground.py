@@ -28,9 +28,18 @@ from textual.widgets import Footer, Input, ProgressBar, Static, TabbedContent, T
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from ftui.core.demo import DEMO_MODEL_REF
-from ftui.core.playground.compare import AdapterSource, Probe, answer_with, ensure_adapter
+from ftui.core.playground.compare import (
+    AdapterSource,
+    Probe,
+    answer_with,
+    best_source,
+    ensure_adapter,
+    source_label,
+)
 from ftui.core.playground.gpu_guard import gpu_load_warning
 from ftui.core.playground.session import BASE, ChatSession
+from ftui.core.runs.checkpoints import CheckpointChoice
+from ftui.core.runs.eval_card import eval_card_lines
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import GenerationSection, SpecError, load_spec_file
 from ftui.tui.loaded import reason
@@ -117,7 +126,7 @@ class PlaygroundScreen(Screen):
         self,
         run_dir: str | Path,
         base: bool = False,
-        checkpoint: int | None = None,
+        checkpoint: CheckpointChoice = None,
         clock: Callable[[], float] = time.perf_counter,
         device: str | None = None,
     ) -> None:
@@ -252,6 +261,8 @@ class PlaygroundScreen(Screen):
         log.clear_turns()
         if cm.spec.model.name_or_path == DEMO_MODEL_REF:  # not the real built-in SmolLM2
             log.add_turn("note", "The demo model is not a pretrained LLM: it only knows its data.")
+        for line in eval_card_lines(self.target):
+            log.add_turn("note", line)
         if self.pending_question:
             self._ask(self.pending_question)
         if self.probes_pending:
@@ -271,7 +282,8 @@ class PlaygroundScreen(Screen):
     def weight_options(self) -> list[tuple[str, str]]:
         has_adapter = self.session is not None and self.session.cm.has_adapter
         first = ("base (adapter off)", BASE) if has_adapter else ("model", BASE)
-        return [first] + [(name, name) for name in self.sources]
+        best = best_source(list(self.sources.values()))
+        return [first] + [(source_label(s, best), name) for name, s in self.sources.items()]
 
     def adapter_for(self, choice: str) -> str:
         """An option of the weights lists (BASE or a source name) → a loaded adapter name."""

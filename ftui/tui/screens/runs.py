@@ -14,12 +14,13 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from ftui.core.runs.eval_card import best_marker
 from ftui.core.runs.status import RunInfo, list_runs
 from ftui.tui.screens.monitor import MonitorScreen
 from ftui.tui.widgets.wizard.gpu_panel import HostSample
 
 REFRESH_S = 2.0
-COLUMNS = ("run", "status", "step", "started", "reason")
+COLUMNS = ("run", "status", "step", "best", "started", "reason")
 
 
 def _status_text(info: RunInfo) -> str:
@@ -53,6 +54,7 @@ class RunsScreen(Screen):
         """Every run under the root, newest first; a burst coalesces to the newest."""
 
         runs: list[RunInfo]
+        best: dict[Path, str]  # run dir -> its best weights by eval loss ("step 8", "final")
 
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, RunsScreen.Listed)
@@ -82,7 +84,8 @@ class RunsScreen(Screen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="runs-list")
     def _list(self) -> None:
-        self.post_message(self.Listed(list_runs(self.root)))
+        runs = list_runs(self.root)
+        self.post_message(self.Listed(runs, {r.path: best_marker(r.path) for r in runs}))
 
     @on(Listed)
     def _listed(self, message: Listed) -> None:
@@ -95,6 +98,7 @@ class RunsScreen(Screen):
                 info.name,
                 _status_text(info),
                 _step_text(info),
+                message.best.get(info.path, ""),
                 _time_text(info.started),
                 info.reason[:80],
                 key=str(info.path),
