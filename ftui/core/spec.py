@@ -82,6 +82,9 @@ class DataSection(_Section):
     """Longest tokenised row; longer rows are truncated (never padded up to it)."""
     packing: bool = False
     """Pack rows into one sequence with position_ids so samples never attend to each other."""
+    max_row_bytes: int = Field(default=1_048_576, ge=1024, le=2**31)
+    """Largest row read, in bytes (one line of a JSONL/CSV/text file, or a row's text); a
+    longer row is refused with its number, so one broken row cannot exhaust time and memory."""
 
 
 class TemplateSection(_Section):

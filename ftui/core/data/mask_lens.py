@@ -64,13 +64,15 @@ def _token_texts(tokenizer: Any, ids: list[int]) -> list[str]:
 def lens_row(
     row: dict[str, Any], index: int, det: Any, spec: RunSpec, tokenizer: Any, tokens: bool = True
 ) -> LensRow:
-    """One row through template + tokenizer. Template errors are kept on the row, not raised."""
-    from ftui.core.data.dataset import empty_parts, row_to_conversation
+    """One row through template + tokenizer. Template errors are kept on the row, not raised;
+    a row over data.max_row_bytes raises DataError."""
+    from ftui.core.data.dataset import check_row_size, empty_parts, row_to_conversation
     from ftui.core.prompt.encode import encode, token_pieces
     from ftui.core.prompt.templates import TemplateError
 
     cut = spec.data.max_seq_len
     conv = row_to_conversation(row, det)
+    check_row_size(conv, index, spec.data.max_row_bytes)  # raises DataError
     empty_p, empty_r = empty_parts(conv, det)
     if conv.text is not None:
         preview = conv.text
