@@ -40,6 +40,18 @@ class SpecError(ValueError):
         super().__init__("\n".join(problems))
 
 
+def config_problem(path: Path | str, exc: SpecError) -> str:
+    """One line for a run's config.yaml that no longer loads: the file, its first problem, the
+    fix."""
+    first = exc.problems[0] if exc.problems else "unreadable"
+    first = first.removeprefix(f"{path}: ")
+    more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+    return (
+        f"{path}: the run's config is invalid: {first}{more}; fix or restore that file "
+        "(it is the spec the run was launched with)"
+    )
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
