@@ -7,6 +7,7 @@ Contradictions between settings are rejected in one place: `RunSpec._check_contr
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -256,6 +257,27 @@ def placeholders(template: str) -> list[str]:
     return re.findall(r"\{(\w+)\}", template)
 
 
+def custom_field_problem(template: str) -> str | None:
+    """A custom template holds plain {name} fields only: str.format would otherwise reach
+    attributes ({prompt.__class__.__mro__}: Python internals in the training text), items,
+    conversions and widths ({prompt:>999999999}: a gigabyte)."""
+    allowed = ", ".join("{" + r + "}" for r in ("prompt", "input", "system", "response"))
+    try:
+        fields = [(n, s, c) for _, n, s, c in string.Formatter().parse(template) if n is not None]
+    except ValueError as exc:
+        return f"template.custom: {exc}; write {{{{ and }}}} for a literal brace"
+    for name, spec, conv in fields:
+        if re.fullmatch(r"\w+", name) and not spec and not conv:
+            continue
+        shown = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+        return (
+            f"template.custom: field {shown} is not allowed: only plain fields {allowed} "
+            "(no attributes, indexes, conversions or format specs); write {{ and }} for a "
+            "literal brace"
+        )
+    return None
+
+
 def contradictions(spec: RunSpec) -> list[str]:
     """Settings that are each valid but cannot go together, each message naming both."""
     out: list[str] = []
@@ -278,7 +300,9 @@ def contradictions(spec: RunSpec) -> list[str]:
         else:
             names = placeholders(t.custom)
             unknown = [p for p in names if p not in ROLES]
-            if unknown:
+            if problem := custom_field_problem(t.custom):
+                out.append(problem)
+            elif unknown:
                 out.append(
                     f"template.custom: unknown placeholder {{{unknown[0]}}}; "
                     f"allowed: {', '.join('{' + r + '}' for r in ROLES)}"

@@ -26,7 +26,7 @@ from ftui.core.prompt.templates import (
     TemplateError,
     chat_template_family,
 )
-from ftui.core.spec import ROLES, TemplateSection
+from ftui.core.spec import ROLES, TemplateSection, custom_field_problem
 
 COMPARED_ROWS = 3  # first rows a named template is compared on with the model's own template
 
@@ -168,6 +168,8 @@ def check_custom(text: str, mapped_roles: set[str] | list[str] | None = None) ->
     stray = re.sub(r"\{[^{}]*\}", "", text)
     if "{" in stray or "}" in stray:
         problems.append("template.custom: an unmatched { or }")
+    elif problem := custom_field_problem(text):
+        return [problem]
     names = PLACEHOLDER.findall(text)
     for n in names:
         if n not in ROLES:
