@@ -188,3 +188,21 @@ def test_ordinary_csv_and_text_still_preview(tmp_path):
     t.write_text("one\n\ntwo")
     pv = preview_rows(_data(t))
     assert [r["text"] for r in pv.rows] == ["one", "", "two"] and pv.total_rows == 3
+
+
+def test_the_statistics_stop_at_the_text_budget(tmp_path, monkeypatch):
+    """Rows each under the limit still cost time to tokenise: the sample stops at a budget."""
+    from ftui.core.data import mask_lens
+    from ftui.core.data.dataset import resolve_mapping
+
+    monkeypatch.setattr(mask_lens, "SAMPLE_TEXT_BYTES", 2000)
+    rows = [{"question": "w " * 200, "answer": "a"} for _ in range(50)]
+    spec = spec_for(
+        tmp_path / "x.jsonl",
+        tiny_model(),
+        data={"columns": {"prompt": "question", "response": "answer"}},
+        template={"name": "chatml"},
+    )
+    det = resolve_mapping(spec.data, ["question", "answer"], rows)
+    lens = mask_lens.build_lens(rows, det, spec, tokenizer(), show=2)
+    assert lens.stats.rows == 5 and len(lens.rows) == 2  # 401 bytes a row: past 2000 after 5

@@ -244,13 +244,14 @@ def row_to_conversation(row: dict[str, Any], det: Detection) -> Conversation:
     return Conversation(msgs, input=extra or None)
 
 
-def check_row_size(conv: Conversation, index: int, limit: int) -> None:
-    """Refuse a row whose text is over data.max_row_bytes before it is rendered and tokenised
-    (a 50 MB row would take gigabytes and minutes there)."""
+def check_row_size(conv: Conversation, index: int, limit: int) -> int:
+    """The row's text size; refuses a row over data.max_row_bytes before it is rendered and
+    tokenised (a 50 MB row would take gigabytes and minutes there)."""
     parts = [conv.text or "", conv.input or "", *(m.content for m in conv.messages)]
     size = sum(map(text_bytes, parts))
     if size > limit:
         raise row_size_error(index, size, limit)
+    return size
 
 
 def _message(m: Any) -> Message | None:
