@@ -7,6 +7,7 @@ Contradictions between settings are rejected in one place: `RunSpec._check_contr
 from __future__ import annotations
 
 import re
+import stat
 import string
 from collections.abc import Sequence
 from pathlib import Path
@@ -439,13 +440,31 @@ def spec_from_dict(data: dict[str, Any]) -> RunSpec:
         raise SpecError(format_validation_error(exc)) from None
 
 
-def load_spec_file(path: str | Path, overrides: list[str] | None = None) -> RunSpec:
+MAX_SPEC_BYTES = 4 << 20  # a spec is a page of YAML; a bigger file is not one
+
+
+def read_spec_text(path: str | Path) -> str:
+    """A spec file's text: a regular file of at most MAX_SPEC_BYTES, UTF-8; SpecError if not."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):  # /dev/zero or a FIFO would be read without end
+            raise SpecError([f"{path}: not a regular file; give a YAML spec file or a preset name"])
+        if st.st_size > MAX_SPEC_BYTES:
+            raise SpecError(
+                [f"{path}: {st.st_size} bytes is not a spec (the limit is {MAX_SPEC_BYTES})"]
+            )
+        return p.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError([f"{path}: cannot read: {exc.strerror}"]) from None
-    data = load_yaml_text(text, str(path))
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            [f"{path}: not UTF-8 at byte {exc.start}; save the spec as UTF-8"]
+        ) from None
+
+
+def load_spec_file(path: str | Path, overrides: list[str] | None = None) -> RunSpec:
+    data = load_yaml_text(read_spec_text(path), str(path))
     return spec_from_dict(apply_overrides(data, overrides or []))
 
 

@@ -43,3 +43,28 @@ def test_export_and_chat_of_a_run_with_an_invalid_config_say_which_file(tmp_path
             assert "fix or restore that file" in str(err.value)
     out = run_ftui("export", str(run), "--out", str(tmp_path / "out"))
     _clean_refusal(out, str(config), "train.epochs")
+
+
+def test_a_spec_that_is_a_device_a_fifo_huge_or_not_utf8_is_refused(tmp_path: Path) -> None:
+    import os
+
+    from ftui.core.presets import resolve_spec
+    from ftui.core.spec import SpecError, load_spec_file
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge.yaml"
+    with open(huge, "wb") as fh:
+        fh.truncate(1 << 30)  # sparse
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes(b"name: caf\xe9\n")
+    for path, why in (
+        ("/dev/zero", "not a regular file"),
+        (str(fifo), "not a regular file"),
+        (str(huge), "1073741824 bytes is not a spec"),
+        (str(latin), "not UTF-8 at byte 9"),
+    ):
+        for load in (resolve_spec, load_spec_file):
+            with pytest.raises(SpecError) as err:
+                load(path)
+            assert err.value.problems[0].startswith(f"{path}: {why}"), err.value.problems
