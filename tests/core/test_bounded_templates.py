@@ -117,3 +117,39 @@ def test_a_four_gigabyte_string_costs_no_memory() -> None:
     assert len(lines) == 2, out.stdout + out.stderr[-2000:]
     assert lines[0].startswith("TemplateBudgetError large"), lines[0]
     assert int(lines[1]) < 1 << 30, f"peak RSS {int(lines[1]) >> 20} MiB"
+
+
+def test_the_lens_stops_at_the_first_costly_render(tmp_path: Path, monkeypatch) -> None:
+    """A slow template is reported once, not paid again on each of the sampled rows."""
+    from ftui.core.data.lens_report import lens_report
+    from ftui.core.prompt import bounded_jinja
+    from tests.data_fixtures import QA, spec_for, tiny_model, write_jsonl
+
+    calls: list[int] = []
+    real = bounded_jinja.render_bounded
+
+    def counted(source: str, **context):  # type: ignore[no-untyped-def]
+        calls.append(1)
+        return real(source, seconds=0.1, **context)
+
+    monkeypatch.setattr(bounded_jinja, "render_bounded", counted)
+    model = tiny_model()
+    config = model / "tokenizer_config.json"
+    jinja = model / "chat_template.jinja"
+    if jinja.exists():
+        jinja.write_text(SLOW)
+    else:
+        import json
+
+        cfg = json.loads(config.read_text())
+        config.write_text(json.dumps({**cfg, "chat_template": SLOW}))
+    rows = [{"question": q, "answer": a} for q, a in QA] * 5
+    spec = spec_for(
+        write_jsonl(tmp_path, "qa.jsonl", rows),
+        model,
+        data={"columns": {"prompt": "question", "response": "answer"}},
+        template={"name": "tokenizer"},
+    )
+    report = lens_report(spec, rows=2, sample=20)
+    assert report.errors and "is too slow" in report.errors[0], report.errors
+    assert len(calls) <= 3  # a probe or two before the lens, then the first row: never per row

@@ -138,7 +138,7 @@ def check_data(
         report.warn("template.name", diff)
     try:
         lens = build_lens(rows, det, spec, tokenizer, show=0)
-    except data.DataError as exc:  # a row over data.max_row_bytes
+    except (data.DataError, data.TemplateError) as exc:  # a row over the limit, a costly template
         report.error(_field_of(str(exc), "data.source"), str(exc))
         return
     st = lens.stats

@@ -70,6 +70,7 @@ def lens_row(
     """One row through template + tokenizer. Template errors are kept on the row, not raised;
     a row over data.max_row_bytes raises DataError."""
     from ftui.core.data.dataset import check_row_size, empty_parts, row_to_conversation
+    from ftui.core.prompt.conversation import TemplateTooCostly
     from ftui.core.prompt.encode import encode, token_pieces
     from ftui.core.prompt.templates import TemplateError
 
@@ -86,6 +87,8 @@ def lens_row(
     preview = " ".join(preview.split())[:80]
     try:
         enc = encode(spec.template, conv, tokenizer, max_len=cut)
+    except TemplateTooCostly:
+        raise
     except TemplateError as exc:
         return LensRow(index, [], 0, cut, empty_p, empty_r, str(exc), preview, size)
     shown, labels = enc.ids, enc.labels

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ftui.core.prompt.conversation import TemplateTooCostly
 from ftui.core.prompt.encode import Encoded, encode, token_pieces
 from ftui.core.prompt.templates import (
     CHAT_FAMILIES,
@@ -137,6 +138,8 @@ def own_template_difference(
         try:
             ours = encode(spec, conv, tokenizer)
             theirs = encode(theirs_spec, conv, tokenizer)
+        except TemplateTooCostly:  # reported where the rows are rendered
+            return None
         except TemplateError:  # the own template refuses the row: nothing to compare
             continue
         if ours.ids == theirs.ids:

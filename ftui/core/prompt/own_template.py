@@ -13,7 +13,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ftui.core.prompt.conversation import Conversation, Segment, TemplateError, user_text
+from ftui.core.prompt.conversation import (
+    Conversation,
+    Segment,
+    TemplateError,
+    TemplateTooCostly,
+    user_text,
+)
 
 # Stands in for assistant message i while locating the answers: private-use characters, which
 # no template strips (they are not whitespace) and no data set contains.
@@ -75,7 +81,7 @@ def render_chat(tokenizer: Any, msgs: list[dict[str, str]], add_generation_promp
             why = f"too large: {exc.what}, over the limit of {int(exc.limit)} characters"
         else:
             why = f"too deep: {exc.what}"
-        raise TemplateError(
+        raise TemplateTooCostly(
             f"template.name: tokenizer: {name} is {why}; pick an explicit template "
             "(chatml, llama3, ...) or fix chat_template in its tokenizer_config.json"
         ) from None
