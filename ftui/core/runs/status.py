@@ -23,6 +23,7 @@ from ftui.core.runs.rundir import IN_RUN, RunPaths, read_run_json
 STALL_AFTER_S = 600.0
 SUMMARY_KINDS = ("status", "metrics", "plan", "error")  # the latest of each is kept
 MAX_TAIL_BYTES = 64 << 20  # the summary reads at most this much from the end of events.jsonl
+MAX_SKIP_BYTES = 1 << 30  # ... plus this much of over-long lines (read past, never kept)
 
 
 @dataclass(frozen=True)
@@ -55,26 +56,31 @@ def _reverse_lines(
 ) -> Iterator[bytes | None]:
     """Lines of a file from the last to the first, reading backwards in chunks, in linear time:
     a line over `max_line` bytes yields None (skipped, never joined or parsed), and at most
-    `budget` bytes (default MAX_TAIL_BYTES) are read from the end."""
+    `budget` bytes of kept lines (default MAX_TAIL_BYTES) and MAX_SKIP_BYTES of skipped ones are
+    read from the end."""
     budget = MAX_TAIL_BYTES if budget is None else budget
     with open(path, "rb") as fh:
         end = pos = fh.seek(0, os.SEEK_END)
         parts: list[bytes] = []  # the current line's pieces, the latest first
-        size, skipping = 0, False
-        while pos > 0 and end - pos < budget:
+        size, skipping, skipped = 0, False, 0
+        while pos > 0 and end - pos - skipped < budget and skipped < MAX_SKIP_BYTES:
             step = min(chunk, pos)
             pos -= step
             fh.seek(pos)
             lines = fh.read(step).split(b"\n")
             for piece in reversed(lines[1:]):  # each ends a line that starts at a newline
                 if skipping or size + len(piece) > max_line:
+                    skipped += size + len(piece) + 1
                     yield None
                 else:
                     yield piece + b"".join(reversed(parts))
                 parts, size, skipping = [], 0, False
-            if not skipping:  # lines[0] continues the line further back
+            if skipping:  # lines[0] continues the line further back
+                skipped += len(lines[0])
+            else:
                 size += len(lines[0])
                 if size > max_line:
+                    skipped += size
                     parts, size, skipping = [], 0, True
                 else:
                     parts.append(lines[0])
