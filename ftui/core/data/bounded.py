@@ -148,11 +148,10 @@ def scan_file(path: Path, max_row_bytes: int) -> None:
     line = 1
     run = 0  # bytes of the current line so far
     line_start = 0
-    first = b""
     with open(path, "rb") as fh:
         while chunk := fh.read(CHUNK):
-            if len(first) < 64:
-                first += chunk[:64]
+            if offset == 0 and suffix == ".json":  # before reading on: a NUL file is not JSON
+                _json_start(path, chunk)
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:
@@ -177,10 +176,13 @@ def scan_file(path: Path, max_row_bytes: int) -> None:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             raise not_utf8(path, None, offset - 1, b"") from None
-    head = first.lstrip()
-    if suffix == ".json" and head and head[:1] not in (b"[", b"{"):
+
+
+def _json_start(path: Path, chunk: bytes) -> None:
+    head = chunk.lstrip()
+    if head[:1] not in (b"[", b"{") and (head or len(chunk) == CHUNK):
         raise DataError(
-            f"data.source: {path.name} is not JSON (it starts with {head[:8]!r}); a .json file "
+            f"data.source: {path.name} is not JSON (it starts with {chunk[:8]!r}); a .json file "
             "holds a JSON array of rows or JSON lines"
         )
 
