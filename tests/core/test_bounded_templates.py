@@ -133,7 +133,10 @@ def test_the_lens_stops_at_the_first_costly_render(tmp_path: Path, monkeypatch) 
         return real(source, seconds=0.1, **context)
 
     monkeypatch.setattr(bounded_jinja, "render_bounded", counted)
-    model = tiny_model()
+    import shutil
+
+    model = tmp_path / "model"  # a copy: the tiny model's directory is shared
+    shutil.copytree(tiny_model(), model)
     config = model / "tokenizer_config.json"
     jinja = model / "chat_template.jinja"
     if jinja.exists():
