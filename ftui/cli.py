@@ -37,11 +37,17 @@ def main(argv: list[str] | None = None) -> int:
         from ftui.tui.launch_app import run_app
 
         return run_app(preset=args.preset)
+    from ftui.core.spec import SpecError
+
     try:
         return int(args.handler(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except SpecError as exc:  # e.g. a run's config.yaml edited by hand: a message, not a traceback
+        for line in exc.problems:
+            print(f"error: {line}", file=sys.stderr)
+        return 2
 
 
 def entry(argv: list[str] | None = None) -> int:

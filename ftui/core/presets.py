@@ -11,7 +11,14 @@ from pathlib import Path
 
 from ftui.core import locations
 from ftui.core.atomic import atomic_write_text
-from ftui.core.spec import RunSpec, SpecError, apply_overrides, load_yaml_text, spec_from_dict
+from ftui.core.spec import (
+    RunSpec,
+    SpecError,
+    apply_overrides,
+    load_yaml_text,
+    read_spec_text,
+    spec_from_dict,
+)
 
 PRESET_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -128,9 +135,9 @@ def resolve_spec(spec: str, overrides: list[str] | None = None) -> RunSpec:
     """SPEC is a YAML path or a preset name."""
     path = Path(spec)
     if spec.endswith((".yaml", ".yml")) or path.is_file() or "/" in spec:
-        if not path.is_file():
+        if not path.exists():
             raise SpecError([f"{spec}: no such file (and not a preset name)"])
-        text, source = path.read_text(encoding="utf-8"), spec
+        text, source = read_spec_text(path), spec
     else:
         text, source = preset_text(spec), f"preset {spec}"
     data = load_yaml_text(text, source)

@@ -7,6 +7,8 @@ Contradictions between settings are rejected in one place: `RunSpec._check_contr
 from __future__ import annotations
 
 import re
+import stat
+import string
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -39,6 +41,18 @@ class SpecError(ValueError):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+def config_problem(path: Path | str, exc: SpecError) -> str:
+    """One line for a run's config.yaml that no longer loads: the file, its first problem, the
+    fix."""
+    first = exc.problems[0] if exc.problems else "unreadable"
+    first = first.removeprefix(f"{path}: ")
+    more = f" (and {len(exc.problems) - 1} more)" if len(exc.problems) > 1 else ""
+    return (
+        f"{path}: the run's config is invalid: {first}{more}; fix or restore that file "
+        "(it is the spec the run was launched with)"
+    )
 
 
 class _Section(BaseModel):
@@ -84,6 +98,9 @@ class DataSection(_Section):
     """Longest tokenised row; longer rows are truncated (never padded up to it)."""
     packing: bool = False
     """Pack rows into one sequence with position_ids so samples never attend to each other."""
+    max_row_bytes: int = Field(default=1_048_576, ge=1024, le=2**31)
+    """Largest row read, in bytes (one line of a JSONL/CSV/text file, or a row's text); a
+    longer row is refused with its number, so one broken row cannot exhaust time and memory."""
 
 
 class TemplateSection(_Section):
@@ -262,6 +279,27 @@ def placeholders(template: str) -> list[str]:
     return re.findall(r"\{(\w+)\}", template)
 
 
+def custom_field_problem(template: str) -> str | None:
+    """A custom template holds plain {name} fields only: str.format would otherwise reach
+    attributes ({prompt.__class__.__mro__}: Python internals in the training text), items,
+    conversions and widths ({prompt:>999999999}: a gigabyte)."""
+    allowed = ", ".join("{" + r + "}" for r in ("prompt", "input", "system", "response"))
+    try:
+        fields = [(n, s, c) for _, n, s, c in string.Formatter().parse(template) if n is not None]
+    except ValueError as exc:
+        return f"template.custom: {exc}; write {{{{ and }}}} for a literal brace"
+    for name, spec, conv in fields:
+        if re.fullmatch(r"\w+", name) and not spec and not conv:
+            continue
+        shown = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+        return (
+            f"template.custom: field {shown} is not allowed: only plain fields {allowed} "
+            "(no attributes, indexes, conversions or format specs); write {{ and }} for a "
+            "literal brace"
+        )
+    return None
+
+
 def contradictions(spec: RunSpec) -> list[str]:
     """Settings that are each valid but cannot go together, each message naming both."""
     out: list[str] = []
@@ -284,7 +322,9 @@ def contradictions(spec: RunSpec) -> list[str]:
         else:
             names = placeholders(t.custom)
             unknown = [p for p in names if p not in ROLES]
-            if unknown:
+            if problem := custom_field_problem(t.custom):
+                out.append(problem)
+            elif unknown:
                 out.append(
                     f"template.custom: unknown placeholder {{{unknown[0]}}}; "
                     f"allowed: {', '.join('{' + r + '}' for r in ROLES)}"
@@ -421,13 +461,31 @@ def spec_from_dict(data: dict[str, Any]) -> RunSpec:
         raise SpecError(format_validation_error(exc)) from None
 
 
-def load_spec_file(path: str | Path, overrides: list[str] | None = None) -> RunSpec:
+MAX_SPEC_BYTES = 4 << 20  # a spec is a page of YAML; a bigger file is not one
+
+
+def read_spec_text(path: str | Path) -> str:
+    """A spec file's text: a regular file of at most MAX_SPEC_BYTES, UTF-8; SpecError if not."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        st = p.stat()
+        if not stat.S_ISREG(st.st_mode):  # /dev/zero or a FIFO would be read without end
+            raise SpecError([f"{path}: not a regular file; give a YAML spec file or a preset name"])
+        if st.st_size > MAX_SPEC_BYTES:
+            raise SpecError(
+                [f"{path}: {st.st_size} bytes is not a spec (the limit is {MAX_SPEC_BYTES})"]
+            )
+        return p.read_text(encoding="utf-8")
     except OSError as exc:
         raise SpecError([f"{path}: cannot read: {exc.strerror}"]) from None
-    data = load_yaml_text(text, str(path))
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            [f"{path}: not UTF-8 at byte {exc.start}; save the spec as UTF-8"]
+        ) from None
+
+
+def load_spec_file(path: str | Path, overrides: list[str] | None = None) -> RunSpec:
+    data = load_yaml_text(read_spec_text(path), str(path))
     return spec_from_dict(apply_overrides(data, overrides or []))
 
 

@@ -157,7 +157,11 @@ def check_data(
     first = [data.row_to_conversation(r, det) for r in rows[:COMPARED_ROWS]]
     if (diff := own_template_difference(spec.template, first, tokenizer)) is not None:
         report.warn("template.name", diff)
-    lens = build_lens(rows, det, spec, tokenizer, show=0)
+    try:
+        lens = build_lens(rows, det, spec, tokenizer, show=0)
+    except (data.DataError, data.TemplateError) as exc:  # a row over the limit, a costly template
+        report.error(_field_of(str(exc), "data.source"), str(exc))
+        return
     st = lens.stats
     report.stats = {
         **st.as_dict(),

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.data import eval_split
+from ftui.core.data.bounded import row_size_error, scan_file, text_bytes
 from ftui.core.data.formats import (
     ASSISTANT_ROLES,
     USER_ROLES,
@@ -98,8 +99,10 @@ def load_split(data: DataSection, split: str | None = None, field_name: str = "d
             if not path.exists():
                 raise DataError(f"data.source: {source} does not exist")
             builder, files, extra = _local_builder(path)
-            sizes = [Path(f).stat().st_size for f in ([files] if isinstance(files, str) else files)]
-            if not any(sizes):
+            paths = [Path(f) for f in ([files] if isinstance(files, str) else files)]
+            for f in paths:  # fixed memory, linear: before datasets parses anything
+                scan_file(f, data.max_row_bytes)
+            if not any(f.stat().st_size for f in paths):
                 raise DataError(f"data.source: {source} is empty (0 rows)")
             ds = datasets.load_dataset(builder, data_files=files, split=split, **extra)
         else:
@@ -278,6 +281,16 @@ def row_to_conversation(row: dict[str, Any], det: Detection) -> Conversation:
     return Conversation(msgs, input=extra or None)
 
 
+def check_row_size(conv: Conversation, index: int, limit: int) -> int:
+    """The row's text size; refuses a row over data.max_row_bytes before it is rendered and
+    tokenised (a 50 MB row would take gigabytes and minutes there)."""
+    parts = [conv.text or "", conv.input or "", *(m.content for m in conv.messages)]
+    size = sum(map(text_bytes, parts))
+    if size > limit:
+        raise row_size_error(index, size, limit)
+    return size
+
+
 def _message(m: Any) -> Message | None:
     if not isinstance(m, dict):
         return None
@@ -315,6 +328,7 @@ def tokenize_dataset(
     out: dict[str, list[Any]] = {"input_ids": [], "labels": [], "length": []}
     for index, row in enumerate(ds):
         conv = row_to_conversation(row, det)
+        check_row_size(conv, index, spec.data.max_row_bytes)
         try:
             enc = encode(spec.template, conv, tokenizer, max_len=cut)
         except TemplateError as exc:
@@ -352,7 +366,9 @@ def data_fingerprint(spec: RunSpec, tokenizer_dir: str) -> str:
     h = hashlib.sha256()
     source = resolve_data_ref(spec.data.source)
     parts: dict[str, Any] = {
-        "data": spec.data.model_dump(mode="json", exclude={"packing", "eval_split"}),
+        "data": spec.data.model_dump(
+            mode="json", exclude={"packing", "eval_split", "max_row_bytes"}
+        ),
         "template": spec.template.model_dump(mode="json"),
         "version": 3,  # 3: one tokenisation of the whole rendered text
     }

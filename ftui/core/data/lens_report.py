@@ -73,6 +73,7 @@ def lens_report(spec: RunSpec, rows: int = 20, sample: int = 500) -> LensReport:
         own_template_difference,
         template_warnings,
     )
+    from ftui.core.prompt.conversation import TemplateError
 
     out = LensReport(source=spec.data.source)
     tokenizer, errors = cached_tokenizer(spec)
@@ -87,10 +88,10 @@ def lens_report(spec: RunSpec, rows: int = 20, sample: int = 500) -> LensReport:
         if not pv.rows:
             raise DataError(f"data.split: {spec.data.split!r} of {pv.source} has no rows (0 rows)")
         out.detection = resolve_mapping(spec.data, pv.columns, pv.rows[:50])
-    except DataError as exc:
+        out.lens = build_lens(pv.rows, out.detection, spec, tokenizer, show=rows)
+    except (DataError, TemplateError) as exc:  # TemplateTooCostly stops the lens
         out.errors = [str(exc)]
         return out
-    out.lens = build_lens(pv.rows, out.detection, spec, tokenizer, show=rows)
     first = [row_to_conversation(r, out.detection) for r in pv.rows[:COMPARED_ROWS]]
     if (diff := own_template_difference(spec.template, first, tokenizer)) is not None:
         out.warnings.append(diff)

@@ -18,6 +18,8 @@ from typing import Any
 from ftui.core.data.row_stats import RowStats
 from ftui.core.spec import RunSpec
 
+SAMPLE_TEXT_BYTES = 8 << 20  # the statistics tokenise at most about this much text
+
 
 @dataclass
 class LensToken:
@@ -39,6 +41,7 @@ class LensRow:
     empty_response: bool = False
     error: str | None = None
     preview: str = ""  # the start of the row's text, for messages
+    text_bytes: int = 0
 
     @property
     def truncated(self) -> bool:
@@ -64,13 +67,16 @@ def _token_texts(tokenizer: Any, ids: list[int]) -> list[str]:
 def lens_row(
     row: dict[str, Any], index: int, det: Any, spec: RunSpec, tokenizer: Any, tokens: bool = True
 ) -> LensRow:
-    """One row through template + tokenizer. Template errors are kept on the row, not raised."""
-    from ftui.core.data.dataset import empty_parts, row_to_conversation
+    """One row through template + tokenizer. Template errors are kept on the row, not raised;
+    a row over data.max_row_bytes raises DataError."""
+    from ftui.core.data.dataset import check_row_size, empty_parts, row_to_conversation
+    from ftui.core.prompt.conversation import TemplateTooCostly
     from ftui.core.prompt.encode import encode, token_pieces
     from ftui.core.prompt.templates import TemplateError
 
     cut = spec.data.max_seq_len
     conv = row_to_conversation(row, det)
+    size = check_row_size(conv, index, spec.data.max_row_bytes)  # raises DataError
     empty_p, empty_r = empty_parts(conv, det)
     if conv.text is not None:
         preview = conv.text
@@ -81,8 +87,10 @@ def lens_row(
     preview = " ".join(preview.split())[:80]
     try:
         enc = encode(spec.template, conv, tokenizer, max_len=cut)
+    except TemplateTooCostly:
+        raise
     except TemplateError as exc:
-        return LensRow(index, [], 0, cut, empty_p, empty_r, str(exc), preview)
+        return LensRow(index, [], 0, cut, empty_p, empty_r, str(exc), preview, size)
     shown, labels = enc.ids, enc.labels
     out: list[LensToken] = []
     if tokens:
@@ -93,21 +101,26 @@ def lens_row(
             out.append(LensToken(tid, text, lab != -100, tid in special, tid == eos, joined))
     else:
         out = [LensToken(t, "", lab != -100) for t, lab in zip(shown, labels, strict=True)]
-    return LensRow(index, out, enc.length, cut, empty_p, empty_r, None, preview)
+    return LensRow(index, out, enc.length, cut, empty_p, empty_r, None, preview, size)
 
 
 def build_lens(
     rows: Iterable[dict[str, Any]], det: Any, spec: RunSpec, tokenizer: Any, show: int = 5
 ) -> Lens:
-    """Statistics over all `rows`; the first `show` rows are kept with their tokens' text."""
+    """Statistics over `rows` (stopping once about SAMPLE_TEXT_BYTES of text is tokenised);
+    the first `show` rows are kept with their tokens' text."""
     stats = RowStats(max_seq_len=spec.data.max_seq_len)
     kept: list[LensRow] = []
+    text = 0
     for i, row in enumerate(rows):
+        if text > SAMPLE_TEXT_BYTES and i >= show:  # statistics over the rows read so far
+            break
         lr = lens_row(row, i, det, spec, tokenizer, tokens=i < show)
         error = lr.error is not None
         stats.add(
             i, lr.length, len(lr.tokens), lr.trained, lr.empty_prompt, lr.empty_response, error
         )
+        text += lr.text_bytes
         if i < show:
             kept.append(lr)
     return Lens(kept, stats)

@@ -13,10 +13,20 @@ import itertools
 import json
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ftui.core.data.bounded import (
+    check_parquet,
+    count_lines,
+    decode_line,
+    iter_lines,
+    parse_json_line,
+    require_regular,
+    scan_file,
+)
 from ftui.core.data.dataset import (
     LOCAL_BUILDERS,
     DataError,
@@ -41,38 +51,47 @@ class DataPreview:
     note: str = ""
 
 
-def _jsonl_rows(path: Path, skip: int, n: int) -> list[dict[str, Any]]:
+def _lines(path: Path, limit: int, skip: int, n: int, blank: bool) -> Iterator[tuple[int, str]]:
+    """(line number, text) of rows skip..skip+n, each line bounded by `limit` bytes and all of
+    them by READ_BUDGET; blank lines are rows only when `blank`."""
+    taken = seen = 0
+    for lineno, offset, raw in iter_lines(path, limit):
+        if taken >= n:
+            return
+        if not blank and not raw.strip():
+            continue
+        seen += 1
+        if seen > skip:
+            taken += 1
+            yield lineno, decode_line(path, lineno, offset, raw).removesuffix("\r")
+
+
+def _jsonl_rows(path: Path, skip: int, n: int, limit: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    with path.open(encoding="utf-8") as fh:
-        lines = (line for line in fh if line.strip())
-        for lineno, line in enumerate(itertools.islice(lines, skip, skip + n), start=skip + 1):
-            try:
-                value = json.loads(line)
-            except ValueError as exc:
-                raise DataError(
-                    f"data.source: {path.name} row {lineno} is not JSON: {exc}"
-                ) from None
-            out.append(value if isinstance(value, dict) else {"text": str(value)})
+    for lineno, text in _lines(path, limit, skip, n, blank=False):
+        value = parse_json_line(path, lineno, text)
+        out.append(value if isinstance(value, dict) else {"text": str(value)})
     return out
 
 
-def _csv_rows(path: Path, skip: int, n: int) -> list[dict[str, Any]]:
+def _csv_rows(path: Path, skip: int, n: int, limit: int) -> tuple[list[dict[str, Any]], list[str]]:
+    """(rows skip..skip+n, the header); a quoted field may span lines."""
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.DictReader(fh, delimiter=delimiter)
-        return [dict(r) for r in itertools.islice(reader, skip, skip + n)]
-
-
-def _csv_columns(path: Path) -> list[str]:
-    delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    with path.open(encoding="utf-8", newline="") as fh:
-        return next(csv.reader(fh, delimiter=delimiter), [])
+    csv.field_size_limit(max(csv.field_size_limit(), limit))
+    lines = (text + "\n" for _, text in _lines(path, limit, 0, 2**62, blank=True))
+    reader = csv.DictReader(lines, delimiter=delimiter)
+    try:
+        rows = [dict(r) for r in itertools.islice(reader, skip, skip + n)]
+        header = list(reader.fieldnames or [])
+    except csv.Error as exc:
+        raise DataError(
+            f"data.source: {path.name} line {reader.line_num} is not CSV: {exc}"
+        ) from None
+    return rows, header
 
 
 def _parquet_rows(path: Path, skip: int, n: int) -> tuple[list[dict[str, Any]], list[str], int]:
-    import pyarrow.parquet as pq
-
-    pf = pq.ParquetFile(path)
+    pf = check_parquet(path)
     rows: list[dict[str, Any]] = []
     seen = 0
     for batch in pf.iter_batches(batch_size=max(64, n)):
@@ -87,13 +106,6 @@ def _parquet_rows(path: Path, skip: int, n: int) -> tuple[list[dict[str, Any]], 
     return rows, list(pf.schema_arrow.names), pf.metadata.num_rows
 
 
-def _count_lines(path: Path, blank: bool = False) -> int | None:
-    if path.stat().st_size > 256 * 2**20:
-        return None
-    with path.open("rb") as fh:
-        return sum(1 for line in fh if blank or line.strip())
-
-
 def preview_rows(data: DataSection, n: int = 20, split: str | None = None) -> DataPreview:
     """The first `n` rows of the split (after a simple `name[a:b]` slice) with the columns."""
     source = resolve_data_ref(data.source)
@@ -106,6 +118,8 @@ def preview_rows(data: DataSection, n: int = 20, split: str | None = None) -> Da
         raise DataError(f"data.source: {source} does not exist")
     _builder, files, _extra = _local_builder(path)
     first = Path(files if isinstance(files, str) else files[0])
+    for f in [files] if isinstance(files, str) else files:
+        require_regular(Path(f))
     if not any(Path(f).stat().st_size for f in ([files] if isinstance(files, str) else files)):
         raise DataError(f"data.source: {source} is empty (0 rows)")
     if m is None or m.group("name") != "train":
@@ -118,22 +132,27 @@ def preview_rows(data: DataSection, n: int = 20, split: str | None = None) -> Da
     if suffix == ".json" and first.stat().st_size > SMALL_JSON_BYTES:
         return _via_datasets(data, source, split, n)
     total: int | None
+    limit = data.max_row_bytes
     if suffix == ".parquet":
         rows, columns, total = _parquet_rows(first, start, take)
     elif suffix == ".jsonl":
-        rows, total = _jsonl_rows(first, start, take), _count_lines(first)
+        rows, total = _jsonl_rows(first, start, take, limit), count_lines(first)
         columns = list(dict.fromkeys(k for r in rows for k in r))
     elif suffix in (".csv", ".tsv"):
-        rows, columns = _csv_rows(first, start, take), _csv_columns(first)
-        total = None if (c := _count_lines(first)) is None else max(0, c - 1)
-    elif suffix == ".txt":
-        with first.open(encoding="utf-8") as fh:  # blank lines are rows, as datasets reads them
-            lines = (ln.rstrip("\n") for ln in fh)
-            rows = [{"text": t} for t in itertools.islice(lines, start, start + take)]
-        columns, total = ["text"], _count_lines(first, blank=True)
+        rows, columns = _csv_rows(first, start, take, limit)
+        total = None if (c := count_lines(first)) is None else max(0, c - 1)
+    elif suffix == ".txt":  # blank lines are rows, as datasets reads them
+        rows = [{"text": t} for _, t in _lines(first, limit, start, take, blank=True)]
+        columns, total = ["text"], count_lines(first, blank=True)
     else:  # a small .json file: parse it whole
+        scan_file(first, limit)
         try:
             value = json.loads(first.read_text("utf-8") or "[]")
+        except RecursionError:
+            raise DataError(
+                f"data.source: {first.name} is nested too deeply to parse (Python's recursion "
+                "limit); flatten its rows"
+            ) from None
         except ValueError:  # JSON lines in a .json file: datasets reads those too
             return _via_datasets(data, source, split, n)
         if not isinstance(value, list):  # read it the way training will

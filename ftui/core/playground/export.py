@@ -32,7 +32,7 @@ from ftui.core.playground.gguf_export import OUTTYPES, GGUFError, find_converter
 from ftui.core.playground.inference import run_weights_dir
 from ftui.core.runs.checkpoints import CheckpointChoice
 from ftui.core.runs.rundir import RunPaths
-from ftui.core.spec import RunSpec, load_spec_file
+from ftui.core.spec import RunSpec, SpecError, config_problem, load_spec_file
 from ftui.core.units import human_bytes
 
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
@@ -95,7 +95,10 @@ def export_run(
     config = RunPaths(run).config
     if not config.is_file():
         raise ExportError(f"{run}: not a run directory (no {config.name})")
-    spec = load_spec_file(config)
+    try:
+        spec = load_spec_file(config)
+    except SpecError as exc:
+        raise ExportError(config_problem(config, exc)) from None
     try:
         weights = run_weights_dir(run, checkpoint)
     except ValueError as exc:

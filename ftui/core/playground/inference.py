@@ -21,7 +21,7 @@ from ftui.core.prompt.templates import Conversation, Message, stop_strings
 from ftui.core.runs.checkpoints import CheckpointChoice, WeightsNotReady, run_weights
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.safe_load import load_causal_lm
-from ftui.core.spec import RunSpec, load_spec_file
+from ftui.core.spec import RunSpec, SpecError, config_problem, load_spec_file
 
 
 class InferenceError(ValueError):
@@ -89,7 +89,10 @@ def load_chat_model(
             "a local model directory, a .gguf file or a hub id"
         )
     if RunPaths(path).config.is_file():
-        spec = load_spec_file(RunPaths(path).config)
+        try:
+            spec = load_spec_file(RunPaths(path).config)
+        except SpecError as exc:
+            raise InferenceError(config_problem(RunPaths(path).config, exc)) from None
         weights = None if base else run_weights_dir(path, checkpoint)
     else:
         spec = RunSpec.model_validate(

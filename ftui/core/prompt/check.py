@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from ftui.core.prompt.conversation import TemplateTooCostly
 from ftui.core.prompt.encode import Encoded, encode, token_pieces
 from ftui.core.prompt.templates import (
     CHAT_FAMILIES,
@@ -26,7 +27,7 @@ from ftui.core.prompt.templates import (
     TemplateError,
     chat_template_family,
 )
-from ftui.core.spec import ROLES, TemplateSection
+from ftui.core.spec import ROLES, TemplateSection, custom_field_problem
 
 COMPARED_ROWS = 3  # first rows a named template is compared on with the model's own template
 
@@ -137,6 +138,8 @@ def own_template_difference(
         try:
             ours = encode(spec, conv, tokenizer)
             theirs = encode(theirs_spec, conv, tokenizer)
+        except TemplateTooCostly:  # reported where the rows are rendered
+            return None
         except TemplateError:  # the own template refuses the row: nothing to compare
             continue
         if ours.ids == theirs.ids:
@@ -168,6 +171,8 @@ def check_custom(text: str, mapped_roles: set[str] | list[str] | None = None) ->
     stray = re.sub(r"\{[^{}]*\}", "", text)
     if "{" in stray or "}" in stray:
         problems.append("template.custom: an unmatched { or }")
+    elif problem := custom_field_problem(text):
+        return [problem]
     names = PLACEHOLDER.findall(text)
     for n in names:
         if n not in ROLES:

@@ -47,6 +47,11 @@ class TemplateError(ValueError):
     pass
 
 
+class TemplateTooCostly(TemplateError):
+    """The template ran out of its time or size budget: the lens stops instead of paying the
+    budget again on every row."""
+
+
 def user_text(conv: Conversation, index: int, content: str) -> str:
     """A user turn's text: the first one carries the row's extra input (alpaca's `input`)."""
     if index == 0 and conv.input:

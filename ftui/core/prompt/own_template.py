@@ -13,7 +13,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from ftui.core.prompt.conversation import Conversation, Segment, TemplateError, user_text
+from ftui.core.prompt.conversation import (
+    Conversation,
+    Segment,
+    TemplateError,
+    TemplateTooCostly,
+    user_text,
+)
 
 # Stands in for assistant message i while locating the answers: private-use characters, which
 # no template strips (they are not whitespace) and no data set contains.
@@ -37,24 +43,52 @@ def chat_messages(conv: Conversation, system: str | None) -> list[dict[str, str]
     return msgs
 
 
+def _template_kwargs(tokenizer: Any) -> dict[str, Any]:
+    """What apply_chat_template passes besides the messages: the special tokens, as text."""
+    out: dict[str, Any] = {}
+    for key, value in (getattr(tokenizer, "special_tokens_map", None) or {}).items():
+        out[key] = [str(v) for v in value] if isinstance(value, (list, tuple)) else str(value)
+    return out
+
+
 def render_chat(tokenizer: Any, msgs: list[dict[str, str]], add_generation_prompt: bool) -> str:
-    """The model's chat template applied to msgs, as text; its refusals become TemplateError."""
+    """The model's chat template applied to msgs, as text (what apply_chat_template renders),
+    within a time and size budget; its refusals and its budget become TemplateError."""
     from jinja2.exceptions import SecurityError
     from jinja2.exceptions import TemplateError as JinjaError
+
+    from ftui.core.prompt.bounded_jinja import TemplateBudgetError, render_bounded
 
     if tokenizer is None or not getattr(tokenizer, "chat_template", None):
         raise TemplateError(
             "template.name: tokenizer, but this model's tokenizer has no chat template; "
             "pick an explicit template (chatml, llama3, alpaca, ...)"
         )
-    try:  # transformers renders chat templates in jinja's immutable sandbox
-        text = tokenizer.apply_chat_template(
-            msgs, tokenize=False, add_generation_prompt=add_generation_prompt
+    name = f"the chat template of {getattr(tokenizer, 'name_or_path', '') or 'this model'}"
+    try:  # the sandbox transformers uses, with a time and a size budget (bounded_jinja)
+        text = render_bounded(
+            tokenizer.get_chat_template(),
+            messages=msgs,
+            tools=None,
+            documents=None,
+            add_generation_prompt=add_generation_prompt,
+            **_template_kwargs(tokenizer),
         )
+    except TemplateBudgetError as exc:
+        if exc.kind == "slow":
+            why = f"too slow: one conversation took over {exc.limit:g} s to render (the limit)"
+        elif exc.kind == "large":
+            why = f"too large: {exc.what}, over the limit of {int(exc.limit)} characters"
+        else:
+            why = f"too deep: {exc.what}"
+        raise TemplateTooCostly(
+            f"template.name: tokenizer: {name} is {why}; pick an explicit template "
+            "(chatml, llama3, ...) or fix chat_template in its tokenizer_config.json"
+        ) from None
     except SecurityError as exc:
         raise TemplateError(
-            f"template.name: the model's chat template tried something unsafe and the "
-            f"sandbox stopped it (security error: {exc}); pick an explicit template"
+            f"template.name: {name} tried something unsafe and the sandbox stopped it "
+            f"(security error: {exc}); pick an explicit template"
         ) from None
     except JinjaError as exc:  # raise_exception(...) in the template: it refuses these messages
         roles = "/".join(m["role"] for m in msgs)

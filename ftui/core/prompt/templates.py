@@ -26,7 +26,7 @@ from ftui.core.prompt.conversation import (
     user_text,
 )
 from ftui.core.prompt.own_template import own_template_segments
-from ftui.core.spec import TemplateSection
+from ftui.core.spec import TemplateSection, custom_field_problem
 
 __all__ = [
     "BOS",
@@ -244,6 +244,8 @@ def _alpaca(conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
 
 
 def _custom(fmt: str, conv: Conversation, system: str | None, gen: bool) -> list[Segment]:
+    if problem := custom_field_problem(fmt):
+        raise TemplateError(problem)
     head, _, tail = fmt.partition("{response}")
     users = [m.content for m in conv.turns if m.role == "user"]
     answers = [m.content for m in conv.turns if m.role == "assistant"]

@@ -118,7 +118,7 @@ def _parse(line: bytes) -> dict[str, Any] | None:
         return None
     try:
         event = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # a line nested 100,000 deep is not an event
         return None
     return event if isinstance(event, dict) and "type" in event else None
 

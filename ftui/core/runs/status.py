@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from ftui.core.runs.checkpoints import newest_complete_checkpoint
-from ftui.core.runs.events import TERMINAL_STATUSES
+from ftui.core.runs.events import MAX_LINE, TERMINAL_STATUSES
 from ftui.core.runs.failures import failing_log
 from ftui.core.runs.processes import is_process_alive, leftover_processes
 from ftui.core.runs.rundir import IN_RUN, RunPaths, read_run_json
 
 STALL_AFTER_S = 600.0
 SUMMARY_KINDS = ("status", "metrics", "plan", "error")  # the latest of each is kept
+MAX_TAIL_BYTES = 64 << 20  # the summary reads at most this much from the end of events.jsonl
+MAX_SKIP_BYTES = 1 << 30  # ... plus this much of over-long lines (read past, never kept)
 
 
 @dataclass(frozen=True)
@@ -53,26 +55,47 @@ def is_run_dir(path: Path) -> bool:
     return path.is_dir() and any(marker.exists() for marker in RunPaths(path).markers)
 
 
-def _reverse_lines(path: Path, chunk: int = 1 << 16) -> Iterator[bytes]:
-    """Lines of a file from the last to the first, reading backwards in chunks."""
+def _reverse_lines(
+    path: Path, chunk: int = 1 << 16, max_line: int = MAX_LINE, budget: int | None = None
+) -> Iterator[bytes | None]:
+    """Lines of a file from the last to the first, reading backwards in chunks, in linear time:
+    a line over `max_line` bytes yields None (skipped, never joined or parsed), and at most
+    `budget` bytes of kept lines (default MAX_TAIL_BYTES) and MAX_SKIP_BYTES of skipped ones are
+    read from the end."""
+    budget = MAX_TAIL_BYTES if budget is None else budget
     with open(path, "rb") as fh:
-        pos = fh.seek(0, os.SEEK_END)
-        rest = b""
-        while pos > 0:
+        end = pos = fh.seek(0, os.SEEK_END)
+        parts: list[bytes] = []  # the current line's pieces, the latest first
+        size, skipping, skipped = 0, False, 0
+        while pos > 0 and end - pos - skipped < budget and skipped < MAX_SKIP_BYTES:
             step = min(chunk, pos)
             pos -= step
             fh.seek(pos)
-            block = fh.read(step) + rest
-            lines = block.split(b"\n")
-            rest = lines.pop(0)
-            yield from reversed(lines)
-        yield rest
+            lines = fh.read(step).split(b"\n")
+            for piece in reversed(lines[1:]):  # each ends a line that starts at a newline
+                if skipping or size + len(piece) > max_line:
+                    skipped += size + len(piece) + 1
+                    yield None
+                else:
+                    yield piece + b"".join(reversed(parts))
+                parts, size, skipping = [], 0, False
+            if skipping:  # lines[0] continues the line further back
+                skipped += len(lines[0])
+            else:
+                size += len(lines[0])
+                if size > max_line:
+                    skipped += size
+                    parts, size, skipping = [], 0, True
+                else:
+                    parts.append(lines[0])
+        if pos == 0:
+            yield None if skipping else b"".join(reversed(parts))
 
 
 def _parse(line: bytes) -> dict[str, Any] | None:
     try:
         event = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     return event if isinstance(event, dict) else None
 
@@ -85,6 +108,9 @@ def summarise_events(run_dir: Path) -> dict[str, Any]:
     path = RunPaths(run_dir).events
     try:
         for line in _reverse_lines(path):
+            if line is None:
+                found["skipped_lines"] = found.get("skipped_lines", 0) + 1
+                continue
             if not line.strip():
                 continue
             if "last_t" not in found and (event := _parse(line)):
@@ -96,8 +122,13 @@ def summarise_events(run_dir: Path) -> dict[str, Any]:
             if not wanted:
                 break
         with open(path, "rb") as fh:
-            first = _parse(fh.readline())
+            head = fh.read(MAX_LINE).split(b"\n")[:-1]  # whole lines of the first MiB
+        first = _parse(head[0]) if head else None
         found["first_t"] = first.get("t") if first else None
+        if "plan" not in found:  # written at the start: past the tail budget of a long run
+            for line in head:
+                if b'"plan"' in line and (event := _parse(line)) and event.get("type") == "plan":
+                    found["plan"] = event
     except OSError:
         pass
     return found
@@ -170,6 +201,8 @@ def run_status(
     plan = summary.get("plan") or {}
     step, total = _number(metrics.get("step")), _number(plan.get("total_steps"))
     started = _number(info.get("started")) or _number(summary.get("first_t"))
+    if skipped := summary.get("skipped_lines"):
+        reason += f"{'; ' if reason else ''}{skipped} over-long line(s) in events.jsonl skipped"
     return RunInfo(
         path=root,
         name=root.name,
