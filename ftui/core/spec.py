@@ -67,7 +67,8 @@ class _Section(BaseModel):
 class ModelSection(_Section):
     name_or_path: str = "builtin:demo-tiny-llama"
     """Hub id (meta-llama/Llama-3.1-8B-Instruct), a local directory, a .gguf file (llama.cpp,
-    Ollama; dequantised once into the cache), or builtin:demo-tiny-llama."""
+    Ollama; dequantised once into the cache), builtin:demo-tiny-llama (the offline toy) or
+    builtin:smollm2-135m-instruct (the real SmolLM2-135M-Instruct, fetched by `ftui fetch`)."""
     revision: str | None = None
     """Hub revision (branch, tag or commit) to pin; required with trust_remote_code."""
     dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"

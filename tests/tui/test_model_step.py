@@ -75,3 +75,20 @@ async def test_a_gguf_file_says_it_is_dequantised_and_what_it_trains_in(tmp_path
         assert "fp32 (no CUDA GPU here" in text
         assert "a local GGUF file" in text
         assert "SmolLM's pre-tokenizer restored" in text
+
+
+def test_lora_can_target_lists_what_all_linear_adapts_never_the_output_head() -> None:
+    """The Model step's "LoRA can target" row is the all-linear list: lm_head is left out, as
+    `all-linear` leaves it out (it listed lm_head, which no default adapts)."""
+    from rich.console import Console
+
+    from ftui.core.check.preflight import model_facts
+    from ftui.core.spec import RunSpec
+    from ftui.tui.widgets.wizard.model_facts import facts_table
+
+    facts = model_facts(RunSpec())  # the demo: a Llama with lm_head as its output layer
+    console = Console(file=io.StringIO(), width=200)
+    console.print(facts_table(facts))
+    row = next(line for line in console.file.getvalue().splitlines() if "LoRA can target" in line)
+    assert "q_proj" in row and "down_proj" in row
+    assert "lm_head" not in row, row

@@ -11,6 +11,7 @@ from textual.widgets import Static
 
 from ftui.core.demo import SMOLLM2_MODEL_REF
 from ftui.core.hardware import training_dtype_on
+from ftui.core.model.facts import linear_layer_names
 from ftui.core.units import human_count
 from ftui.tui.loaded import Loaded
 
@@ -58,7 +59,8 @@ def facts_table(facts: Any, trains_in: str | None = None) -> Table:
     table.add_row("context length", str(facts.context_length or "unknown"))
     table.add_row("layers / hidden", f"{facts.num_layers} layers · hidden {facts.hidden_size}")
     table.add_row("chat template", "yes" if facts.has_chat_template else "no (base model)")
-    table.add_row("LoRA can target", ", ".join(facts.linear_module_names) or "none found")
+    targets = ", ".join(linear_layer_names(facts)) or "none found"  # what all-linear adapts
+    table.add_row("LoRA can target", targets)
     for label, text in gguf_rows(facts, trains_in):
         table.add_row(label, text)
     if getattr(facts, "gguf", None) is not None:
