@@ -1,6 +1,7 @@
 """The Notifications dialog (ctrl+o on the Review step): add a json:// URL through a password
 Input into the real user config (0600, shown masked), send a test to a real HTTP server on
-127.0.0.1 from a thread worker, remove it; a bad URL and a missing apprise give one line."""
+127.0.0.1 from a thread worker (a hanging service never blocks the UI), remove it; a bad URL and a
+missing apprise give one line."""
 
 from __future__ import annotations
 
@@ -107,3 +108,29 @@ async def test_without_apprise_the_dialog_says_how_to_install_it(
         await _open(pilot)
         assert _status(app) == f"notifications need apprise: {notify.INSTALL_HINT}"
         assert app.screen.query_one("#notify-url", Input).disabled
+
+
+async def test_a_hanging_service_does_not_block_the_dialog() -> None:
+    """A service that accepts and never answers: the dialog stays live while the test is
+    sent in a thread, and says when `send` gave up (timeout_s from the user's notify.yaml)."""
+    import socket
+    from dataclasses import replace
+
+    with socket.socket() as hung:
+        hung.bind(("127.0.0.1", 0))
+        hung.listen()
+        url = f"json://127.0.0.1:{hung.getsockname()[1]}/"
+        notify.add_url(url)
+        notify.save_settings(replace(notify.load_settings(), timeout_s=1.0))
+        app = make_app(gpus=0, preset="demo", step="review")
+        async with app.run_test(size=(120, 36)) as pilot:
+            await _open(pilot)
+            await pilot.click("#notify-test")
+            await pilot.pause()
+            assert _status(app) == "Sending a test notification…"
+            assert app.screen.query_one("#notify-test").disabled
+            await pilot.press("tab")  # the UI handles keys while the worker waits
+            await pilot.app.workers.wait_for_complete()
+            await pilot.pause()
+            assert _status(app) == "Test not delivered: gave up after 1 s"
+            assert not app.screen.query_one("#notify-test").disabled
