@@ -85,7 +85,7 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace) -> int:
-    from ftui.core.runs.notify import NotifyError, load_settings, send
+    from ftui.core.runs.notify import TEST_BODY, TEST_TITLE, NotifyError, load_settings, send
 
     try:
         settings = load_settings()
@@ -93,12 +93,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         return fail(str(exc))
     if not settings.urls:
         return fail("no notification service to test: add one with `ftui notify add URL`")
-    problems = send(
-        settings.urls,
-        "ftui: test",
-        "ftui test notification: this service will hear about your runs",
-        settings.timeout_s,
-    )
+    problems = send(settings.urls, TEST_TITLE, TEST_BODY, settings.timeout_s)
     if problems:
         return fail(problems, code=1)
     print(f"sent to {len(settings.urls)} service(s)")

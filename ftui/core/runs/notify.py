@@ -25,6 +25,9 @@ from ftui.core import locations
 from ftui.core.atomic import atomic_write_text
 
 INSTALL_HINT = "pip install 'ftui[notify]'"
+# What `ftui notify test` and the TUI's Notifications dialog send.
+TEST_TITLE = "ftui: test"
+TEST_BODY = "ftui test notification: this service will hear about your runs"
 
 
 def desktop_notify(title: str, body: str, urgency: str = "normal") -> bool:
@@ -132,6 +135,15 @@ def _apprise() -> Any:
     log.propagate = False
     log.handlers = [logging.NullHandler()]
     return apprise
+
+
+def missing_apprise() -> str | None:
+    """None when apprise imports; else the one line that says how to install it."""
+    try:
+        _apprise()
+    except NotifyError as exc:
+        return str(exc)
+    return None
 
 
 def service_name(url: str) -> str | None:

@@ -1,1 +1,1 @@
-"""Modal dialogs: file picker, save preset, Slurm script."""
+"""Modal dialogs: file picker, save preset, Slurm script, notifications."""

@@ -1,6 +1,7 @@
 """Review: the YAML that will be written, the exact torchrun command, what is still wrong;
 save as preset (ctrl+s), Launch (ctrl+l), which runs preflight first, and Add to queue
-(ctrl+u: `ftui queue run` launches it when its turn comes)."""
+(ctrl+u: `ftui queue run` launches it when its turn comes); ctrl+o: the notification
+services (`ftui notify`)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class ReviewScreen(StepScreen):
         Binding("ctrl+t", "app.check", "Check", priority=True),
         Binding("ctrl+b", "slurm", "Slurm script", priority=True),
         Binding("ctrl+u", "queue", "Add to queue", priority=True),
+        Binding("ctrl+o", "notifications", "Notifications", priority=True),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -188,6 +190,12 @@ class ReviewScreen(StepScreen):
         status = self.query_one("#slurm-status", Static)
         status.update(text)
         status.display = True
+
+    def action_notifications(self) -> None:
+        """Where a detached run's supervisor sends its notifications (`ftui notify`)."""
+        from ftui.tui.screens.dialogs.notify import NotifyDialog
+
+        self.app.push_screen(NotifyDialog())
 
     @on(Button.Pressed, "#queue")
     def action_queue(self) -> None:
