@@ -123,6 +123,15 @@ ALLOWED_DIRECT_WRITES = {
     # fetched artefacts: the registry client's log and the extracted files, all inside a
     # temp dir that is renamed into place as a whole (or removed)
     "ftui/core/model/artefacts.py": ('open(log_path, "wb") as log', 'open(dest, "wb") as out_file'),
+    # lock files: opened to hold an flock, never written
+    "ftui/core/launch/queue.py": ('open(folder / "queue.lock", "a")',),
+    "ftui/core/launch/queue_runner.py": ('open(folder / "runner.lock", "a")',),
+    # the GGUF converter's staging folder and its log, inside the export's temp dir that is
+    # renamed into place as a whole (or removed)
+    "ftui/core/playground/gguf_export.py": (
+        '(staging / "tokenizer_config.json").write_text(',
+        'open(log_path, "wb") as log',
+    ),
 }
 
 

@@ -14,6 +14,7 @@ import re
 import time
 from dataclasses import dataclass
 
+from ftui.core.data.eval_split import is_auto, is_off
 from ftui.core.launch import queue
 from ftui.core.spec import RunSpec, SpecError, parse_override
 
@@ -81,7 +82,10 @@ def queue_sweep(
     specs = []
     for index, trial in enumerate(trials, 1):
         spec: RunSpec = resolve(spec_ref, [*fixed, *extra, *trial.overrides])
-        evals = [] if spec.data.eval_split else [f"data.eval_split={DEFAULT_EVAL_SPLIT}"]
+        # Trials are ranked by eval loss: a split that may hold nothing out (none, or auto on
+        # a small data set) becomes an explicit hold-out.
+        held_out = not (is_off(spec.data.eval_split) or is_auto(spec.data.eval_split))
+        evals = [] if held_out else [f"data.eval_split={DEFAULT_EVAL_SPLIT}"]
         if spec.train.eval_steps is None:
             if not spec.train.max_steps:
                 raise SpecError(

@@ -112,12 +112,17 @@ def _transformers(folder: Path, prompts: list[str], max_new: int) -> RuntimeChec
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
     check = RuntimeCheck("transformers (generation_config.json)")
-    if (folder / "adapter_config.json").is_file():
-        from peft import AutoPeftModelForCausalLM
+    from ftui.core.safe_load import load_causal_lm
 
-        model: Any = AutoPeftModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    adapter_config = folder / "adapter_config.json"
+    if adapter_config.is_file():  # the base it names, then the adapter: as a runtime would
+        from peft import PeftConfig, PeftModel
+
+        base_ref = PeftConfig.from_pretrained(str(folder)).base_model_name_or_path
+        base = load_causal_lm(AutoModelForCausalLM, base_ref, dtype=torch.float32)
+        model: Any = PeftModel.from_pretrained(base, str(folder))
     else:
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+        model = load_causal_lm(AutoModelForCausalLM, folder, dtype=torch.float32)
     model.eval()
     tokenizer = AutoTokenizer.from_pretrained(folder)
     gen = GenerationConfig.from_pretrained(folder)

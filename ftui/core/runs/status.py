@@ -202,7 +202,7 @@ def run_status(
     step, total = _number(metrics.get("step")), _number(plan.get("total_steps"))
     started = _number(info.get("started")) or _number(summary.get("first_t"))
     if skipped := summary.get("skipped_lines"):
-        reason += f"{'; ' if reason else ''}{skipped} over-long line(s) in events.jsonl skipped"
+        reason += f"{'; ' if reason else ''}{skipped} over-long line(s) in {IN_RUN.events} skipped"
     return RunInfo(
         path=root,
         name=root.name,
