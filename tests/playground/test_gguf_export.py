@@ -68,8 +68,11 @@ def adapter_run(tmp_path: Path, quantization: str = "none", weights: bool = True
     run = tmp_path / "run"
     (run / "final").mkdir(parents=True)
     (run / "final" / "adapter_config.json").write_text('{"peft_type": "LORA"}')
-    if weights:
-        (run / "final" / "adapter_model.safetensors").write_bytes(b"")
+    if weights:  # a whole (empty) safetensors file and the marker the worker writes last
+        from safetensors.torch import save_file
+
+        save_file({}, str(run / "final" / "adapter_model.safetensors"))
+        (run / "final" / "COMPLETE").write_text("")
     spec = {
         "name": "r",
         "model": {"name_or_path": "builtin:demo-tiny-llama", "quantization": quantization},
@@ -125,10 +128,10 @@ def test_a_cut_off_checkpoint_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     err = refused(adapter_run(tmp_path, weights=False), tmp_path / "out", capsys)
-    assert "is not a complete checkpoint (no adapter_model.safetensors)" in err
+    assert "final/ is incomplete: its save never finished (no COMPLETE marker)" in err
     assert only_entries(tmp_path) == ["run"]
     err = refused(tmp_path / "run", tmp_path / "out", capsys, "--checkpoint", "7")
-    assert "checkpoint 7 not found" in err
+    assert "--checkpoint: 7 not found" in err
 
 
 def test_a_gguf_of_a_quantized_base_needs_base_dtype(
