@@ -108,6 +108,7 @@ def smollm2_run(tmp_path: Path, template: str) -> Path:
     finally:
         peft.unload()  # the session's shared SmolLM2 stays the plain model
     tokenizer.save_pretrained(run / "final")
+    (run / "final" / "COMPLETE").write_text("")  # the worker writes it last
     return run
 
 
