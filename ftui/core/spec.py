@@ -194,9 +194,9 @@ class TrainSection(_Section):
             return []
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
-        if isinstance(value, list):
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
             value = list(dict.fromkeys(v for v in value if v != "none"))
-        return value
+        return value  # anything else: the Literal check names the bad item
 
     def effective_batch(self, world_size: int = 1) -> int:
         """Rows per optimizer step across `world_size` processes (all ranks of all nodes):
