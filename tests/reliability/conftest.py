@@ -24,6 +24,7 @@ import pytest
 # "reliability.conftest" and never shadows it).
 from conftest import wait_for_status  # noqa: E402,I001
 
+from ftui.core.launch.spawn import HUB_TOKEN_VARS
 from ftui.core.runs.events import TERMINAL_STATUSES, last_status, read_events
 from ftui.core.runs.processes import run_is_live, wait_until
 from ftui.core.runs.rundir import read_run_json
@@ -100,7 +101,13 @@ def _snapshot(pid: int) -> dict[str, Any] | None:
     return {
         "cmdline": [c.decode("utf-8", "replace") for c in cmdline if c],
         "fds": fds,
-        "token_in_env": SENTINEL.encode() in environ,
+        # a hub token variable holding the sentinel (the trackers' keys may pass: they read
+        # them from the environment, and the run reports to TensorBoard only)
+        "token_in_env": any(
+            entry.split(b"=", 1)[0].decode("utf-8", "replace") in HUB_TOKEN_VARS
+            and SENTINEL.encode() in entry
+            for entry in environ.split(b"\0")
+        ),
     }
 
 
