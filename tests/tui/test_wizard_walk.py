@@ -34,13 +34,14 @@ data:
   source: my-data.jsonl
   subset: null
   split: train
-  eval_split: null
+  eval_split: auto
   format: auto
   columns:
     prompt: question
     response: answer
   max_seq_len: 1024
   packing: false
+  max_row_bytes: 1048576
 template:
   name: tokenizer
   system_prompt: null
@@ -73,6 +74,7 @@ train:
   eval_steps: null
   save_steps: 500
   save_total_limit: 2
+  report_to: []
 launch:
   nproc_per_node: auto
   gpus: null
