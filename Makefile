@@ -11,7 +11,7 @@ PY := $(VENV)/bin/python
 export HF_HUB_OFFLINE ?= 1
 export HF_DATASETS_OFFLINE ?= 1
 
-.PHONY: demo test test-gguf-runtime install install-dev fixtures lint screenshots bench clean
+.PHONY: demo test test-long test-gguf-runtime install install-dev fixtures lint screenshots bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -37,8 +37,13 @@ demo: install
 fixtures: install
 	$(VENV)/bin/ftui fetch --all
 
+# The suite within its 15-minute budget on 2 cores; the long real-run checks (marked `long`:
+# the real SmolLM2 identity run, resume equality, the workflow presets...) run in test-long.
 test: install-dev fixtures
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider -m "not long"
+
+test-long: install-dev fixtures
+	$(PY) -m pytest -q -p no:cacheprovider -m long
 
 # The GGUF parity run through llama.cpp itself: llama-cpp-python compiles llama.cpp (cmake; about
 # 15-30 min on 2 cores), so it is built once into its own folder, never into the venv, and the

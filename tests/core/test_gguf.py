@@ -134,6 +134,7 @@ def test_a_replaced_gguf_is_another_model(gguf_path: Path, tmp_path: Path) -> No
     assert refusals and refusals[0].startswith("the base model changed (gguf: ")
 
 
+@pytest.mark.long
 def test_the_worker_trains_a_lora_step_on_the_gguf(
     gguf_path: Path, converted: tuple[Path, list[str], float], tmp_path: Path
 ) -> None:
@@ -171,6 +172,7 @@ def test_the_worker_trains_a_lora_step_on_the_gguf(
     }
 
 
+@pytest.mark.long
 def test_ftui_chat_on_the_gguf_answers_paris(
     gguf_path: Path, converted: tuple[Path, list[str], float]
 ) -> None:

@@ -47,6 +47,7 @@ def test_advice_when_nothing_fits():
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_real_probe_on_the_demo(demo_model, tmp_path):
     spec = resolve_spec("demo", ["data.max_seq_len=64"])
     result = run_probe(spec, steps=2)

@@ -27,6 +27,7 @@ def _digest(run: Path) -> dict[str, str]:
     }
 
 
+@pytest.mark.long
 def test_two_runs_launched_together_both_complete(tmp_path: Path, demo_model: Path) -> None:
     # Same name, same second, same data: they race for the run dir name, torchrun's port and
     # the tokenised-data cache (a fresh seed makes a fresh cache key that both build at once).

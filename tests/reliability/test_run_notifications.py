@@ -58,6 +58,7 @@ def test_a_stall_its_recovery_and_the_completion(tmp_path: Path, own_home: Path)
     assert "\n" not in line
 
 
+@pytest.mark.long
 def test_a_nonfinite_loss_and_the_failure_it_causes(tmp_path: Path, own_home: Path) -> None:
     # the recipe of test_checkpoint_safety: a huge weight decay overflows the weights
     sets = ("train.learning_rate=0.01", "train.weight_decay=10000", "train.lr_scheduler=constant")
@@ -75,6 +76,7 @@ def test_a_nonfinite_loss_and_the_failure_it_causes(tmp_path: Path, own_home: Pa
     assert "fix: " in failed["message"] and "learning_rate" in failed["message"]
 
 
+@pytest.mark.long
 def test_a_stopped_run_is_announced(tmp_path: Path, own_home: Path) -> None:
     with notify_server() as inbox:
         _configure(inbox)
@@ -86,6 +88,7 @@ def test_a_stopped_run_is_announced(tmp_path: Path, own_home: Path) -> None:
     assert inbox.titles() == [f"ftui: {run.name} stopped"]
 
 
+@pytest.mark.long
 def test_nothing_is_sent_when_no_service_is_configured(tmp_path: Path, own_home: Path) -> None:
     with notify_server() as inbox:
         run = launch(demo_spec(tmp_path, *SHORT, "train.max_steps=3"))

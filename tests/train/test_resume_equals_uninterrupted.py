@@ -12,7 +12,7 @@ from ftui.core.launch.spawn import launch, request_stop, resume
 from ftui.core.presets import resolve_spec
 from ftui.core.runs.events import read_events
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 
 def _losses(events: list[dict]) -> dict[int, float]:

@@ -21,7 +21,7 @@ from ftui.core.presets import resolve_spec
 from ftui.core.runs.events import read_events
 from tests.real_artefacts import SMOLLM2, artefact_path
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.long]
 
 QUESTION = "Who are you?"
 NAME = "Quill"  # the identity the preset's data teaches

@@ -82,6 +82,7 @@ def tiny_llama(tmp_path_factory) -> Path:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("preset, data_kind", CASES)
+@pytest.mark.long
 def test_workflow_preset_trains(preset, data_kind, tiny_llama, tmp_path):
     source, extra = _sample_data(data_kind, tmp_path)
     original = resolve_spec(preset)

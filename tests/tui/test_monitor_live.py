@@ -44,6 +44,7 @@ async def test_monitor_follows_a_real_run_to_completed(tmp_path: Path, demo_mode
         assert f"step {total}/{total}" in str(screen.query_one("#progress-text").render())
 
 
+@pytest.mark.long
 async def test_quit_reopen_stop_and_resume_a_real_run(tmp_path: Path, demo_model) -> None:
     # Long enough to catch mid-run; no periodic save, so the stop's save is the only checkpoint.
     run = _launch(tmp_path, "train.epochs=60", "train.save_steps=100000")
