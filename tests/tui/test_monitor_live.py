@@ -103,6 +103,8 @@ async def test_killing_the_launcher_shows_failed_not_running(tmp_path: Path, dem
         async with app.run_test(size=SIZE) as pilot:
             screen = app.screen
             await poll_until(pilot, lambda: screen.info is not None and screen.info.live, 60)
+            # the ranks have started (their pid files): they are what the kill leaves behind
+            await poll_until(pilot, lambda: len(list((run / "pids").glob("rank*.json"))) == 2, 90)
             os.kill(
                 leader, signal.SIGKILL
             )  # the supervisor whose pid and start time run.json holds

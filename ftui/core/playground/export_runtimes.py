@@ -21,8 +21,7 @@ from ftui.core.playground.gguf_export import (
     GGUFError,
     adds_bos,
     convert,
-    gguf_problems,
-    read_facts,
+    readback_problems,
 )
 from ftui.core.playground.modelfile import (
     MODELFILE,
@@ -59,13 +58,7 @@ def write_runtimes(
     if outtype is not None and converter is not None:
         name = gguf_name(outtype)
         convert(work, work / name, outtype, markers[0], adds_bos(tokenizer), converter)
-        template = getattr(tokenizer, "chat_template", None)
-        problems = gguf_problems(
-            read_facts(work / name),
-            template if isinstance(template, str) else None,
-            markers[0],
-            adds_bos(tokenizer),
-        )
+        problems = readback_problems(work / name, markers[0], tokenizer)
         if problems:
             raise GGUFError(f"--gguf: {name} read back wrong: " + "; ".join(problems))
         out.gguf = name

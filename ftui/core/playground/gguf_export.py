@@ -200,6 +200,17 @@ def read_facts(path: Path) -> GGUFFacts:
     )
 
 
+def readback_problems(path: Path, end_of_turn: str, tokenizer: Any) -> list[str]:
+    """gguf_problems of the GGUF file at `path` against the export's tokenizer."""
+    template = getattr(tokenizer, "chat_template", None)
+    return gguf_problems(
+        read_facts(path),
+        template if isinstance(template, str) else None,
+        end_of_turn,
+        adds_bos(tokenizer),
+    )
+
+
 def gguf_problems(
     facts: GGUFFacts, chat_template: str | None, end_of_turn: str, add_bos: bool
 ) -> list[str]:

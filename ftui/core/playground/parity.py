@@ -20,7 +20,7 @@ from typing import Any
 from ftui.core.playground.compare import probe_prompts
 from ftui.core.playground.export import EXPORT_INFO
 from ftui.core.playground.generation_config import end_of_turn_markers
-from ftui.core.playground.gguf_export import adds_bos, gguf_problems, read_facts
+from ftui.core.playground.gguf_export import adds_bos, readback_problems
 from ftui.core.playground.inference import answer, load_chat_model
 from ftui.core.playground.modelfile import CHECK_TURNS, MODELFILE, ollama_prompt, training_prompt
 from ftui.core.runs.rundir import RunPaths
@@ -146,13 +146,7 @@ def _gguf(
 ) -> RuntimeCheck:
     check = RuntimeCheck(f"llama.cpp ({name})")
     markers = end_of_turn_markers(spec, tokenizer)
-    template = getattr(tokenizer, "chat_template", None)
-    problems = gguf_problems(
-        read_facts(folder / name),
-        template if isinstance(template, str) else None,
-        markers[0],
-        adds_bos(tokenizer),
-    )
+    problems = readback_problems(folder / name, markers[0], tokenizer)
     if problems:
         check.problem = (
             "; ".join(problems) + f". Fix: re-export with `ftui export RUN --gguf TYPE`, which "
