@@ -104,13 +104,13 @@ async def capture_run(out: Path) -> list[Path]:
 
 async def capture_export(out: Path, run_dir: Path) -> list[Path]:
     """The export screen after a merged export with an f16 GGUF, then its parity check."""
-    from textual.app import App
     from textual.widgets import Input, Select
 
     import ftui.tui
+    from ftui.tui.base_app import FtuiBaseApp
     from ftui.tui.screens.export import ExportScreen
 
-    class ExportApp(App):
+    class ExportApp(FtuiBaseApp):
         CSS_PATH = str(Path(ftui.tui.__file__).parent / "styles" / "playground.tcss")
 
         def get_default_screen(self) -> ExportScreen:
@@ -241,6 +241,10 @@ def main() -> int:
     args.out = args.out.resolve()
     args.out.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from ftui.core.locations import artefacts_root
+
+    # the fetched real artefacts (SmolLM2, llama.cpp's converter) stay the user's, fetched once
+    os.environ.setdefault("FTUI_ARTEFACTS", str(artefacts_root()))
     os.environ.setdefault("FTUI_HOME", tempfile.mkdtemp(prefix="ftui-shots-"))
     written = []
     if args.only_export:
