@@ -3,11 +3,10 @@ monitor, `ftui chat`), and long work shows how far it is. On the session's real 
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from playground_helpers import wait_for
 from textual import events
 from textual.message import Message
 from textual.widgets import Static
@@ -22,15 +21,6 @@ from ftui.tui.screens.playground import PlaygroundScreen
 SIZE = (120, 36)
 
 pytestmark = pytest.mark.slow
-
-
-async def wait_for(pilot, done: Callable[[], bool], timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "the playground never got there"
-        await pilot.pause(0.05)
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 def footer_keys(screen) -> dict[str, str]:  # type: ignore[no-untyped-def]

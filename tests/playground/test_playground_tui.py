@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import itertools
 import shutil
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from playground_helpers import wait_for
 from textual import events
 from textual.message import Message
 from textual.widgets import Input
@@ -31,15 +31,6 @@ def fixed_clock() -> Callable[[], float]:
     """Every reading is 10 ms after the last: tokens/s and TTFT are the same on every run."""
     ticks = itertools.count()
     return lambda: next(ticks) * 0.01
-
-
-async def wait_for(pilot, done: Callable[[], bool], timeout: float = 120.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not done():
-        assert time.monotonic() < deadline, "the playground never got there"
-        await pilot.pause(0.05)
-    await pilot.app.workers.wait_for_complete()
-    await pilot.pause()
 
 
 async def ask(pilot, text: str) -> None:  # type: ignore[no-untyped-def]
