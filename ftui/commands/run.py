@@ -76,7 +76,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return fail(spec.problems)
     if not args.skip_preflight:
         report = preflight(spec)
-        for line in report.lines():
+        for line in report.lines(followed=report.ok and not args.detach):
             print(line, file=sys.stderr)
         if not report.ok:
             return 2

@@ -55,6 +55,9 @@ def test_run_and_monitor_print_the_same_lines(tmp_path: Path, demo_model: Path) 
     assert any(line.startswith("step 10/10 · epoch") and "eta 0:00" in line for line in lines)
     assert f"final weights · {RunPaths(run_dir).final}" in lines
     assert lines[-2].startswith("run completed after ")
+    # The eval split's line is said once: by the run's plan, not again by the preflight before it.
+    said = (live.stderr + live.stdout).splitlines()
+    assert sum("eval split off" in line for line in said) == 1, said
 
 
 @pytest.mark.slow

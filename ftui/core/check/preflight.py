@@ -32,6 +32,9 @@ class PreflightReport:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (field, message)
     warnings: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what the run will do, said once
+    # The eval split's line: the worker's plan says it again once the run starts, so a command
+    # that follows the run leaves it out here (`lines(followed=True)`).
+    eval_note: str | None = None
     stats: dict[str, Any] = field(default_factory=dict)
     detection: Any = None
 
@@ -45,11 +48,13 @@ class PreflightReport:
     def warn(self, fld: str, msg: str) -> None:
         self.warnings.append((fld, msg))
 
-    def lines(self) -> list[str]:
+    def lines(self, followed: bool = False) -> list[str]:
+        """What to print; `followed`: the run's own lines follow (they repeat the eval note)."""
+        notes = self.notes + ([self.eval_note] if self.eval_note and not followed else [])
         return (
             [f"error: {m}" for _, m in self.errors]
             + [f"warning: {m}" for _, m in self.warnings]
-            + [f"note: {m}" for m in self.notes]
+            + [f"note: {m}" for m in notes]
         )
 
 
@@ -149,7 +154,7 @@ def check_data(
         return
     report.detection = det
     eval_rows = len(ev) if ev is not None else 0
-    report.notes.append(describe(spec.data.eval_split, len(train), eval_rows, spec.train.seed))
+    report.eval_note = describe(spec.data.eval_split, len(train), eval_rows, spec.train.seed)
     if spec.train.eval_steps and not eval_rows:
         report.warn("train.eval_steps", "train.eval_steps: set, but there are no eval rows")
     for line in template_warnings(spec.template.name, tokenizer):
