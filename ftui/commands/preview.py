@@ -64,14 +64,36 @@ def cmd_preview(args: argparse.Namespace) -> int:
     if isinstance(result, list):
         return fail(result)
     summary, lens = result
+    refused = nothing_trains(lens)
     if args.json:
         print(json.dumps(summary, indent=2, ensure_ascii=False))
-        return 0
-    use = args.color == "always" or (
-        args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    )
-    print(render_text(summary, lens, color=use, boundaries=args.tokens))
+    else:
+        use = args.color == "always" or (
+            args.color == "auto" and sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        )
+        print(render_text(summary, lens, color=use, boundaries=args.tokens))
+    if refused:
+        return fail([refused])
     return 0
+
+
+def nothing_trains(lens: Any) -> str | None:
+    """Why no row read would train (every one fails to render, or trains no token): the
+    preview still shows them, and exits non-zero like the run would refuse them."""
+    st = lens.stats
+    if not st.rows or st.kept:
+        return None
+    if st.errors == st.rows:
+        first = next((r for r in lens.rows if r.error), None)
+        why = f" (row {first.index + 1}: {first.error})" if first else ""
+        return (
+            f"template.name: none of the {st.rows} rows read can be rendered{why}; "
+            "choose another template.name or fix the rows' roles"
+        )
+    return (
+        f"data.columns: none of the {st.rows} rows read has a token to train; check "
+        "data.columns, template.train_on_input and data.max_seq_len"
+    )
 
 
 def _c(text: str, code: str, color: bool) -> str:

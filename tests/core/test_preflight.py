@@ -279,3 +279,15 @@ def test_max_seq_len_above_the_models_context_is_warned_and_never_suggested(tmp_
         "would keep 99% whole but is above the model's context length 2048; 2048 keeps the "
         'most (e.g. row 1: "tell me'
     ) in trunc[0]
+
+
+def test_preview_of_rows_that_cannot_be_rendered_exits_non_zero_after_showing_them(tmp_path):
+    # A base model has no chat template of its own: template tokenizer fails on every row.
+    spec = _spec_file(tmp_path, write_jsonl(tmp_path, "qa.jsonl", _qa_rows(4)), tiny_model("base"))
+    r = run_ftui("preview", spec, "--rows", "1", "--set", "template.name=tokenizer", cwd=tmp_path)
+    assert r.returncode == 2, r.stdout
+    assert "cannot render: template.name: tokenizer" in r.stdout  # the rows are still shown
+    assert r.stderr.startswith("error: template.name: none of the 4 rows read can be rendered")
+    assert "(row 1: template.name: tokenizer" in r.stderr and "Traceback" not in r.stderr
+    js = run_ftui("preview", spec, "--json", "--set", "template.name=tokenizer", cwd=tmp_path)
+    assert js.returncode == 2 and json.loads(js.stdout)["stats"]["errors"] == 4
