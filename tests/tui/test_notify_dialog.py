@@ -31,7 +31,7 @@ async def _open(pilot: object) -> None:
     await settle(pilot)
     app = pilot.app  # type: ignore[attr-defined]
     shown = app.screen.active_bindings["ctrl+o"].binding  # what the footer lists
-    assert shown.description == "Notifications" and shown.show
+    assert shown.description == "Notify" and shown.show
     await pilot.press("ctrl+o")  # type: ignore[attr-defined]
     await settle(pilot)
     assert app.screen.id == "notify-dialog"

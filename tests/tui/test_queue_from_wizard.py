@@ -20,7 +20,7 @@ async def test_ctrl_u_queues_the_spec(tmp_path: Path, monkeypatch: pytest.Monkey
         app.apply_changes({"output.root": str(tmp_path / "runs"), "train.max_steps": 7})
         await settle(pilot)
         shown = app.screen.active_bindings["ctrl+u"].binding  # what the footer lists
-        assert shown.description == "Add to queue" and shown.show
+        assert shown.description == "Queue" and shown.show
         await pilot.press("ctrl+u")
         await settle(pilot)
         (entry,) = queue.entries()
@@ -30,3 +30,18 @@ async def test_ctrl_u_queues_the_spec(tmp_path: Path, monkeypatch: pytest.Monkey
         assert entry.run_spec() == app.spec
         status = str(app.screen.query_one("#slurm-status").render())
         assert "Queued #1 demo" in status and "ftui queue run --detach" in status
+
+
+async def test_every_review_key_fits_a_120_column_footer() -> None:
+    """The Review step has the most keys; at 120 columns each one shown (Quit and the palette's
+    included) is inside the screen, not cut off at its right edge."""
+    from textual.widgets._footer import FooterKey
+
+    app = make_app(gpus=0, preset="demo", step="review")
+    async with app.run_test(size=(120, 36)) as pilot:
+        await settle(pilot)
+        keys = list(app.screen.query(FooterKey))
+        shown = {k.key for k in keys if k.region.width and k.region.right <= 120}
+        wanted = {"ctrl+l", "ctrl+t", "ctrl+b", "ctrl+u", "ctrl+o", "ctrl+q", "ctrl+s", "ctrl+r"}
+        assert wanted <= shown, sorted(shown)
+        assert "ctrl+n" not in {k.key for k in keys}  # the last step has no next one

@@ -37,12 +37,23 @@ def problems_text(validation: Validation) -> Text:
 
 class ReviewScreen(StepScreen):
     STEP_ID = "review"
+    # Short labels: every key, Quit and the palette's included, fits a 120-column footer
+    # (the Keys panel, ctrl+\\, has the long descriptions). The last step has no next one.
     BINDINGS = [
         Binding("ctrl+l", "app.launch", "Launch", priority=True),
         Binding("ctrl+t", "app.check", "Check", priority=True),
-        Binding("ctrl+b", "slurm", "Slurm script", priority=True),
-        Binding("ctrl+u", "queue", "Add to queue", priority=True),
-        Binding("ctrl+o", "notifications", "Notifications", priority=True),
+        Binding("ctrl+b", "slurm", "Slurm", tooltip="Write a Slurm sbatch script", priority=True),
+        Binding(
+            "ctrl+u", "queue", "Queue", tooltip="Add this spec to the run queue", priority=True
+        ),
+        Binding(
+            "ctrl+o",
+            "notifications",
+            "Notify",
+            tooltip="Where a run's end or stall is notified",
+            priority=True,
+        ),
+        Binding("ctrl+n", "app.next_step", "Next step", show=False, priority=True),
     ]
 
     def compose_body(self) -> ComposeResult:
