@@ -42,3 +42,47 @@ def test_a_busy_worker_thread_does_not_hold_the_quit(tmp_path: Path) -> None:
         env={"TERM": "xterm-256color", "PYTHONPATH": str(Path(__file__).parents[2])},
     )
     assert proc.returncode == 0, proc.stderr
+
+
+LAUNCHING = """
+import sys, threading, time
+from pathlib import Path
+from textual import work
+from textual.app import App
+from ftui.core.launch.critical import must_finish
+from ftui.tui.run_app import run_until_quit
+
+entered = threading.Event()
+
+class Launching(App):
+    def on_mount(self):
+        self.launch()
+        entered.wait(10)
+        self.set_timer(0.1, self.exit)
+
+    @work(thread=True)
+    def launch(self):
+        with must_finish():  # as a launch between Popen and writing the pid into run.json
+            entered.set()
+            time.sleep(1.5)
+            Path(sys.argv[1]).write_text("pid recorded")
+        threading.Event().wait()  # then busy for good: the quit does not wait for this
+
+run_until_quit(Launching())
+"""
+
+
+def test_a_quit_waits_for_a_launch_to_record_its_pid(tmp_path: Path) -> None:
+    script, marker = tmp_path / "launching_app.py", tmp_path / "run.json"
+    script.write_text(LAUNCHING)
+    # Before, the process ended at once and the marker (the pid in run.json) was never written.
+    proc = subprocess.run(
+        [sys.executable, str(script), str(marker)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+        env={"TERM": "xterm-256color", "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert marker.read_text() == "pid recorded"

@@ -13,8 +13,10 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ftui.core.atomic import atomic_write_text
+from ftui.core.launch.critical import must_finish
 from ftui.core.launch.torchrun import display_command, resolve_nproc, torchrun_argv
 from ftui.core.quiet import unquiet
 from ftui.core.runs.events import TERMINAL_STATUSES, append_event, last_status, read_events
@@ -183,9 +185,16 @@ def _claim_run_dir(path: Path) -> Path:
 def _spawn(paths: RunPaths, spec: RunSpec, argv: list[str], resume: bool, lock: int) -> None:
     """Start the supervisor; it inherits the run's lock (fd `lock`) and holds it until it exits."""
     atomic_write_text(paths.command, display_command(argv) + "\n")
-    full = [sys.executable, "-m", "ftui.core.launch.supervisor", str(paths.root), "--", *argv]
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW
     log = os.fdopen(os.open(paths.launcher_log, flags, 0o600), "ab")
+    with must_finish():  # a quit of the TUI waits for the pid to be in run.json
+        _start_supervisor(paths, spec, argv, log, lock, resume)
+
+
+def _start_supervisor(
+    paths: RunPaths, spec: RunSpec, argv: list[str], log: Any, lock: int, resume: bool
+) -> None:
+    full = [sys.executable, "-m", "ftui.core.launch.supervisor", str(paths.root), "--", *argv]
     try:
         proc = subprocess.Popen(
             full,
