@@ -7,10 +7,8 @@ import argparse
 import sys
 
 from ftui.commands._common import add_root_arg, checkpoint_arg, fail, resolve_run_arg
+from ftui.core.runs.benchmark import BATCH_SIZE, DEFAULT_LIMIT, DEFAULT_TASKS
 from ftui.core.runs.rundir import IN_RUN, RunPaths
-
-DEFAULT_TASKS = "arc_easy,hellaswag"  # ftui.core.playground.benchmark.DEFAULT_TASKS, unimported
-DEFAULT_LIMIT = 50  # ... and its DEFAULT_LIMIT: the parser is built without the core's imports
 
 
 def limit_arg(text: str) -> float:
@@ -34,8 +32,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_root_arg(p)
     p.add_argument(
         "--tasks",
-        default=DEFAULT_TASKS,
-        help=f"lm-eval tasks, comma-separated (default: {DEFAULT_TASKS}; hub tasks need the "
+        default=",".join(DEFAULT_TASKS),
+        help=f"lm-eval tasks, comma-separated (default: {','.join(DEFAULT_TASKS)}; hub tasks need the "
         "Hugging Face hub once, to fetch their data)",
     )
     p.add_argument(
@@ -57,7 +55,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help=f"which weights: best (the default: the lowest eval loss, else {IN_RUN.final}/), "
         f"{IN_RUN.final} ({IN_RUN.final}/) or N ({RunPaths.CHECKPOINT_PREFIX}N)",
     )
-    p.add_argument("--batch-size", type=int, default=8, help="lm-eval's batch size (default: 8)")
+    p.add_argument(
+        "--batch-size",
+        type=int,
+        default=BATCH_SIZE,
+        metavar="N",
+        help=f"lm-eval's batch size (default: {BATCH_SIZE})",
+    )
     p.set_defaults(handler=cmd_eval)
 
 

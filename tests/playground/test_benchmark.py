@@ -98,3 +98,15 @@ def test_a_hub_task_offline_fails_clearly_before_loading_a_model(
     )
     assert "--include-path DIR" in out.stderr and "dataset_path: json" in out.stderr
     assert "loading the base model" not in out.stderr and not RunPaths(run).lm_eval.exists()
+
+
+def test_a_run_without_weights_is_refused_before_any_task_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fake_runs import make_run
+
+    run = make_run(tmp_path, final="failed")  # no final/, no checkpoint
+    assert main(["eval", str(run), "--tasks", "nosuchtask"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {run.name}: final/ does not exist"), err
+    assert "indexing" not in err and not RunPaths(run).lm_eval.exists()

@@ -20,14 +20,11 @@ from typing import Any
 
 from ftui.core.atomic import atomic_write_json
 from ftui.core.playground.inference import load_chat_model, run_weights_dir
-from ftui.core.runs.benchmark import scores
+from ftui.core.runs.benchmark import BATCH_SIZE, DEFAULT_LIMIT, DEFAULT_TASKS, scores
 from ftui.core.runs.checkpoints import CheckpointChoice
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import load_spec_file
 
-DEFAULT_TASKS = ("arc_easy", "hellaswag")
-DEFAULT_LIMIT = 50  # samples a task: a quick look, not a leaderboard number
-BATCH_SIZE = 8
 # datasets' packaged builders: a task over one of them reads local files, never the hub
 LOCAL_BUILDERS = frozenset({"json", "csv", "parquet", "text", "arrow", "pandas"})
 LOCAL_TASK_HINT = (

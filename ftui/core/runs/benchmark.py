@@ -13,6 +13,10 @@ from typing import Any
 from ftui.core.runs.metrics import format_value
 from ftui.core.runs.rundir import IN_RUN, RunPaths, read_json_object
 
+# `ftui eval`'s defaults (here, where the command's parser can read them without the HF stack)
+DEFAULT_TASKS = ("arc_easy", "hellaswag")
+DEFAULT_LIMIT = 50  # samples a task: a quick look, not a leaderboard number
+BATCH_SIZE = 8
 SHOWN_METRICS = 2  # a task's first few metrics on the card (lm-eval's own order: acc, acc_norm)
 
 
