@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from ftui.core.demo import DEMO_MODEL_REF
+from ftui.core.runs.benchmark import read_benchmark
 from ftui.core.runs.checkpoints import recorded_eval_loss
 from ftui.core.runs.eval_card import eval_card_lines
 from ftui.core.runs.events import read_events, to_float
@@ -80,6 +81,13 @@ def _evaluation(run: Path, weights: Path) -> list[str]:
         out.append(
             f"- general-text sample: {SAMPLE_NAME}, public domain; the loss is the mean per "
             "token, base = the same model before fine-tuning (LoRA: the adapter disabled)"
+        )
+    bench = read_benchmark(run)
+    if version := bench.get("lm_eval_version"):
+        out.append(
+            f"- lm-eval: EleutherAI's harness {version} (`ftui eval`); base = the base model, "
+            f"tuned = the run's `{bench.get('weights')}/`; a few samples a task: a quick look, "
+            "not a leaderboard score"
         )
     return out
 

@@ -4,6 +4,7 @@ once for the monitor's summary, the playground, `ftui runs` and the export's mod
   eval loss 6.78 → 4.94 (perplexity 876 → 139) on 20 held-out rows, step 0 → 12
   best: checkpoint-8 (eval loss 4.90), the default for chat and export (final: --checkpoint final)
   general-text loss +1.3% (base 6.74 → 6.82)
+  lm-eval arc_easy (50 samples, --limit 50): acc base 0.41 → tuned 0.43   (after `ftui eval`)
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from ftui.core.runs.benchmark import benchmark_lines, read_benchmark
 from ftui.core.runs.checkpoints import FINAL, best_checkpoint, recorded_eval_loss
 from ftui.core.runs.events import read_events
 from ftui.core.runs.forgetting import from_record, summary_line, warning_line
@@ -72,4 +74,5 @@ def eval_card_lines(run_dir: str | Path, history: RunHistory | None = None) -> l
             lines.append(f"warning: {warning}")
     elif skipped := history.forgetting.get("skipped"):
         lines.append(f"general-text loss: {skipped}")
+    lines += benchmark_lines(read_benchmark(run_dir))
     return lines

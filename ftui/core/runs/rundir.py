@@ -9,6 +9,7 @@ runs/<name>-<timestamp>/   (0700)
   checkpoints/     checkpoint-N/ + COMPLETE marker  (Trainer, rank 0)
   final/           adapter or model + tokenizer     (rank 0)
   forgetting.json  general-text loss, base vs tuned (rank 0)
+  lm_eval.json     lm-eval benchmark, base vs tuned (`ftui eval`)
   pids/            rank<N>.json: pid + start time   (every rank)
   STOP             request to save and stop         (monitor, ftui stop)
   run.lock         flock held by the live supervisor (launcher, then supervisor)
@@ -87,6 +88,11 @@ class RunPaths:
     def forgetting(self) -> Path:
         """The forgetting meter: general-text loss of the base and the fine-tuned model."""
         return self.root / "forgetting.json"
+
+    @property
+    def lm_eval(self) -> Path:
+        """`ftui eval`: lm-eval's scores of the base and the fine-tuned model, per task."""
+        return self.root / "lm_eval.json"
 
     @property
     def stop_file(self) -> Path:
