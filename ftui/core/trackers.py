@@ -23,8 +23,10 @@ PROJECT = "ftui"
 # WANDB_MODE values that keep everything on this machine; anything else (online, unset) uploads.
 WANDB_LOCAL_MODES = ("offline", "dryrun", "disabled")
 WANDB_SERVER = "https://api.wandb.ai"
-# MLflow tracking URIs that are files here; any other scheme (http, https, databricks) uploads.
-MLFLOW_LOCAL_SCHEMES = ("", "file", "sqlite")
+# MLflow tracking URIs that are files here (or a bare path); any other (http, https,
+# databricks, databricks-uc) uploads.
+MLFLOW_LOCAL_SCHEMES = ("file", "sqlite")
+MLFLOW_REMOTE_NAMES = ("databricks", "uc")
 
 
 def tracker_env(trackers: Sequence[str], run_root: Path) -> dict[str, str]:
@@ -48,7 +50,16 @@ def server(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = f":{parts.port}" if parts.port else ""
-    return f"{parts.scheme}://{host}{port}" if parts.scheme and host else parts.scheme or "?"
+    if parts.scheme and host:
+        return f"{parts.scheme}://{host}{port}"
+    return url.split("?", 1)[0].rsplit("@", 1)[-1]  # `databricks`, `databricks-uc`
+
+
+def _mlflow_local(uri: str) -> bool:
+    scheme = urlsplit(uri).scheme
+    return scheme in MLFLOW_LOCAL_SCHEMES or (
+        not scheme and not uri.startswith(MLFLOW_REMOTE_NAMES)
+    )
 
 
 def _trackio_dir(env: Mapping[str, str]) -> str:
@@ -71,7 +82,7 @@ def uploads(trackers: Sequence[str], env: Mapping[str, str]) -> dict[str, str]:
             "later with `wandb sync`)"
         )
     uri = env.get("MLFLOW_TRACKING_URI", "")
-    if "mlflow" in trackers and urlsplit(uri).scheme not in MLFLOW_LOCAL_SCHEMES:
+    if "mlflow" in trackers and not _mlflow_local(uri):
         out["mlflow"] = (
             f"uploads to {server(uri)} (MLFLOW_TRACKING_URI); unset it to keep the run's "
             "mlflow.db on this machine"
