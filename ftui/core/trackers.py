@@ -23,6 +23,10 @@ PROJECT = "ftui"
 # WANDB_MODE values that keep everything on this machine; anything else (online, unset) uploads.
 WANDB_LOCAL_MODES = ("offline", "dryrun", "disabled")
 WANDB_SERVER = "https://api.wandb.ai"
+# What sends trackio's runs away: a Space or a storage bucket on the Hub (with the Hugging Face
+# login), or a trackio server of one's own.
+TRACKIO_HUB_UPLOADS = ("TRACKIO_SPACE_ID", "TRACKIO_BUCKET_ID")
+TRACKIO_UPLOADS = (*TRACKIO_HUB_UPLOADS, "TRACKIO_SERVER_URL")
 # MLflow tracking URIs that are files here (or a bare path); any other (http, https,
 # databricks, databricks-uc) uploads.
 MLFLOW_LOCAL_SCHEMES = ("file", "sqlite")
@@ -87,11 +91,16 @@ def uploads(trackers: Sequence[str], env: Mapping[str, str]) -> dict[str, str]:
             f"uploads to {server(uri)} (MLFLOW_TRACKING_URI); unset it to keep the run's "
             "mlflow.db on this machine"
         )
-    for var in ("TRACKIO_SPACE_ID", "TRACKIO_SERVER_URL"):
+    for var in TRACKIO_UPLOADS:
         if "trackio" in trackers and env.get(var) and "trackio" not in out:
             shown = server(env[var]) if "://" in env[var] else env[var]
             out["trackio"] = f"uploads to {shown} ({var}); unset {var} to keep it local"
     return out
+
+
+def needs_hub_login(trackers: Sequence[str], env: Mapping[str, str]) -> bool:
+    """trackio uploads to the Hub (a Space, a bucket): the run needs the Hugging Face token."""
+    return "trackio" in trackers and any(env.get(var) for var in TRACKIO_HUB_UPLOADS)
 
 
 def upload_lines(trackers: Sequence[str], env: Mapping[str, str]) -> list[str]:

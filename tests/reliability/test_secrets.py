@@ -94,8 +94,15 @@ def test_hub_tokens_reach_only_a_run_that_needs_the_hub(monkeypatch: pytest.Monk
     assert not set(HUB_TOKEN_VARS) & set(child_env(demo))
     assert all(child_env(hub_model)[name] == SENTINEL for name in HUB_TOKEN_VARS)
     assert child_env(hub_data)["HF_TOKEN"] == SENTINEL
+    # trackio uploading to a Space (or a Hub bucket) logs in with the token; locally it does not
+    trackio = resolve_spec("demo", ["train.report_to=trackio"])
+    assert not set(HUB_TOKEN_VARS) & set(child_env(trackio))
+    monkeypatch.setenv("TRACKIO_SPACE_ID", "me/board")
+    assert child_env(trackio)["HF_TOKEN"] == SENTINEL
+    assert not set(HUB_TOKEN_VARS) & set(child_env(demo))  # a run without trackio: no token
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # offline: nothing is downloaded, no token
     assert not set(HUB_TOKEN_VARS) & set(child_env(hub_model))
+    assert not set(HUB_TOKEN_VARS) & set(child_env(trackio))
 
 
 def test_a_saved_preset_never_holds_the_token(tmp_path: Path) -> None:
