@@ -53,7 +53,10 @@ def server(url: str) -> str:
     """A server as a line may show it: scheme://host[:port], never its user, password or query."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    port = f":{parts.port}" if parts.port else ""
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: leave it out
+        port = ""
     if parts.scheme and host:
         return f"{parts.scheme}://{host}{port}"
     return url.split("?", 1)[0].rsplit("@", 1)[-1]  # `databricks`, `databricks-uc`

@@ -75,6 +75,8 @@ def test_an_upload_line_names_the_server_never_its_password_or_token() -> None:
     assert "secret" not in text and "me:" not in text
     (space,) = upload_lines(["trackio"], {"TRACKIO_SPACE_ID": "me/board"})
     assert "trackio uploads to me/board (TRACKIO_SPACE_ID); unset TRACKIO_SPACE_ID" in space
+    (odd,) = upload_lines(["wandb"], {"WANDB_BASE_URL": "https://u:p-secret@h:port/"})
+    assert "wandb uploads to https://h as it trains" in odd and "secret" not in odd
     (bucket,) = upload_lines(["trackio"], {"TRACKIO_BUCKET_ID": "me/bucket"})
     assert "trackio uploads to me/bucket (TRACKIO_BUCKET_ID)" in bucket
 
