@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -70,6 +71,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ftui.core.check.preflight import preflight
     from ftui.core.launch.spawn import launch
     from ftui.core.spec import SpecError
+    from ftui.core.trackers import tracker_lines
 
     spec = _load(args)
     if isinstance(spec, SpecError):
@@ -81,6 +83,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         if not report.ok:
             return 2
     run_dir = launch(spec)
+    for line in tracker_lines(spec.train.report_to, run_dir, os.environ):
+        print(f"report_to {line}", file=sys.stderr)  # stdout stays the run dir alone (--detach)
     if args.detach:
         print(run_dir)
         return 0

@@ -182,9 +182,9 @@ class TrainSection(_Section):
         default_factory=list
     )
     """Trackers that also get the metrics: none, or any of tensorboard, trackio, wandb, mlflow
-    (e.g. tensorboard, wandb); each installs with the ftui extra of its name. tensorboard
-    writes to the run's tensorboard/, the others where their own settings say; their keys come
-    from their own login or the environment, never from a spec."""
+    (e.g. tensorboard, wandb); each installs with the ftui extra of its name. They write into
+    the run dir (trackio: its local store) unless their own settings say; preflight warns when
+    one would upload. Keys come from their own login or the environment, never a spec."""
 
     @field_validator("report_to", mode="before")
     @classmethod

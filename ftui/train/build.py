@@ -13,6 +13,7 @@ from ftui.core.demo import resolve_model_ref
 from ftui.core.model.tokenizer import load_tokenizer
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec
+from ftui.core.trackers import PROJECT, tracker_env
 from ftui.train.collator import DynamicPadCollator, PackingCollator, TokenCounter
 
 # Dense bf16 peak FLOP/s by GPU name fragment, first match wins (for MFU).
@@ -216,17 +217,18 @@ OPTIMIZERS = {"sgd": "sgd", "adafactor": "adafactor", "paged_adamw_8bit": "paged
 
 
 def tracker_settings(spec: RunSpec, paths: RunPaths) -> dict[str, Any]:
-    """The TrainingArguments for train.report_to, and where each tracker writes: TensorBoard
-    into the run's tensorboard/ (unless TENSORBOARD_LOGGING_DIR says otherwise); wandb, mlflow
-    and trackio where their own settings and logins say, the run named after its directory.
-    No key is read or passed here: each tracker finds its own."""
+    """The TrainingArguments for train.report_to. Each tracker writes where ftui/core/trackers.py
+    says: ftui's place in the run dir unless the environment names another. No key is read or
+    passed here: each tracker finds its own."""
     if not spec.train.report_to:
         return {"report_to": "none"}
-    if "tensorboard" in spec.train.report_to:
-        os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(paths.tensorboard))
-    os.environ.setdefault("WANDB_PROJECT", "ftui")
-    os.environ.setdefault("MLFLOW_EXPERIMENT_NAME", "ftui")
-    return {"report_to": list(spec.train.report_to), "run_name": paths.root.name, "project": "ftui"}
+    for key, value in tracker_env(spec.train.report_to, paths.root).items():
+        os.environ.setdefault(key, value)
+    return {
+        "report_to": list(spec.train.report_to),
+        "run_name": paths.root.name,
+        "project": PROJECT,
+    }
 
 
 def build_training_args(spec: RunSpec, paths: RunPaths, trackers: bool = False) -> Any:

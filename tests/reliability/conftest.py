@@ -15,6 +15,7 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass, field
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,26 @@ from ftui.core.runs.rundir import read_run_json
 from .reltools import demo_spec, wait_for_event
 
 SENTINEL = "hf_SENTINEL" + secrets.token_hex(16)
-# The environment variables the trackers (train.report_to) read their keys from.
+# The environment variables the trackers (train.report_to) read their keys from (trackio's
+# Hugging Face login is HF_TOKEN's, which the run has too).
 TRACKER_KEYS = (
     "WANDB_API_KEY",
     "MLFLOW_TRACKING_TOKEN",
     "MLFLOW_TRACKING_PASSWORD",
-    "HF_TRACKIO_TOKEN",
+    "TRACKIO_WRITE_TOKEN",
+)
+# MLFLOW_TRACKING_USERNAME is a name, not a key: MLflow records it as the run's user (its
+# mlflow.user tag), so it has its own value, allowed in mlflow.db only.
+MLFLOW_USER = "mlflow-user-" + secrets.token_hex(8)
+# Every tracker installed here reports, locally: TensorBoard, trackio into its store below,
+# wandb offline and MLflow into the run dir (ftui's defaults, so none of their settings pass).
+TRACKERS = ["tensorboard", *(t for t in ("trackio", "wandb", "mlflow") if find_spec(t))]
+TRACKER_PLACES = (
+    "WANDB_DIR",
+    "WANDB_BASE_URL",
+    "MLFLOW_TRACKING_URI",
+    "TRACKIO_SPACE_ID",
+    "TRACKIO_SERVER_URL",
 )
 
 
@@ -45,6 +60,7 @@ TRACKER_KEYS = (
 class PtyRun:
     root: Path
     hf_home: Path
+    trackio_dir: Path
     run_dir: Path | None = None
     terminal_output: str = ""
     # pid -> {"cmdline": [...], "fds": {0: target, 1: target, 2: target}, "token_in_env": bool}
@@ -102,7 +118,7 @@ def _snapshot(pid: int) -> dict[str, Any] | None:
         "cmdline": [c.decode("utf-8", "replace") for c in cmdline if c],
         "fds": fds,
         # a hub token variable holding the sentinel (the trackers' keys may pass: they read
-        # them from the environment, and the run reports to TensorBoard only)
+        # them from the environment)
         "token_in_env": any(
             entry.split(b"=", 1)[0].decode("utf-8", "replace") in HUB_TOKEN_VARS
             and SENTINEL.encode() in entry
@@ -202,14 +218,14 @@ def killed_run(
 
 @pytest.fixture(scope="session")
 def pty_run(tmp_path_factory: pytest.TempPathFactory, demo_model: Path) -> PtyRun:
-    """`ftui run demo` (2 ranks, reporting to TensorBoard) started inside a pseudo-terminal with
+    """`ftui run demo` (2 ranks, reporting to every tracker installed) started inside a pseudo-terminal with
     HF_TOKEN, the trackers' keys and a notification URL all holding a sentinel.
     While the run is live every process of its group is recorded (fds, command line); then the
     terminal is closed, which ends the launching process, and the run must finish on its own."""
     from ftui.core.launch.spawn import kill_run
 
     base = tmp_path_factory.mktemp("pty")
-    result = PtyRun(root=base / "runs", hf_home=base / "hf-home")
+    result = PtyRun(root=base / "runs", hf_home=base / "hf-home", trackio_dir=base / "trackio")
     result.hf_home.mkdir()
     # Its own FTUI_HOME (sharing the demo model's cache) with a notification URL that holds the
     # sentinel too: nothing of the run may hold that secret either. Port 9 refuses: the failed
@@ -220,19 +236,22 @@ def pty_run(tmp_path_factory: pytest.TempPathFactory, demo_model: Path) -> PtyRu
     (ftui_home / "config").mkdir()
     (ftui_home / "config" / "notify.yaml").write_text(f"urls: [json://127.0.0.1:9/{SENTINEL}]\n")
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k not in TRACKER_PLACES},
         "HF_TOKEN": SENTINEL,
         "HF_HOME": str(result.hf_home),
         "FTUI_HOME": str(ftui_home),
-        # the trackers' keys live in the environment too; the run reports to TensorBoard
+        # the trackers' keys live in the environment too; the run reports to every tracker
         **{key: SENTINEL for key in TRACKER_KEYS},
+        "MLFLOW_TRACKING_USERNAME": MLFLOW_USER,
+        "WANDB_MODE": "offline",
+        "TRACKIO_DIR": str(result.trackio_dir),
     }
     argv = [
         sys.executable, "-m", "ftui", "run", "demo",
         "--set", f"output.root={result.root}",
         "--set", "train.max_steps=60",
         "--set", "train.save_steps=20",
-        "--set", "train.report_to=tensorboard",
+        "--set", f"train.report_to={','.join(TRACKERS)}",
     ]  # fmt: skip
     pid, master = pty.fork()
     if pid == 0:  # the child: the launcher, with the pty as its controlling terminal

@@ -1,6 +1,6 @@
 """Item 7: with HF_TOKEN (and the trackers' keys, and a notification URL) set to a sentinel, a full run (every pickle
-included), a saved preset, the logs and the command lines of the run's processes contain it
-nowhere. Tokens come only from
+included, every tracker's files: wandb's offline run, MLflow's db, trackio's store), a saved
+preset, the logs and the command lines of the run's processes contain it nowhere. Tokens come only from
 huggingface_hub's store or the environment; a token file readable by others is warned about."""
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from conftest import run_ftui
 from ftui.core import locations
 from ftui.core.check.preflight import PreflightReport, check_token_file
 from ftui.core.runs.processes import run_is_live
+from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import SpecError, spec_from_dict
 
-from .conftest import SENTINEL, PtyRun
+from .conftest import MLFLOW_USER, SENTINEL, TRACKERS, PtyRun
 
 PICKLES = (".bin", ".pt", ".pth", ".pkl")
 
@@ -41,7 +42,17 @@ def test_the_run_directory_never_holds_the_token(pty_run: PtyRun) -> None:
     assert _files_with(run, SENTINEL.encode()) == []
     assert _files_with(run, SENTINEL.encode("utf-16-le")) == []
     assert (run / "logs" / "rank0.log").stat().st_size > 0  # the logs were written and read
-    assert list((run / "tensorboard").rglob("events.out.tfevents.*"))  # and the tracker's files
+    # and every tracker's files: the run dir's, and trackio's store outside it
+    paths = RunPaths(run)
+    assert list(paths.tensorboard.rglob("events.out.tfevents.*"))
+    if "wandb" in TRACKERS:
+        assert list(paths.wandb.glob("offline-run-*/run-*.wandb"))
+    if "mlflow" in TRACKERS:
+        assert paths.mlflow_db.stat().st_size > 0
+        assert _files_with(run, MLFLOW_USER.encode()) == [str(paths.mlflow_db)]  # the run's user
+    if "trackio" in TRACKERS:
+        assert (pty_run.trackio_dir / "ftui.db").stat().st_size > 0
+        assert _files_with(pty_run.trackio_dir, SENTINEL.encode()) == []
 
 
 def test_a_notification_url_stays_in_the_user_config(pty_run: PtyRun) -> None:
@@ -83,8 +94,15 @@ def test_hub_tokens_reach_only_a_run_that_needs_the_hub(monkeypatch: pytest.Monk
     assert not set(HUB_TOKEN_VARS) & set(child_env(demo))
     assert all(child_env(hub_model)[name] == SENTINEL for name in HUB_TOKEN_VARS)
     assert child_env(hub_data)["HF_TOKEN"] == SENTINEL
+    # trackio uploading to a Space (or a Hub bucket) logs in with the token; locally it does not
+    trackio = resolve_spec("demo", ["train.report_to=trackio"])
+    assert not set(HUB_TOKEN_VARS) & set(child_env(trackio))
+    monkeypatch.setenv("TRACKIO_SPACE_ID", "me/board")
+    assert child_env(trackio)["HF_TOKEN"] == SENTINEL
+    assert not set(HUB_TOKEN_VARS) & set(child_env(demo))  # a run without trackio: no token
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # offline: nothing is downloaded, no token
     assert not set(HUB_TOKEN_VARS) & set(child_env(hub_model))
+    assert not set(HUB_TOKEN_VARS) & set(child_env(trackio))
 
 
 def test_a_saved_preset_never_holds_the_token(tmp_path: Path) -> None:

@@ -416,8 +416,14 @@ TRACKER_MODULES = {
 
 
 def check_trackers(spec: RunSpec, report: PreflightReport) -> None:
-    """Every tracker in train.report_to is installed; else the extra that installs it."""
+    """Every tracker in train.report_to is installed (else the extra that installs it), and one
+    that would upload the run says so, with the setting that keeps it local."""
     import importlib.util
+
+    from ftui.core.trackers import upload_lines
+
+    for line in upload_lines(spec.train.report_to, os.environ):
+        report.warn("train.report_to", line)
 
     for tracker in spec.train.report_to:
         if not any(importlib.util.find_spec(m) for m in TRACKER_MODULES[tracker]):

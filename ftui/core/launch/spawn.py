@@ -89,14 +89,17 @@ HUB_TOKEN_VARS = (
 
 
 def needs_hub(spec: RunSpec) -> bool:
-    """The run may download from the hub: it is not offline and its model or data is a hub id
-    (not builtin:, not a local path or .gguf file)."""
+    """The run may reach the hub: it is not offline, and its model or data is a hub id (not
+    builtin:, not a local path or .gguf file) or trackio uploads its metrics to the hub."""
     from ftui.core.data.dataset import is_local_source
     from ftui.core.model.gguf import is_gguf_ref
     from ftui.core.model.hub import is_offline
+    from ftui.core.trackers import needs_hub_login
 
     if is_offline():
         return False
+    if needs_hub_login(spec.train.report_to, os.environ):
+        return True
     model = spec.model.name_or_path
     local_model = (
         model.startswith(("builtin:", "/", ".", "~")) or is_gguf_ref(model) or Path(model).exists()

@@ -14,6 +14,8 @@ runs/<name>-<timestamp>/   (0700)
   STOP             request to save and stop         (monitor, ftui stop)
   run.lock         flock held by the live supervisor (launcher, then supervisor)
   tensorboard/     TensorBoard event files          (rank 0, train.report_to: tensorboard)
+  wandb/           wandb's run files (WANDB_DIR)    (rank 0, train.report_to: wandb)
+  mlflow.db        MLflow's sqlite store            (rank 0, train.report_to: mlflow)
 """
 
 from __future__ import annotations
@@ -107,6 +109,17 @@ class RunPaths:
     def tensorboard(self) -> Path:
         """TensorBoard's event files when train.report_to has tensorboard."""
         return self.root / "tensorboard"
+
+    @property
+    def wandb(self) -> Path:
+        """wandb's own folder (offline-run-*/, run-*/) when WANDB_DIR is the run dir (the default
+        ftui gives it: ftui/core/trackers.py)."""
+        return self.root / "wandb"
+
+    @property
+    def mlflow_db(self) -> Path:
+        """MLflow's sqlite store when MLFLOW_TRACKING_URI is unset (ftui/core/trackers.py)."""
+        return self.root / "mlflow.db"
 
     @property
     def pids(self) -> Path:
