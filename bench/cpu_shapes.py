@@ -51,7 +51,7 @@ def hf_megabatch(rows: int, batch: int) -> int:
 CPU_SHAPES: dict[str, CpuShape] = {
     "tiny": CpuShape(
         label="tiny-llama (random, hidden 192, 4 layers, vocab 4096)",
-        rows=48,
+        rows=64,
         batch=8,
         max_len=512,
         runs=3,

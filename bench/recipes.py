@@ -261,7 +261,7 @@ def sft_recipe(s: Setup, raw: Any, tuned: dict[str, Any] | None = None) -> Measu
         peft_config=LoraConfig(task_type="CAUSAL_LM", **LORA),
     )
     trainer.data_collator = Counting(trainer.data_collator, m)
-    m.settings = {k: str(getattr(args, k)) for k in SFT_SHOWN}
+    m.settings = {k: str(getattr(args, k, "-")) for k in SFT_SHOWN}
     return timed_train(trainer, m, s.cuda)
 
 
