@@ -79,13 +79,13 @@ def say_settings(method: str, x: Measured) -> None:
 def print_table(label: str, med: dict[str, dict[str, Any]]) -> None:
     bases = [b for b in BASELINES if med.get(b, {}).get("tokens_per_s")]
     print(f"\n{label}: medians")
-    head = f"{'recipe':<15}{'precision':>15}{'real tok/s':>11}"
+    head = f"{'recipe':<15}{'precision':<29}{'real tok/s':>11}"
     head += "".join(f"{'vs ' + b:>14}" for b in bases)
     head += f"{'pad eff':>9}{'trained':>9}{'peak mem GB':>12}{'tok/CPU-s':>11}"
     print(head)
     for m, v in med.items():
         tps = v["tokens_per_s"]
-        line = f"{m:<15}{v['precision'] or '-':>15}{tps:>11.0f}"
+        line = f"{m:<15}{v['precision'] or '-':<29}{tps:>11.0f}"
         line += "".join(f"{tps / med[b]['tokens_per_s']:>13.2f}x" for b in bases)
         line += (
             f"{v['padding_efficiency']:>9.3f}{v['trained_share']:>9.2f}"

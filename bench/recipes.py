@@ -154,7 +154,7 @@ def timed_train(trainer: Any, m: Measured, cuda: bool) -> Measured:
 
 def _precision_probe(model: Any, m: Measured) -> Any:
     """A forward pre-hook on the model's first linear layer that records, once, the precision
-    its matmul runs in: autocast's dtype when autocast is on, else the weight's dtype."""
+    its matmul runs in (autocast's dtype when autocast is on) and its weights' dtype."""
     import torch
 
     layer = next(x for x in model.modules() if isinstance(x, torch.nn.Linear))
@@ -162,11 +162,12 @@ def _precision_probe(model: Any, m: Measured) -> Any:
     def probe(module: Any, _inputs: Any) -> None:
         if m.precision:
             return
-        kind = module.weight.device.type
+        kind, weights = module.weight.device.type, _short(module.weight.dtype)
         if torch.is_autocast_enabled(kind):
-            m.precision = f"{_short(torch.get_autocast_dtype(kind))} autocast"
+            auto = _short(torch.get_autocast_dtype(kind))
+            m.precision = f"{auto} autocast, {weights} weights"
         else:
-            m.precision = _short(module.weight.dtype)
+            m.precision = weights
 
     return layer.register_forward_pre_hook(probe)
 
@@ -191,7 +192,8 @@ def _common_args(s: Setup) -> dict[str, Any]:
 
 
 def _bf16(s: Setup, precision: str | None) -> bool:
-    """bf16 (autocast) for the HF recipes: on CUDA always, on the CPU when asked."""
+    """bf16 for the HF recipes (weights and autocast, as ftui's model.dtype bf16 trains): on
+    CUDA always, on the CPU when asked."""
     return s.cuda or precision == "bf16"
 
 
@@ -221,7 +223,7 @@ def padded_recipe(s: Setup, tokenised: Any, precision: str | None = None) -> Mea
         }
 
     ds = tokenised.map(pad, remove_columns=tokenised.column_names)
-    dtype = torch.bfloat16 if s.cuda else torch.float32
+    dtype = torch.bfloat16 if _bf16(s, precision) else torch.float32
     model = AutoModelForCausalLM.from_pretrained(s.model_dir, dtype=dtype)
     model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", **LORA))
     m = Measured()
@@ -275,6 +277,7 @@ SFT_SHOWN = (
     "train_sampling_strategy",
     "optim",
     "max_length",
+    "model_init_kwargs",
 )
 
 

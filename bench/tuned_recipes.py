@@ -14,17 +14,20 @@ from recipes import LORA, Counting, Measured, Setup, _bf16, _common_args, sft_re
 def sft_tuned_settings(precision: str) -> dict[str, Any]:
     """SFTConfig fields (TRL 1.16's names) a user sets who tunes SFTTrainer for speed on the
     CPU: gradient checkpointing off, length-grouped batches, the loss on the completion only,
-    the bench's precision. Not set: padding_free (TRL supports it only with FlashAttention 2/3,
+    the bench's precision (bf16: the weights loaded in bf16 too, as ftui does). Not set: padding_free (TRL supports it only with FlashAttention 2/3,
     not sdpa; its packing path would force it), and no option turns off the entropy and token
     accuracy TRL 1.16 computes every step in its chunked LM head (SFTTrainer.__init__ fixes
     outputs=("log_probs", "entropy", "is_top1"))."""
-    return {
+    out: dict[str, Any] = {
         "gradient_checkpointing": False,
         "train_sampling_strategy": "group_by_length",
         "completion_only_loss": True,
         "padding_free": False,
         "bf16": precision == "bf16",
     }
+    if precision == "bf16":
+        out["model_init_kwargs"] = {"dtype": "bfloat16"}
+    return out
 
 
 def sft_tuned_recipe(s: Setup, raw: Any, precision: str) -> Measured:
@@ -49,7 +52,7 @@ def hf_grouped_recipe(s: Setup, tokenised: Any, precision: str | None = None) ->
     tok = AutoTokenizer.from_pretrained(s.model_dir)
     if tok.pad_token_id is None:
         tok.pad_token_id = int(s.extra["pad_id"])
-    dtype = torch.bfloat16 if s.cuda else torch.float32
+    dtype = torch.bfloat16 if _bf16(s, precision) else torch.float32
     model = AutoModelForCausalLM.from_pretrained(s.model_dir, dtype=dtype)
     model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", **LORA))
     m = Measured()
