@@ -142,3 +142,48 @@ def headline(
 
 def _rounded(x: dict[str, Any]) -> dict[str, Any]:
     return {k: round(v, 4) if isinstance(v, float) else v for k, v in x.items()}
+
+
+NAMES = {
+    "padded": "padded to max_length",
+    "sft": "SFTTrainer defaults",
+    "sft_tuned": "SFTTrainer tuned",
+    "hf_grouped": "HF Trainer, grouped",
+    "ftui": "**ftui**",
+    "ftui-nologits": "ftui, logits everywhere",
+    "ftui-fp32": "ftui, fp32",
+    "ftui+packing": "ftui + packing",
+}
+
+
+def markdown(summary: dict[str, Any], model: str) -> list[str]:
+    """The README's table of one model from the bench's JSON line."""
+    row = summary["models"][model]
+    methods = [m for m in NAMES if m in row]
+    bases = [b for b in BASELINES if b in row]
+    head = ["recipe", "precision", "real tok/s", *(f"vs {b}" for b in bases)]
+    head += ["padding eff.", "trained", "peak mem", "real tok per CPU-s"]
+    out = ["| " + " | ".join(head) + " |", "| --- | --- |" + " ---: |" * (len(head) - 2)]
+    for m in methods:
+        v = row[m]
+        tps = v["tokens_per_s"]
+        cells = [NAMES[m], v.get("precision", "-"), f"{tps:.0f}"]
+        cells += [f"{tps / row[b]['tokens_per_s']:.2f}x" for b in bases]
+        cells += [
+            f"{v['padding_efficiency']:.3f}",
+            f"{v['trained_share']:.0%}",
+            f"{v['peak_mem_gb']:.2f} GB",
+            f"{v['tokens_per_cpu_s']:.0f}",
+        ]
+        out.append("| " + " | ".join(cells) + " |")
+    return out
+
+
+if __name__ == "__main__":  # python bench/bench_report.py OUTPUT: the tables of its JSON line
+    import json
+    import sys
+
+    lines = open(sys.argv[1]).read().splitlines()
+    summary = json.loads(next(x for x in reversed(lines) if x.startswith('{"models"')))
+    for model in summary["models"]:
+        print(f"\n{model}:\n\n" + "\n".join(markdown(summary, model)))
