@@ -66,6 +66,9 @@ class HardwareReport:
     ram_available: int = 0
     bf16_supported: bool = False
     bitsandbytes: bool = False
+    cpu_bf16: bool = False
+    """The CPU has native bf16 matmuls (`CPU_BF16_FLAGS`): where model.dtype auto trains a
+    CPU run in bf16."""
 
 
 def _try(fn: Any, *args: Any) -> Any:
@@ -233,6 +236,7 @@ def detect_hardware(nvml: Any = None) -> HardwareReport:
         cpu_count=_cpu_count(),
         ram_total=ram_total,
         ram_available=ram_available,
+        cpu_bf16=cpu_has_bf16(),
     )
     module = _load_nvml(nvml)
     found = _nvml_gpus(module) if module is not None else None
@@ -296,6 +300,28 @@ def _meminfo() -> tuple[int, int]:
         return int(total), 0
 
 
+# x86 flags of native bf16 matmuls (AVX512-BF16 dot products, AMX tiles): oneDNN runs bf16
+# autocast faster than fp32 there; elsewhere torch emulates bf16, slower than fp32.
+CPU_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
+
+
+def cpu_flags(cpuinfo: str = "/proc/cpuinfo") -> set[str]:
+    """The first CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
+    try:
+        with open(cpuinfo, encoding="ascii", errors="replace") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")) and ":" in line:
+                    return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def cpu_has_bf16(flags: set[str] | None = None) -> bool:
+    """Whether this CPU has native bf16 matmuls (`CPU_BF16_FLAGS`)."""
+    return bool(set(CPU_BF16_FLAGS) & (cpu_flags() if flags is None else flags))
+
+
 _last_cpu: tuple[int, int] | None = None
 
 
@@ -328,21 +354,35 @@ def cpu_ram_sample() -> tuple[float | None, int, int]:
     return percent, max(0, total_ram - available), total_ram
 
 
-def training_dtype(want: str, cuda: bool, bf16_supported: bool) -> str:
-    """The precision a run trains in for model.dtype `want`: fp32 without CUDA (the demo,
-    tests, laptops); on CUDA auto is bf16 where the GPUs have it, else fp16."""
+def training_dtype(want: str, cuda: bool, bf16_supported: bool, cpu_bf16: bool = False) -> str:
+    """The precision a run trains in for model.dtype `want`. On CUDA auto is bf16 where the
+    GPUs have it, else fp16. On the CPU bf16 is bf16 autocast (any CPU runs it; fast with
+    `CPU_BF16_FLAGS`), fp16 is fp32, and auto is bf16 where `cpu_bf16` says the CPU has native
+    bf16 matmuls, else fp32."""
     if not cuda:
+        if want == "bf16" or (want == "auto" and cpu_bf16):
+            return "bf16"
         return "fp32"
     if want == "auto":
         return "bf16" if bf16_supported else "fp16"
     return want
 
 
+def bf16_trains_fast(report: HardwareReport) -> bool:
+    """Whether bf16 is native where this machine trains: its CUDA GPUs, or, on a machine
+    without one, its CPU (`CPU_BF16_FLAGS`; other CPUs run bf16 emulated, slower than fp32)."""
+    if report.backend in ("nvml", "torch-cuda") and report.gpus:
+        return report.bf16_supported
+    return report.cpu_bf16
+
+
 def training_dtype_on(want: str, report: HardwareReport | None) -> str:
     """`training_dtype` on the machine a detection report describes (the wizard's view; the
-    worker asks torch directly)."""
+    worker asks torch and /proc/cpuinfo directly)."""
     cuda = report is not None and report.backend in ("nvml", "torch-cuda") and bool(report.gpus)
-    return training_dtype(want, cuda, bool(report and report.bf16_supported))
+    return training_dtype(
+        want, cuda, bool(report and report.bf16_supported), bool(report and report.cpu_bf16)
+    )
 
 
 if __name__ == "__main__":  # python -m ftui.core.hardware

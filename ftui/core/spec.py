@@ -72,7 +72,8 @@ class ModelSection(_Section):
     revision: str | None = None
     """Hub revision (branch, tag or commit) to pin; required with trust_remote_code."""
     dtype: Literal["auto", "bf16", "fp16", "fp32"] = "auto"
-    """Training precision: auto picks bf16 on GPUs that support it, fp32 on CPU."""
+    """Training precision: auto picks bf16 on GPUs that support it and on CPUs with native bf16
+    (AVX512-BF16, AMX), else fp16 on a GPU and fp32 on a CPU. bf16 on a CPU is bf16 autocast."""
     attn_implementation: Literal["auto", "sdpa", "eager", "flash_attention_2"] = "auto"
     """Attention kernel: auto uses flash_attention_2 when installed, else sdpa."""
     trust_remote_code: bool = False

@@ -56,10 +56,11 @@ def resolve_dtype(spec: RunSpec) -> str:
     """bf16 | fp16 | fp32 after resolving auto for this machine."""
     import torch
 
-    from ftui.core.hardware import training_dtype
+    from ftui.core.hardware import cpu_has_bf16, training_dtype
 
     cuda = torch.cuda.is_available()
-    return training_dtype(spec.model.dtype, cuda, cuda and torch.cuda.is_bf16_supported())
+    bf16 = cuda and torch.cuda.is_bf16_supported()
+    return training_dtype(spec.model.dtype, cuda, bf16, not cuda and cpu_has_bf16())
 
 
 def build_tokenizer(spec: RunSpec) -> tuple[Any, str]:
@@ -142,11 +143,16 @@ def build_model(spec: RunSpec, args: Any) -> Any:
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}[
         resolve_dtype(spec)
     ]
+    # Full fine-tuning keeps fp32 master weights under fp16 autocast, and under bf16 autocast
+    # on the CPU (the matmuls run in bf16 either way; the updates do not round to bf16).
+    master = spec.method.kind == "full" and (
+        dtype == torch.float16 or (dtype == torch.bfloat16 and not cuda_available())
+    )
     kwargs: dict[str, Any] = {
         "revision": spec.model.revision,
         "trust_remote_code": spec.model.trust_remote_code,
         "attn_implementation": _attn(spec),
-        "dtype": dtype if spec.method.kind != "full" or dtype != torch.float16 else torch.float32,
+        "dtype": torch.float32 if master else dtype,
         "use_safetensors": True,  # never unpickle .bin weights
     }
     if spec.model.quantization != "none":
@@ -272,7 +278,7 @@ def build_training_args(spec: RunSpec, paths: RunPaths, trackers: bool = False) 
         use_liger_kernel=(liger := cuda and importlib.util.find_spec("liger_kernel") is not None),
         liger_kernel_config=LIGER_KERNELS if liger else None,
         torch_compile=tr.torch_compile,
-        bf16=dtype == "bf16" and cuda,
+        bf16=dtype == "bf16",  # on the CPU too: accelerate autocasts the forward to bf16
         fp16=dtype == "fp16" and cuda,
         use_cpu=not cuda,
         ddp_backend="gloo" if not cuda and _world_size() > 1 else None,

@@ -39,7 +39,8 @@ def make_spec(model: Path, data: Path, **train: Any):  # type: ignore[no-untyped
     return spec_from_dict(
         {
             "name": "perf",
-            "model": {"name_or_path": str(model)},
+            # fp32: the parity tolerances assume it (auto is bf16 on CPUs with native bf16)
+            "model": {"name_or_path": str(model), "dtype": "fp32"},
             "data": {
                 "source": str(data),
                 "format": "prompt_completion",

@@ -72,7 +72,7 @@ async def test_a_gguf_file_says_it_is_dequantised_and_what_it_trains_in(tmp_path
         text = " ".join(console.export_text().split())
         assert "GGUF Q4_1 (98 MB)" in text
         assert "dequantised to float32 for training" in text
-        assert "fp32 (no CUDA GPU here" in text
+        assert "fp32 (model.dtype fp32)" in text  # the demo preset states fp32
         assert "a local GGUF file" in text
         assert "SmolLM's pre-tokenizer restored" in text
 

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.widgets import Static
 
 from ftui.core.check.memory import estimate_memory, fit_on
+from ftui.core.hardware import bf16_trains_fast
 from ftui.tui.draft import Validation
 from ftui.tui.loaded import Loaded
 from ftui.tui.messages import SpecChanged
@@ -141,15 +142,19 @@ class TrainingScreen(StepScreen):
         """bf16 is offered only where the hardware supports it (or when already chosen)."""
         report = self.wizard.hardware.value
         current = self.value("model.dtype")
-        bf16 = report is None or report.bf16_supported or current == "bf16"
+        bf16 = report is None or bf16_trains_fast(report) or current == "bf16"
         return [(d, d) for d in ("auto", "bf16", "fp16", "fp32") if d != "bf16" or bf16]
 
     def _precision_note(self, spec: Any) -> None:
         """bf16 is only offered where it works: say so when the spec asks for it elsewhere."""
         report = self.wizard.hardware.value
         note = self.query_one("#precision-note", Static)
-        unsupported = report is not None and not report.bf16_supported
-        if spec.model.dtype == "bf16" and unsupported:
+        unsupported = report is not None and not bf16_trains_fast(report)
+        if spec.model.dtype == "bf16" and unsupported and report.backend == "cpu":
+            note.update(
+                "model.dtype bf16: this CPU has no native bf16 (emulated, slower than fp32)"
+            )
+        elif spec.model.dtype == "bf16" and unsupported:
             note.update("model.dtype bf16: not supported on this machine; use auto or fp16")
         else:
             note.update("")

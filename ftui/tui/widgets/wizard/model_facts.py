@@ -19,10 +19,14 @@ from ftui.tui.loaded import Loaded
 def trains_in_text(setting: str, hardware: Any) -> str:
     """`fp32 (no CUDA GPU here)`, `bf16 (model.dtype auto)`: the training precision, and why."""
     if hardware is None:
-        return "fp32 on CPU, bf16 or fp16 on a GPU (still detecting the hardware)"
+        return "bf16 or fp16 on a GPU, bf16 or fp32 on a CPU (still detecting the hardware)"
     dtype = training_dtype_on(setting, hardware)
+    if dtype == "fp32" and setting == "auto":
+        return "fp32 (no CUDA GPU here, and no native bf16 on this CPU: full precision)"
     if dtype == "fp32" and setting != "fp32":
-        return "fp32 (no CUDA GPU here: CPU runs train in full precision)"
+        return f"fp32 (no CUDA GPU here: model.dtype {setting} trains in full precision on a CPU)"
+    if dtype == "bf16" and hardware.backend == "cpu":
+        return f"bf16 autocast on the CPU (model.dtype {setting})"
     return f"{dtype} (model.dtype {setting})"
 
 
