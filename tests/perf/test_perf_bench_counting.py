@@ -65,15 +65,18 @@ def bench_setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Setup, dict[s
     return s, throughput.shared_data(s, quiet=True)
 
 
-def test_tuned_recipes_train_ftuis_tokens_and_say_their_settings(
+def test_new_recipes_train_ftuis_tokens_and_say_their_settings(
     bench_setup: tuple[Setup, dict[str, Any]],
 ) -> None:
     s, shared = bench_setup
     ids, labels = shared["tokenised"]["input_ids"], shared["tokenised"]["labels"]
     real = sum(len(x) for x in ids)
     trained = sum(sum(1 for y in x if y != -100) for x in labels)
-    got = {m: recipe_runs.run_one(m, s, shared, "fp32") for m in ("hf_grouped", "sft_tuned")}
+    methods = ("hf_grouped", "sft_tuned", "ftui-nologits")
+    got = {m: recipe_runs.run_one(m, s, shared, "fp32") for m in methods}
     assert (got["hf_grouped"].real, got["hf_grouped"].trained) == (real, trained)
+    assert (got["ftui-nologits"].real, got["ftui-nologits"].trained) == (real, trained)
+    assert got["ftui-nologits"].note == ""  # FtuiTrainer took logits_on_trained_only=False
     assert got["hf_grouped"].padded < 8 * 128  # padded to each batch's longest, not max_len
     assert got["sft_tuned"].real == real  # TRL renders the same chat template
     assert 0 < got["sft_tuned"].trained < real  # the completion only
