@@ -101,6 +101,7 @@ def train(
         build_tokenizer,
         build_training_args,
         pick_collator,
+        resolve_dtype,
     )
     from ftui.train.callbacks import FtuiCallback
     from ftui.train.collator import TokenCounter
@@ -126,6 +127,7 @@ def train(
         # what the data path really does: packing can be refused for this model's attention
         "packing": type(collator).__name__ == "PackingCollator",
         "attn_implementation": str(getattr(model.config, "_attn_implementation", "") or ""),
+        "dtype": resolve_dtype(spec),  # model.dtype auto resolved for this machine
         **eval_plan(spec, stats, eval_ds),
     }
     has_eval = plan["eval_rows"] > 0

@@ -123,3 +123,20 @@ def test_bf16_on_the_cpu_trains_under_autocast_near_fp32(
     for step, (x, y) in enumerate(zip(bf16["losses"], fp32["losses"], strict=True), 1):
         assert abs(x - y) <= BF16_LOSS_TOLERANCE * abs(y), f"step {step}: {x} vs {y}"
     assert bf16["losses"] != fp32["losses"]  # really another precision
+
+
+def test_the_worker_records_the_resolved_dtype(
+    tiny_model: Path, rows_file: Path, tmp_path: Path
+) -> None:
+    """auto resolves by this machine's CPU flags, and the plan event says what it chose."""
+    from ftui.core.runs.events import EventWriter, read_events
+    from ftui.core.runs.rundir import RunPaths
+    from ftui.train.worker import train
+
+    spec = make_spec(tiny_model, rows_file, max_steps=1)
+    spec.model.dtype = "auto"
+    run = tmp_path / "run"
+    run.mkdir()
+    assert train(spec, RunPaths(run), EventWriter(run), resume=False)["status"] == "completed"
+    plan = next(e for e in read_events(run) if e["type"] == "plan")
+    assert plan["dtype"] == ("bf16" if cpu_has_bf16() else "fp32")

@@ -28,6 +28,7 @@ def test_worker_reports_packing_and_padding_efficiency(
     plan = next(e for e in events if e["type"] == "plan")
     assert plan["packing"] is packing
     assert plan["attn_implementation"] == "sdpa"
+    assert plan["dtype"] == "fp32"  # make_spec states fp32
     metrics = [e for e in events if e["type"] == "metrics"]
     assert len(metrics) == 2
     assert all(m["tokens_per_s"] > 0 for m in metrics)
