@@ -109,6 +109,9 @@ def main() -> int:
         results = {k: v for k, v in results.items() if v is not None}
         machine: dict[str, Any] = {"device": torch.cuda.get_device_name()}
     else:
+        from transformers.utils import logging
+
+        logging.disable_progress_bar()  # the tiny model's save; the children do the same
         machine = cpu_machine(args)
         print(bench_report.machine_line(machine), flush=True)
         runner = None if args.in_process else Isolated().run
