@@ -2,6 +2,7 @@
 
     python bench/cpu_levers.py --lever trained_logits   # lm_head on trained rows vs every row
     python bench/cpu_levers.py --lever bf16             # model.dtype bf16 (autocast) vs fp32
+    python bench/cpu_levers.py --lever both             # both levers vs neither
     python bench/cpu_levers.py --lever bf16 --shape tiny --steps 10   # a quick look
 
 Both configurations train the same random-init model (SmolLM2-135M's config: llama, 30
@@ -59,6 +60,7 @@ SHAPES: dict[str, dict[str, Any]] = {
 LEVERS = {
     "trained_logits": ({"trained_only": True}, {"trained_only": False}),
     "bf16": ({"dtype": "bf16"}, {"dtype": "fp32"}),
+    "both": ({"dtype": "bf16", "trained_only": True}, {"dtype": "fp32", "trained_only": False}),
 }
 
 

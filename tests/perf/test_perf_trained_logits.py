@@ -106,20 +106,37 @@ def assert_head_saw_trained_rows_only(on: dict[str, Any], off: dict[str, Any]) -
 
 
 @pytest.mark.parametrize(
-    ("accumulation", "packing"),
-    [(1, False), (2, False), (1, True)],
-    ids=["padded", "grad-accumulation-2", "packed"],
+    ("accumulation", "packing", "checkpointing", "head_saved"),
+    [(1, False, False, False), (2, False, True, False), (1, True, False, True)],
+    ids=["padded", "accumulation-2+checkpointing", "packed+lm_head-in-modules_to_save"],
 )
 def test_trained_rows_keep_the_losses_and_weights_of_the_plain_path(
-    tiny_model: Path, rows_file: Path, tmp_path: Path, accumulation: int, packing: bool
+    tiny_model: Path,
+    rows_file: Path,
+    tmp_path: Path,
+    accumulation: int,
+    packing: bool,
+    checkpointing: bool,
+    head_saved: bool,
 ) -> None:
-    spec = make_spec(tiny_model, rows_file, max_steps=4, gradient_accumulation_steps=accumulation)
+    """LoRA through PEFT; gradient checkpointing recomputes the body; a trained copy of the
+    lm_head (modules_to_save) puts PEFT's wrapper where the head was."""
+    spec = make_spec(
+        tiny_model,
+        rows_file,
+        max_steps=3,
+        gradient_accumulation_steps=accumulation,
+        gradient_checkpointing=checkpointing,
+    )
     spec.data.packing = packing
+    spec.method.lora.modules_to_save = ["lm_head"] if head_saved else []
     on = train(spec, tmp_path / "on", True)
     off = train(spec, tmp_path / "off", False)
     assert_same_training(on, off)
     assert_head_saw_trained_rows_only(on, off)
-    assert len(on["head"]) == 4 * accumulation  # one lm_head call per batch
+    assert len(on["head"]) == 3 * accumulation  # one lm_head call per batch
+    if head_saved:
+        assert any("modules_to_save" in k and "lm_head" in k for k in on["weights"])
 
 
 def test_full_fine_tuning_keeps_the_losses_and_weights(
