@@ -4,6 +4,9 @@ Rows have `instruction`, `input` (empty for about 60% of rows, as in alpaca) and
 Word counts follow alpaca's shape: short instructions, outputs log-normally distributed with a
 long tail. With the bench tokenizer (byte-level BPE trained on this vocabulary) a row of the
 CPU mode averages about 200 tokens; `scale` stretches the outputs for the GPU mode's 2048.
+`context_rows` are alpaca rows that all carry an input passage, so that, as in alpaca with a
+prompt, a third or so of a row's tokens are the trained response (with SmolLM2's tokenizer,
+about 3 tokens a word here).
 """
 
 from __future__ import annotations
@@ -69,6 +72,22 @@ def rows(n: int, seed: int = 0, scale: float = 1.0) -> list[dict[str, str]]:
         instruction = w.text(max(3, int(rng.gauss(13, 5))))
         inp = w.text(max(2, int(rng.lognormvariate(2.8, 0.7)))) if rng.random() < 0.4 else ""
         n_out = int(rng.lognormvariate(math.log(90 * scale), 0.85)) + 1
+        out.append({"instruction": instruction, "input": inp, "output": w.text(n_out)})
+    return out
+
+
+def context_rows(
+    n: int, seed: int = 0, input_words: float = 12, output_words: float = 12
+) -> list[dict[str, str]]:
+    """Rows whose instruction comes with an input passage (log-normal, `input_words` median)
+    and a log-normal response (`output_words` median, alpaca's long tail)."""
+    w = Writer(seed)
+    rng = w.rng
+    out = []
+    for _ in range(n):
+        instruction = w.text(max(3, int(rng.gauss(13, 5))))
+        inp = w.text(max(3, int(rng.lognormvariate(math.log(input_words), 0.6))))
+        n_out = int(rng.lognormvariate(math.log(output_words), 0.85)) + 1
         out.append({"instruction": instruction, "input": inp, "output": w.text(n_out)})
     return out
 

@@ -1,16 +1,18 @@
-"""The three training recipes the bench compares, and how one run is measured.
+"""The training recipes the bench compares, and how one run is measured.
 
 Each recipe trains one epoch of the same rows with the same LoRA config, batch size and model,
-and returns a `Measured`: real (non-padding) tokens, padded tokens, seconds inside
-`trainer.train()` (model loading and tokenising are setup, not timed), peak memory, and the
-causal attention pairs for MFU. Real tokens are counted from the batches the Trainer actually
-received, by one wrapper around each recipe's own collator.
+and returns a `Measured`: real (non-padding) tokens, trained (labelled) tokens, padded tokens,
+seconds inside `trainer.train()` (model loading and tokenising are setup, not timed), peak
+memory, the precision the forward actually ran in, and the causal attention pairs for MFU.
+Tokens are counted from the batches the Trainer actually received, by one wrapper around each
+recipe's own collator.
 """
 
 from __future__ import annotations
 
 import ctypes
 import gc
+import inspect
 import os
 import threading
 import time
@@ -33,18 +35,22 @@ class Setup:
     work: Path
     cuda: bool
     rows: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)  # pad_id, template, system_prompt
 
 
 @dataclass
 class Measured:
     real: int = 0
+    trained: int = 0  # positions whose label is not -100
     padded: int = 0
     pairs: int = 0
     seconds: float = 0.0
     cpu_seconds: float = 0.0  # this process's CPU time: steady when other processes share the CPU
     peak_mem_gb: float = 0.0
     monitor_seconds: float = 0.0
+    precision: str = ""  # what the forward ran in: "bf16 autocast", "float32", ...
+    note: str = ""  # what the recipe could not do as asked (a lever missing, ...)
+    settings: dict[str, str] = field(default_factory=dict)  # the trainer's settings in effect
     model: Any = None  # kept only long enough to compute FLOPs
 
     @property
@@ -62,6 +68,8 @@ class Counting:
         batch = self.inner(rows)
         ids = batch["input_ids"]
         self.m.padded += int(ids.numel())
+        if batch.get("labels") is not None:
+            self.m.trained += int((batch["labels"] != -100).sum())
         for n in row_lengths(batch):
             self.m.real += n
             self.m.pairs += n * (n + 1) // 2
@@ -128,6 +136,7 @@ def timed_train(trainer: Any, m: Measured, cuda: bool) -> Measured:
     """Run trainer.train() and time it; the only device syncs are at the two ends."""
     import torch
 
+    hook = _precision_probe(trainer.model, m)
     with PeakMemory(cuda) as mem:
         if cuda:
             torch.cuda.synchronize()
@@ -137,9 +146,36 @@ def timed_train(trainer: Any, m: Measured, cuda: bool) -> Measured:
             torch.cuda.synchronize()
         m.seconds = time.perf_counter() - start
         m.cpu_seconds = time.process_time() - cpu
+    hook.remove()
     m.peak_mem_gb = mem.peak / 2**30
     m.model = trainer.model
     return m
+
+
+def _precision_probe(model: Any, m: Measured) -> Any:
+    """A forward pre-hook on the model's first linear layer that records, once, the precision
+    its matmul runs in (autocast's dtype when autocast is on) and its weights' dtype."""
+    import torch
+
+    layer = next(x for x in model.modules() if isinstance(x, torch.nn.Linear))
+
+    def probe(module: Any, _inputs: Any) -> None:
+        if m.precision:
+            return
+        kind, weights = module.weight.device.type, _short(module.weight.dtype)
+        if torch.is_autocast_enabled(kind):
+            auto = _short(torch.get_autocast_dtype(kind))
+            m.precision = f"{auto} autocast, {weights} weights"
+        else:
+            m.precision = weights
+
+    return layer.register_forward_pre_hook(probe)
+
+
+def _short(dtype: Any) -> str:
+    return {"torch.bfloat16": "bf16", "torch.float16": "fp16", "torch.float32": "fp32"}.get(
+        str(dtype), str(dtype)
+    )
 
 
 def _common_args(s: Setup) -> dict[str, Any]:
@@ -155,7 +191,13 @@ def _common_args(s: Setup) -> dict[str, Any]:
     )
 
 
-def padded_recipe(s: Setup, tokenised: Any) -> Measured:
+def _bf16(s: Setup, precision: str | None) -> bool:
+    """bf16 for the HF recipes (weights and autocast, as ftui's model.dtype bf16 trains): on
+    CUDA always, on the CPU when asked."""
+    return s.cuda or precision == "bf16"
+
+
+def padded_recipe(s: Setup, tokenised: Any, precision: str | None = None) -> Measured:
     """(a) The usual hand-written recipe: every row padded to max_length, HF Trainer, LoRA.
 
     `tokenised` is ftui's tokenisation of the same rows (ids + labels), so all three recipes
@@ -181,11 +223,11 @@ def padded_recipe(s: Setup, tokenised: Any) -> Measured:
         }
 
     ds = tokenised.map(pad, remove_columns=tokenised.column_names)
-    dtype = torch.bfloat16 if s.cuda else torch.float32
+    dtype = torch.bfloat16 if _bf16(s, precision) else torch.float32
     model = AutoModelForCausalLM.from_pretrained(s.model_dir, dtype=dtype)
     model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", **LORA))
     m = Measured()
-    args = TrainingArguments(**_common_args(s), bf16=s.cuda, learning_rate=2e-4)
+    args = TrainingArguments(**_common_args(s), bf16=_bf16(s, precision), learning_rate=2e-4)
     trainer = Trainer(
         model=model,
         args=args,
@@ -203,9 +245,11 @@ def sft_recipe(s: Setup, raw: Any, tuned: dict[str, Any] | None = None) -> Measu
     from peft import LoraConfig
     from trl import SFTConfig, SFTTrainer
 
+    system = s.extra.get("system_prompt")
+    head = [{"role": "system", "content": system}] if system else []
     ds = raw.map(
         lambda r: {
-            "prompt": [{"role": "user", "content": _prompt(r)}],
+            "prompt": [*head, {"role": "user", "content": _prompt(r)}],
             "completion": [{"role": "assistant", "content": r["output"]}],
         },
         remove_columns=raw.column_names,
@@ -219,41 +263,38 @@ def sft_recipe(s: Setup, raw: Any, tuned: dict[str, Any] | None = None) -> Measu
         peft_config=LoraConfig(task_type="CAUSAL_LM", **LORA),
     )
     trainer.data_collator = Counting(trainer.data_collator, m)
-    if not _said and not tuned:
-        _said.append(True)
-        print(
-            "  sft defaults in effect: "
-            + ", ".join(
-                f"{k}={getattr(args, k)}"
-                for k in (
-                    "gradient_checkpointing",
-                    "bf16",
-                    "packing",
-                    "padding_free",
-                    "train_sampling_strategy",
-                    "optim",
-                    "max_length",
-                )
-            ),
-            flush=True,
-        )
+    m.settings = {k: str(getattr(args, k, "-")) for k in SFT_SHOWN}
     return timed_train(trainer, m, s.cuda)
 
 
-_said: list[bool] = []
+# The SFTConfig values the bench prints for each SFT recipe (what was in effect).
+SFT_SHOWN = (
+    "gradient_checkpointing",
+    "bf16",
+    "packing",
+    "padding_free",
+    "completion_only_loss",
+    "train_sampling_strategy",
+    "optim",
+    "max_length",
+    "model_init_kwargs",
+)
 
 
 def _prompt(r: dict[str, str]) -> str:
     return r["instruction"] + (f"\n\n{r['input']}" if r["input"] else "")
 
 
-def ftui_spec(s: Setup, packing: bool):  # type: ignore[no-untyped-def]
+def ftui_spec(s: Setup, packing: bool, dtype: str = "auto"):  # type: ignore[no-untyped-def]
     from ftui.core.spec import spec_from_dict
 
+    template: dict[str, Any] = {"name": s.extra.get("template", "chatml")}
+    if s.extra.get("system_prompt"):
+        template["system_prompt"] = s.extra["system_prompt"]
     return spec_from_dict(
         {
             "name": "bench",
-            "model": {"name_or_path": str(s.model_dir)},
+            "model": {"name_or_path": str(s.model_dir), "dtype": dtype},
             "data": {
                 "source": str(s.data_file),
                 "format": "instruction",
@@ -261,7 +302,7 @@ def ftui_spec(s: Setup, packing: bool):  # type: ignore[no-untyped-def]
                 "max_seq_len": s.max_len,
                 "packing": packing,
             },
-            "template": {"name": "chatml"},
+            "template": template,
             "method": {
                 "kind": "lora",
                 "lora": {"r": 16, "alpha": 32, "dropout": 0.05, "target_modules": "all-linear"},
@@ -278,12 +319,18 @@ def ftui_spec(s: Setup, packing: bool):  # type: ignore[no-untyped-def]
 
 
 def ftui_recipe(
-    s: Setup, packing: bool, tune: Callable[[Any, Any], None] | None = None
+    s: Setup,
+    packing: bool,
+    tune: Callable[[Any, Any], None] | None = None,
+    dtype: str = "auto",
+    logits_on_trained_only: bool | None = None,
 ) -> Measured:
     """(c) ftui's worker path in-process: its build functions, collator, TrainingArguments and
     its monitoring callback writing events.jsonl (its cost is timed separately too).
     `tune(spec, args)` may change the spec before the arguments are built and the arguments
-    before the Trainer reads them (it is called twice: args None, then the arguments)."""
+    before the Trainer reads them (it is called twice: args None, then the arguments).
+    `dtype` is the spec's model.dtype; `logits_on_trained_only` is passed to FtuiTrainer
+    where its constructor has the lever (None: its default)."""
     from ftui.core.runs.events import EventWriter
     from ftui.core.runs.rundir import RunPaths
     from ftui.train.build import (
@@ -296,7 +343,7 @@ def ftui_recipe(
     from ftui.train.collator import TokenCounter
     from ftui.train.trainer import FtuiTrainer
 
-    spec = ftui_spec(s, packing)
+    spec = ftui_spec(s, packing, dtype)
     if tune:
         tune(spec, None)
     run = s.work / f"ftui-run-{time.monotonic_ns()}"
@@ -311,6 +358,12 @@ def ftui_recipe(
     counter = TokenCounter()
     m = Measured()
     callback = _timed_callback(paths, EventWriter(run), counter, m)
+    lever: dict[str, Any] = {}
+    if logits_on_trained_only is not None:
+        if "logits_on_trained_only" in inspect.signature(FtuiTrainer.__init__).parameters:
+            lever["logits_on_trained_only"] = logits_on_trained_only
+        else:
+            m.note = "FtuiTrainer has no logits_on_trained_only here: the lever is not in"
     trainer = FtuiTrainer(
         model=model,
         args=args,
@@ -318,6 +371,7 @@ def ftui_recipe(
         data_collator=Counting(pick_collator(spec, tok, counter, model), m),
         processing_class=tok,
         callbacks=[callback],
+        **lever,
     )
     return timed_train(trainer, m, s.cuda)
 
