@@ -1,5 +1,5 @@
 """Where each tracker of train.report_to writes, and the warning when one would upload
-(ftui/core/trackers.py); the real runs that write there are in tests/train/test_trackers.py."""
+(ftui/core/trackers.py); the real runs that write there are in tests/train/test_tracker_runs.py."""
 
 from __future__ import annotations
 
