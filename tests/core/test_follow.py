@@ -61,6 +61,7 @@ def test_run_and_monitor_print_the_same_lines(tmp_path: Path, demo_model: Path) 
 
 
 @pytest.mark.slow
+@pytest.mark.long
 def test_ctrl_c_in_ftui_run_stops_the_run_and_both_print_it(
     tmp_path: Path, demo_model: Path
 ) -> None:

@@ -61,6 +61,7 @@ def _wait(done, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
         time.sleep(0.2)
 
 
+@pytest.mark.long
 def test_a_killed_torchrun_takes_its_ranks_with_it(tmp_path: Path) -> None:
     run = _start(tmp_path)
     try:
@@ -78,6 +79,7 @@ def test_a_killed_torchrun_takes_its_ranks_with_it(tmp_path: Path) -> None:
         run_ftui("stop", str(run), "--kill")
 
 
+@pytest.mark.long
 def test_ranks_left_by_a_killed_supervisor_block_resume(tmp_path: Path) -> None:
     run = _start(tmp_path)
     try:

@@ -27,6 +27,7 @@ def _ftui(*args: str, cwd: Path) -> str:
     return out.stdout
 
 
+@pytest.mark.long
 def test_a_sweep_and_a_failing_run_through_the_detached_runner(
     tmp_path: Path, own_home: Path
 ) -> None:

@@ -29,6 +29,7 @@ def _configure(inbox: Inbox, **stall: float) -> None:
     save_settings(NotifySettings(urls=(inbox.url,), timeout_s=10, **stall))
 
 
+@pytest.mark.long
 def test_a_stall_its_recovery_and_the_completion(tmp_path: Path, own_home: Path) -> None:
     with notify_server() as inbox:
         _configure(inbox, stall_min_s=6, stall_factor=3)

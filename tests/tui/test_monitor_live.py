@@ -30,6 +30,7 @@ def _launch(root: Path, *overrides: str) -> Path:
     return launch(spec)
 
 
+@pytest.mark.long
 async def test_monitor_follows_a_real_run_to_completed(tmp_path: Path, demo_model) -> None:
     run = _launch(tmp_path)
     app = MonitorApp(run, gpu_sampler=fixed_sample)
