@@ -60,3 +60,56 @@ def make_spec(model: Path, data: Path, **train: Any):  # type: ignore[no-untyped
             },
         }
     )
+
+
+class WorkerParts:
+    """The worker's own pieces for `spec` (training args, tokenizer, tokenised train set, model)
+    and a `losses` list the trainer's logged losses land in: what the loss tests train with."""
+
+    def __init__(self, spec: Any, out: Path):
+        from ftui.core.runs.rundir import RunPaths
+        from ftui.train.build import (
+            build_datasets,
+            build_model,
+            build_tokenizer,
+            build_training_args,
+        )
+
+        self.spec = spec
+        self.args = build_training_args(spec, RunPaths(out))
+        self.tok, tok_dir = build_tokenizer(spec)
+        self.train_ds = build_datasets(spec, self.tok, tok_dir)[0]
+        self.model = build_model(spec, self.args)
+        self.losses: list[float] = []
+
+    def collator(self) -> Any:
+        from ftui.train.build import pick_collator
+        from ftui.train.collator import TokenCounter
+
+        return pick_collator(self.spec, self.tok, TokenCounter(), self.model)
+
+    def train(self, data_collator: Any, **trainer_kwargs: Any) -> Any:
+        """Train with FtuiTrainer; its per-step losses in `self.losses`. Returns the trainer."""
+        from transformers import TrainerCallback
+
+        from ftui.train.trainer import FtuiTrainer
+
+        losses = self.losses
+
+        class Record(TrainerCallback):
+            def on_log(self, args, state, control, logs=None, **kw):  # type: ignore[no-untyped-def]
+                if logs and "loss" in logs:
+                    losses.append(float(logs["loss"]))
+
+        trainer = FtuiTrainer(
+            model=self.model,
+            args=self.args,
+            train_dataset=self.train_ds,
+            data_collator=data_collator,
+            processing_class=self.tok,
+            callbacks=[Record()],
+            **trainer_kwargs,
+        )
+        trainer.train()
+        assert len(losses) == self.spec.train.max_steps
+        return trainer

@@ -10,7 +10,7 @@ import pytest
 
 from ftui.core.hardware import cpu_flags, cpu_has_bf16, training_dtype
 
-from .perf_helpers import make_spec
+from .perf_helpers import WorkerParts, make_spec
 
 # bf16 keeps 8 bits of mantissa (relative rounding 2^-9 ~ 0.2% per op); a short run's loss, a
 # mean over hundreds of tokens, stays within 1% of fp32's. A wrong precision path (fp16
@@ -59,44 +59,15 @@ def train_bf16(spec: Any, out: Path) -> dict[str, Any]:
     """A few steps through ftui's builders: losses, the training arguments, and what the
     lm_head computed in (weight dtype, output dtype, autocast on)."""
     import torch
-    from transformers import TrainerCallback
 
-    from ftui.core.runs.rundir import RunPaths
-    from ftui.train.build import (
-        build_datasets,
-        build_model,
-        build_tokenizer,
-        build_training_args,
-        pick_collator,
-    )
-    from ftui.train.collator import TokenCounter
-    from ftui.train.trainer import FtuiTrainer
-
-    losses: list[float] = []
+    w = WorkerParts(spec, out)
     seen: set[tuple[str, str, bool]] = set()
-
-    class Record(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kw):  # type: ignore[no-untyped-def]
-            if logs and "loss" in logs:
-                losses.append(float(logs["loss"]))
-
-    args = build_training_args(spec, RunPaths(out))
-    tok, tok_dir = build_tokenizer(spec)
-    train_ds = build_datasets(spec, tok, tok_dir)[0]
-    model = build_model(spec, args)
-    head = model.get_output_embeddings()
+    head = w.model.get_output_embeddings()
     head.register_forward_hook(
         lambda m, a, o: seen.add((str(a[0].dtype), str(o.dtype), torch.is_autocast_enabled("cpu")))
     )
-    trainer = FtuiTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_ds,
-        data_collator=pick_collator(spec, tok, TokenCounter(), model),
-        processing_class=tok,
-        callbacks=[Record()],
-    )
-    trainer.train()
+    trainer = w.train(w.collator())
+    losses, args = w.losses, w.args
     dtypes = {str(p.dtype) for p in trainer.model.parameters() if p.requires_grad}
     frozen = {str(p.dtype) for p in trainer.model.parameters() if not p.requires_grad}
     return {"losses": losses, "args": args, "head": seen, "trained": dtypes, "frozen": frozen}

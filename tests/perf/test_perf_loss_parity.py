@@ -7,7 +7,7 @@ from typing import Any
 
 from ftui.train.collator import DynamicPadCollator, TokenCounter
 
-from .perf_helpers import make_spec
+from .perf_helpers import WorkerParts, make_spec
 
 # fp32 on the CPU: only the order of float sums differs between the paths.
 TOLERANCE = 1e-4
@@ -27,44 +27,13 @@ class PadToMaxLength:
 
 
 def train_losses(spec, tmp: Path, collator: str) -> list[float]:  # type: ignore[no-untyped-def]
-    from transformers import TrainerCallback
-
-    from ftui.core.runs.rundir import RunPaths
-    from ftui.train.build import (
-        build_datasets,
-        build_model,
-        build_tokenizer,
-        build_training_args,
-        pick_collator,
-    )
-    from ftui.train.trainer import FtuiTrainer
-
-    losses: list[float] = []
-
-    class Record(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kw):  # type: ignore[no-untyped-def]
-            if logs and "loss" in logs:
-                losses.append(float(logs["loss"]))
-
-    args = build_training_args(spec, RunPaths(tmp))
-    tok, tok_dir = build_tokenizer(spec)
-    train_ds, _, _, _ = build_datasets(spec, tok, tok_dir)
-    model = build_model(spec, args)
+    w = WorkerParts(spec, tmp)
     if collator == "max_length":
-        data_collator = PadToMaxLength(tok.pad_token_id, spec.data.max_seq_len)
+        data_collator = PadToMaxLength(w.tok.pad_token_id, spec.data.max_seq_len)
     else:
-        data_collator = pick_collator(spec, tok, TokenCounter(), model)
-    trainer = FtuiTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_ds,
-        data_collator=data_collator,
-        processing_class=tok,
-        callbacks=[Record()],
-    )
-    trainer.train()
-    assert len(losses) == spec.train.max_steps
-    return losses
+        data_collator = w.collator()
+    w.train(data_collator)
+    return w.losses
 
 
 def _close(a: list[float], b: list[float]) -> None:

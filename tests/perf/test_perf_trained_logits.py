@@ -15,9 +15,7 @@ from typing import Any
 
 import pytest
 
-from ftui.train.collator import TokenCounter
-
-from .perf_helpers import make_spec, write_rows
+from .perf_helpers import WorkerParts, make_spec, write_rows
 
 LOSS_TOLERANCE = 1e-5
 WEIGHT_TOLERANCE = 1e-4
@@ -40,48 +38,17 @@ class CountingCollator:
 def train(spec: Any, out: Path, on: bool) -> dict[str, Any]:
     """Train `spec` with the lever on or off: per-step losses, the trainable weights after, the
     rows the lm_head saw in each forward, and the trained positions of each batch."""
-    from transformers import TrainerCallback
-
-    from ftui.core.runs.rundir import RunPaths
-    from ftui.train.build import (
-        build_datasets,
-        build_model,
-        build_tokenizer,
-        build_training_args,
-        pick_collator,
-    )
-    from ftui.train.trainer import FtuiTrainer
-
-    losses: list[float] = []
-
-    class Record(TrainerCallback):
-        def on_log(self, args, state, control, logs=None, **kw):  # type: ignore[no-untyped-def]
-            if logs and "loss" in logs:
-                losses.append(float(logs["loss"]))
-
-    args = build_training_args(spec, RunPaths(out))
-    tok, tok_dir = build_tokenizer(spec)
-    train_ds = build_datasets(spec, tok, tok_dir)[0]
-    model = build_model(spec, args)
-    collator = CountingCollator(pick_collator(spec, tok, TokenCounter(), model))
+    w = WorkerParts(spec, out)
+    collator = CountingCollator(w.collator())
     head_rows: list[int] = []
-    head = model.get_output_embeddings()
+    head = w.model.get_output_embeddings()
     # the rows of the logits it returns: a pre-hook here would run before the lever's own
     head.register_forward_hook(lambda m, a, out: head_rows.append(out.shape[:-1].numel()))
-    trainer = FtuiTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_ds,
-        data_collator=collator,
-        processing_class=tok,
-        callbacks=[Record()],
-        logits_on_trained_only=on,
-    )
-    trainer.train()
-    assert len(losses) == spec.train.max_steps
+    trainer = w.train(collator, logits_on_trained_only=on)
     weights = {
         k: p.detach().clone() for k, p in trainer.model.named_parameters() if p.requires_grad
     }
+    losses = w.losses
     return {"losses": losses, "weights": weights, "head": head_rows, "trained": collator.trained}
 
 
