@@ -57,8 +57,11 @@ entered = threading.Event()
 class Launching(App):
     def on_mount(self):
         self.launch()
-        entered.wait(10)
-        self.set_timer(0.1, self.exit)
+        self.set_interval(0.05, self.quit_once_launching)
+
+    def quit_once_launching(self):
+        if entered.is_set():
+            self.exit()
 
     @work(thread=True)
     def launch(self):
