@@ -29,18 +29,23 @@ print("quit")
 """
 
 
-def test_a_busy_worker_thread_does_not_hold_the_quit(tmp_path: Path) -> None:
-    script = tmp_path / "busy_app.py"
-    script.write_text(SCRIPT)
-    # Before, the process waited for the thread forever (here: until the timeout).
-    proc = subprocess.run(
-        [sys.executable, str(script)],
+def run_app_script(script: Path, text: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run an app script in its own Python (a terminal app ends its process as run_until_quit
+    does): its exit is what the tests check, within a timeout."""
+    script.write_text(text)
+    return subprocess.run(
+        [sys.executable, str(script), *args],
         capture_output=True,
         text=True,
         timeout=60,
         stdin=subprocess.DEVNULL,
         env={"TERM": "xterm-256color", "PYTHONPATH": str(Path(__file__).parents[2])},
     )
+
+
+def test_a_busy_worker_thread_does_not_hold_the_quit(tmp_path: Path) -> None:
+    # Before, the process waited for the thread forever (here: until the timeout).
+    proc = run_app_script(tmp_path / "busy_app.py", SCRIPT)
     assert proc.returncode == 0, proc.stderr
 
 
@@ -76,16 +81,8 @@ run_until_quit(Launching())
 
 
 def test_a_quit_waits_for_a_launch_to_record_its_pid(tmp_path: Path) -> None:
-    script, marker = tmp_path / "launching_app.py", tmp_path / "run.json"
-    script.write_text(LAUNCHING)
+    marker = tmp_path / "run.json"
     # Before, the process ended at once and the marker (the pid in run.json) was never written.
-    proc = subprocess.run(
-        [sys.executable, str(script), str(marker)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        env={"TERM": "xterm-256color", "PYTHONPATH": str(Path(__file__).parents[2])},
-    )
+    proc = run_app_script(tmp_path / "launching_app.py", LAUNCHING, str(marker))
     assert proc.returncode == 0, proc.stderr
     assert marker.read_text() == "pid recorded"

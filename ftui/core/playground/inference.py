@@ -221,12 +221,20 @@ def generate_ids(
     return new
 
 
+def answer_ids(
+    cm: ChatModel, prompt: str, system: str | None = None, adapter: bool = True, **gen: Any
+) -> tuple[list[int], list[int]]:
+    """(prompt ids, new ids) of one answer: what `answer` decodes, for a caller that needs
+    the tokens (the parity check's divergence)."""
+    messages = ([Message("system", system)] if system else []) + [Message("user", prompt)]
+    ids = prompt_ids(cm, messages)
+    with cm.lock:
+        new = generate_ids(cm.model, cm.tokenizer, ids, cm.spec, adapter=adapter, **gen)
+    return ids, new
+
+
 def answer(
     cm: ChatModel, prompt: str, system: str | None = None, adapter: bool = True, **gen: Any
 ) -> str:
-    messages = ([Message("system", system)] if system else []) + [Message("user", prompt)]
-    with cm.lock:
-        new = generate_ids(
-            cm.model, cm.tokenizer, prompt_ids(cm, messages), cm.spec, adapter=adapter, **gen
-        )
+    new = answer_ids(cm, prompt, system, adapter, **gen)[1]
     return cm.tokenizer.decode(new, skip_special_tokens=True).strip()

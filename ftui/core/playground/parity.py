@@ -22,9 +22,8 @@ from ftui.core.playground.divergence import Divergence, divergence
 from ftui.core.playground.export import EXPORT_INFO
 from ftui.core.playground.generation_config import end_of_turn_markers
 from ftui.core.playground.gguf_export import adds_bos, readback_problems
-from ftui.core.playground.inference import ChatModel, generate_ids, load_chat_model, prompt_ids
+from ftui.core.playground.inference import ChatModel, answer_ids, load_chat_model
 from ftui.core.playground.modelfile import CHECK_TURNS, MODELFILE, ollama_prompt, training_prompt
-from ftui.core.prompt.templates import Message
 from ftui.core.runs.rundir import RunPaths
 from ftui.core.spec import RunSpec
 
@@ -226,7 +225,7 @@ def check_export(folder: str | Path, limit: int = 5) -> ParityReport:
     spec = cm.spec
     prompts = [p.prompt for p in probe_prompts(spec, limit)]
     max_new = spec.generation.max_new_tokens
-    reference_ids = [_greedy(cm, p, max_new) for p in prompts]
+    reference_ids = [answer_ids(cm, p, temperature=0.0, max_new_tokens=max_new) for p in prompts]
     reference = [
         str(cm.tokenizer.decode(ids[1], skip_special_tokens=True)).strip() for ids in reference_ids
     ]
@@ -240,16 +239,6 @@ def check_export(folder: str | Path, limit: int = 5) -> ParityReport:
     if any(c.differing(reference) for c in checks):
         _explain_partings(load(), checks, reference, reference_ids)
     return ParityReport(prompts, reference, checks, max_new)
-
-
-def _greedy(cm: ChatModel, prompt: str, max_new: int) -> tuple[list[int], list[int]]:
-    """(prompt ids, answer ids): ftui chat's greedy answer, as the playground gives it."""
-    ids = prompt_ids(cm, [Message("user", prompt)])
-    with cm.lock:
-        new = generate_ids(
-            cm.model, cm.tokenizer, ids, cm.spec, max_new_tokens=max_new, temperature=0.0
-        )
-    return ids, new
 
 
 def _explain_partings(
